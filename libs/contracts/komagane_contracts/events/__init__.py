@@ -1,0 +1,1 @@
+"""Event body models, one module per owning service."""

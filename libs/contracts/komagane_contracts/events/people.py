@@ -1,0 +1,53 @@
+"""Events of the people service. Names and contacts never appear here: they stay in that service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from komagane_contracts.events.base import EventModel
+from komagane_contracts.vocabulary import AgeBand, Controller, ResidencyStatus, Sensitivity
+
+PEOPLE_TOPIC = "people.v1"
+PEOPLE_SOURCE = "/komagane/people"
+
+Purpose = str  # validated by komagane_contracts.vocabulary.is_valid_purpose at the API edge
+
+
+class _PeopleEvent(EventModel):
+    sensitivity: ClassVar[Sensitivity] = Sensitivity.S1
+    controller: ClassVar[Controller] = Controller.CITY
+    topic: ClassVar[str] = PEOPLE_TOPIC
+    source: ClassVar[str] = PEOPLE_SOURCE
+
+    person_id: str = Field(description="Internal person id (UUID); the Kafka key")
+
+
+class PersonRegistered(_PeopleEvent):
+    event_type: ClassVar[str] = "jp.komagane.people.person-registered.v1"
+
+    age_band: AgeBand
+    residency_status: ResidencyStatus
+    preferred_language: str = Field(description="BCP 47 language tag")
+    lives_alone: bool
+    registered_at: datetime
+
+
+class ConsentGranted(_PeopleEvent):
+    event_type: ClassVar[str] = "jp.komagane.people.consent-granted.v1"
+
+    purpose: Purpose = Field(description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")
+    granted_at: datetime
+
+
+class ConsentWithdrawn(_PeopleEvent):
+    event_type: ClassVar[str] = "jp.komagane.people.consent-withdrawn.v1"
+
+    purpose: Purpose = Field(description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")
+    withdrawn_at: datetime
+
+
+PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn)
+__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonRegistered"]

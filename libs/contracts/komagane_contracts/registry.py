@@ -1,0 +1,18 @@
+"""Lookup of event classes by CloudEvents type."""
+
+from __future__ import annotations
+
+from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.people import PEOPLE_EVENTS
+from komagane_contracts.events.profiles import PROFILE_EVENTS
+
+ALL_EVENTS: tuple[type[EventModel], ...] = PEOPLE_EVENTS + PROFILE_EVENTS
+_BY_TYPE: dict[str, type[EventModel]] = {cls.event_type: cls for cls in ALL_EVENTS}
+
+
+def event_types() -> list[str]:
+    return sorted(_BY_TYPE)
+
+
+def event_class(event_type: str) -> type[EventModel] | None:
+    return _BY_TYPE.get(event_type)

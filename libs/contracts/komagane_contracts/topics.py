@@ -1,0 +1,90 @@
+"""The single topic registry: producers, consumers, topic creation and AsyncAPI all read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
+from komagane_contracts.events.profiles import PROFILE_EVENTS, PROFILES_TOPIC
+from komagane_contracts.vocabulary import Sensitivity
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def dlq_name(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    value_types: tuple[type[EventModel], ...]
+    sensitivity: Sensitivity
+    description: str
+    partitions: int = 3
+    replication_factor: int = 1
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    retention_ms: int | None = None  # None: the broker default (or forever when compacted)
+    has_dlq: bool = True  # consumed by a processor, so failures need somewhere to go
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        cfg = {"cleanup.policy": self.cleanup_policy, **self.extra_config}
+        if self.retention_ms is not None:
+            cfg["retention.ms"] = str(self.retention_ms)
+        return cfg
+
+    def dlq(self) -> TopicSpec:
+        return TopicSpec(
+            name=dlq_name(self.name),
+            key=self.key,
+            value_types=(),
+            sensitivity=self.sensitivity,
+            description=f"Messages from {self.name} that kept failing, with error headers",
+            partitions=1,
+            replication_factor=self.replication_factor,
+            retention_ms=30 * DAY_MS,
+            has_dlq=False,
+        )
+
+
+PEOPLE = TopicSpec(
+    name=PEOPLE_TOPIC,
+    key="person_id",
+    value_types=PEOPLE_EVENTS,
+    sensitivity=Sensitivity.S1,
+    description="Person registrations and consent changes from the people service",
+    retention_ms=None,
+    cleanup_policy="delete",
+    extra_config={"retention.ms": "-1"},  # the history is the source for replaying profiles
+)
+
+PROFILES = TopicSpec(
+    name=PROFILES_TOPIC,
+    key="person_id",
+    value_types=PROFILE_EVENTS,
+    sensitivity=Sensitivity.S1,
+    description="Latest profile per consenting person; a tombstone (null value) erases it",
+    cleanup_policy="compact",
+    has_dlq=False,
+    extra_config={"min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
+)
+
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, PROFILES)
+
+
+def all_topic_specs() -> list[TopicSpec]:
+    """Every topic to create, DLQs included."""
+    specs = list(TOPICS)
+    specs += [spec.dlq() for spec in TOPICS if spec.has_dlq]
+    return specs
+
+
+def topic_for(event_cls: type[EventModel]) -> TopicSpec:
+    for spec in TOPICS:
+        if event_cls in spec.value_types:
+            return spec
+    raise LookupError(f"{event_cls.__name__} is on no registered topic")

@@ -1,0 +1,168 @@
+"""At-least-once Kafka consumer for services that fold events into their own database.
+
+For each message, in partition order: parse the CloudEvent, then in one database transaction
+record its id in the `inbox` table and run the handler (a redelivered event finds its id and is
+skipped). A failing handler is retried with backoff; after `max_attempts`, or at once for a
+message that is not a valid event, the message goes to `<topic>.dlq` with error headers — and
+only after the broker acknowledged the dead letter is the offset committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from komagane_contracts.envelope import CloudEvent, InvalidEvent
+from komagane_contracts.topics import dlq_name
+from komagane_kit.db import transaction
+from komagane_kit.dlq import dead_letter_headers
+from komagane_kit.kafka import producer_config
+from komagane_kit.telemetry import context_from_headers
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("komagane.consumer")
+
+EventHandler = Callable[[CloudEvent, Session], None]
+
+
+class InboxEntry(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    consumer_group: str = Field(primary_key=True, max_length=200)
+    event_id: str = Field(primary_key=True, max_length=64)
+    handled_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        engine: Engine,
+        bootstrap_servers: str,
+        *,
+        group_id: str,
+        topics: Sequence[str],
+        handler: EventHandler,
+        max_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self._engine = engine
+        self._bootstrap = bootstrap_servers
+        self.group_id = group_id
+        self._topics = list(topics)
+        self._handler = handler
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff_seconds
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.handled = 0
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a new group must not skip what came before it joined
+            isolation_level="read_committed",
+        )
+        self._producer = AIOKafkaProducer(**producer_config(self._bootstrap, client_id=f"{self.group_id}-dlq"))
+        await self._producer.start()
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        """Finish the message in hand, commit, and leave the group."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    await asyncio.shield(self._process(record))
+                    await self._consumer.commit({tp: record.offset + 1})
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        headers = list(record.headers or ())
+        with tracer.start_as_current_span(
+            f"consume {record.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.consumer.group.name", self.group_id)
+            try:
+                event = CloudEvent.from_kafka(record.value, headers)
+            except InvalidEvent as exc:
+                await self._dead_letter(record, exc, attempts=1)
+                return
+            span.set_attribute("messaging.message.id", event.id)
+            for attempt in range(1, self._max_attempts + 1):
+                try:
+                    await asyncio.to_thread(self._handle_once, event)
+                    self.handled += 1
+                    return
+                except Exception as exc:
+                    if attempt == self._max_attempts:
+                        span.record_exception(exc)
+                        await self._dead_letter(record, exc, attempts=attempt)
+                        return
+                    log.warning("handler failed for %s (attempt %d): %s", event.id, attempt, exc)
+                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+
+    def _handle_once(self, event: CloudEvent) -> None:
+        try:
+            with transaction(self._engine) as session:
+                session.add(InboxEntry(consumer_group=self.group_id, event_id=event.id))
+                session.flush()  # a duplicate id fails here, before the handler runs
+                self._handler(event, session)
+        except IntegrityError:
+            with Session(self._engine) as session:
+                if session.get(InboxEntry, (self.group_id, event.id)) is not None:
+                    log.info("skipping duplicate event %s", event.id)
+                    return
+            raise
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int) -> None:
+        assert self._producer is not None
+        headers = dead_letter_headers(
+            record.headers or (),
+            error,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            attempts=attempts,
+            consumer_group=self.group_id,
+        )
+        backoff = self._backoff
+        while True:  # the offset is committed only once the dead letter is safely stored
+            try:
+                await self._producer.send_and_wait(dlq_name(record.topic), value=record.value, key=record.key, headers=headers)
+                break
+            except KafkaError as exc:
+                log.warning("dead-letter publish failed, retrying in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.dead_lettered += 1
+        log.error("dead-lettered %s[%d]@%d after %d attempt(s): %s", record.topic, record.partition, record.offset, attempts, error)
+
+
+__all__ = ["EventConsumer", "EventHandler", "InboxEntry", "TopicPartition"]

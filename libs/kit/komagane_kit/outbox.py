@@ -1,0 +1,306 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change.
+
+`enqueue(session, event)` adds the row; `OutboxRelay` publishes unpublished rows in id order
+with an idempotent producer (acks=all), marks them published, and retries with backoff while
+Kafka is unreachable. Nothing is lost: a row stays until the broker acknowledged it, and a row
+is re-sent (never skipped) when anything before it in the batch failed, so per-key order holds
+and consumers see at-least-once delivery, deduplicated by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, func, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.topics import topic_for
+from komagane_kit.db import transaction
+from komagane_kit.kafka import producer_config
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("komagane.outbox")
+meter = metrics.get_meter("komagane.outbox")
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    event_id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    topic: str = Field(max_length=200)
+    message_key: str | None = Field(default=None, max_length=200)
+    event_type: str = Field(max_length=200)
+    headers: str = Field(sa_column=Column(Text, nullable=False), description="JSON list of [name, value]")
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    traceparent: str | None = Field(default=None, max_length=64)
+    tracestate: str | None = Field(default=None, max_length=512)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    published_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+_WAKE_FLAG = "komagane.outbox.dirty"
+_wake_callbacks: list[Callable[[], None]] = []
+
+
+def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None) -> OutboxMessage:
+    """Add `event` to the outbox in the session's transaction, remembering the current trace."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    body_topic = topic or _topic_of(event)
+    headers = [(name, value.decode()) for name, value in event.headers() if name not in ("traceparent", "tracestate")]
+    row = OutboxMessage(
+        event_id=event.id,
+        topic=body_topic,
+        message_key=event.subject,
+        event_type=event.type,
+        headers=json.dumps(headers, ensure_ascii=False),
+        payload=event.value().decode(),
+        traceparent=carrier.get("traceparent"),
+        tracestate=carrier.get("tracestate"),
+    )
+    session.add(row)
+    session.info[_WAKE_FLAG] = True
+    return row
+
+
+def _topic_of(event: CloudEvent) -> str:
+    from komagane_contracts.registry import event_class
+
+    cls = event_class(event.type)
+    if cls is None:
+        raise LookupError(f"no registered topic for {event.type}")
+    return topic_for(cls).name
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if session.info.pop(_WAKE_FLAG, False):
+        for callback in list(_wake_callbacks):
+            callback()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    session.info.pop(_WAKE_FLAG, None)
+
+
+def backlog(engine: Engine) -> tuple[int, float]:
+    """Unpublished rows and the age in seconds of the oldest one."""
+    with Session(engine) as session:
+        count, oldest = session.exec(
+            select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+        ).one()
+    age = 0.0
+    if oldest is not None:
+        oldest_utc = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        age = max(0.0, (datetime.now(UTC) - oldest_utc).total_seconds())
+    return int(count), age
+
+
+class OutboxRelay:
+    """Publishes the outbox of one database. Run it as a task; `stop()` drains before returning."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bootstrap_servers: str,
+        *,
+        client_id: str,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+        backoff_max_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._bootstrap = bootstrap_servers
+        self._client_id = client_id
+        self._poll = poll_seconds
+        self._batch_size = batch_size
+        self._backoff_max = backoff_max_seconds
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.published_total = 0
+        self.healthy = False
+        self._register_metrics()
+
+    def _register_metrics(self) -> None:
+        def observe_backlog(_options: Any) -> list[metrics.Observation]:
+            count, _age = backlog(self._engine)
+            return [metrics.Observation(count)]
+
+        def observe_age(_options: Any) -> list[metrics.Observation]:
+            _count, age = backlog(self._engine)
+            return [metrics.Observation(age)]
+
+        meter.create_observable_gauge("outbox.backlog", [observe_backlog], unit="{message}", description="Unpublished outbox rows")
+        meter.create_observable_gauge("outbox.oldest_age", [observe_age], unit="s", description="Age of the oldest unpublished row")
+        self._published_counter = meter.create_counter("outbox.published", unit="{message}")
+
+    def wake(self) -> None:
+        """Thread-safe: look at the outbox now (called after every commit that enqueued)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        _wake_callbacks.append(self.wake)
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        """Publish what is left (bounded by `drain_seconds`), then close the producer."""
+        if self.wake in _wake_callbacks:
+            _wake_callbacks.remove(self.wake)
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=drain_seconds)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+        await self._close_producer()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                published = await self.publish_batch()
+                self.healthy = True
+                backoff = 0.1
+            except Exception as exc:  # Kafka down, DB hiccup: keep the rows, retry later
+                self.healthy = False
+                log.warning("outbox relay: publish failed, retrying in %.1fs: %s", backoff, exc)
+                await self._close_producer()
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._backoff_max)
+                continue
+            if published:
+                continue  # there may be more
+            if self._stopping:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(**producer_config(self._bootstrap, client_id=self._client_id))
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except Exception:  # already broken; nothing left to flush
+                log.debug("producer stop failed", exc_info=True)
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; returns how many rows were marked published."""
+        rows = await asyncio.to_thread(self._read_batch)
+        if not rows:
+            return 0
+        producer = await self._ensure_producer()
+        futures: list[asyncio.Future[Any]] = []
+        for row in rows:
+            futures.append(await self._send(producer, row))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        # Only the prefix that all succeeded is marked; everything after a failure is re-sent,
+        # so a later event for a key can never overtake an earlier one that failed.
+        done: list[int] = []
+        failure: BaseException | None = None
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            assert row.id is not None
+            done.append(row.id)
+        if done:
+            await asyncio.to_thread(self._mark_published, done)
+            self.published_total += len(done)
+            self._published_counter.add(len(done))
+        if failure is not None:
+            await asyncio.to_thread(self._note_failure, rows[len(done)].id, repr(failure))
+            raise failure
+        return len(done)
+
+    async def _send(self, producer: AIOKafkaProducer, row: OutboxMessage) -> asyncio.Future[Any]:
+        parent = propagate.extract({k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v})
+        token = otel_context.attach(parent)
+        try:
+            with tracer.start_as_current_span(f"outbox publish {row.topic}", kind=trace.SpanKind.PRODUCER) as span:
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.destination.name", row.topic)
+                span.set_attribute("messaging.message.id", row.event_id)
+                span.set_attribute("cloudevents.event_type", row.event_type)
+                headers = [(name, value.encode()) for name, value in json.loads(row.headers)]
+                if not AIOKafkaInstrumentor().is_instrumented_by_opentelemetry:
+                    carrier: dict[str, str] = {}
+                    propagate.inject(carrier)
+                    headers += [(k, v.encode()) for k, v in carrier.items()]
+                return await producer.send(
+                    row.topic,
+                    value=row.payload.encode(),
+                    key=row.message_key.encode() if row.message_key else None,
+                    headers=headers,
+                )
+        finally:
+            otel_context.detach(token)
+
+    def _read_batch(self) -> list[OutboxMessage]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            statement = (
+                select(OutboxMessage)
+                .where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(self._batch_size)
+            )
+            return list(session.exec(statement).all())
+
+    def _mark_published(self, ids: list[int]) -> None:
+        now = datetime.now(UTC)
+        with transaction(self._engine) as session:
+            for chunk_start in range(0, len(ids), 500):
+                chunk = ids[chunk_start : chunk_start + 500]
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chunk))  # type: ignore[union-attr]
+                    .values(published_at=now, attempts=OutboxMessage.attempts + 1)
+                )
+
+    def _note_failure(self, row_id: int | None, error: str) -> None:
+        if row_id is None:
+            return
+        with transaction(self._engine) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:500]
+                session.add(row)

@@ -1,0 +1,92 @@
+"""Assembles a pillar service: FastAPI app, database, migrations, outbox relay, telemetry, health.
+
+A service module only supplies its settings, routers and migration folder:
+
+    app = create_service_app(settings, title="People", routers=[router], migrations=MIGRATIONS)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from komagane_kit.db import make_engine, run_migrations
+from komagane_kit.errors import BodySizeLimit, install_problem_handlers
+from komagane_kit.health import health_router
+from komagane_kit.outbox import OutboxRelay
+from komagane_kit.settings import ServiceSettings
+from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
+
+log = logging.getLogger(__name__)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    migrations: Path | None,
+    description: str = "",
+) -> FastAPI:
+    setup_telemetry(settings.service_name, log_level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        if migrations is not None and settings.run_migrations:
+            run_migrations(engine, migrations)
+        relay = OutboxRelay(
+            engine,
+            settings.kafka_bootstrap_servers,
+            client_id=f"{settings.service_name}-outbox",
+            poll_seconds=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+            backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        )
+        app.state.engine = engine
+        app.state.relay = relay
+        relay.start()
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            await relay.stop()  # publish what is left before the process ends
+            engine.dispose()
+            shutdown_telemetry()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    async def database_ready() -> bool:
+        engine: Engine = app.state.engine
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    # Kafka is deliberately not a readiness dependency: the outbox keeps accepting writes
+    # while the broker is away, which is the point of having one.
+    app.include_router(health_router({"database": database_ready}))
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    return app
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """A session per request; the route commits explicitly, anything unfinished rolls back."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(_session)]

@@ -1,0 +1,29 @@
+"""Configuration from environment variables, with defaults that work on a laptop."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Services subclass this and add their own fields.
+
+    Variables are unprefixed (`DATABASE_URL`, `KAFKA_BOOTSTRAP_SERVERS`, …) because each process
+    runs one service with its own environment.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "service"
+    database_url: str = "sqlite:///./.data/service.db"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    log_level: str = "INFO"
+    # Largest request body accepted, in bytes; larger ones get 413 before any parsing.
+    max_body_bytes: int = 64 * 1024
+    # Outbox relay: how often to look for rows when not woken by a commit, and batch size.
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 500
+    # Retry backoff of the relay while Kafka is unreachable.
+    outbox_backoff_max_seconds: float = 5.0
+    run_migrations: bool = True

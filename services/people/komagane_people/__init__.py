@@ -1,0 +1,1 @@
+"""People service: the only place that knows who a person is (name, contact)."""

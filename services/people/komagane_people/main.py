@@ -1,0 +1,30 @@
+"""ASGI entry point: `uvicorn komagane_people.main:app` or the `komagane-people` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+
+from komagane_kit.service import create_service_app
+from komagane_people.api import router
+from komagane_people.settings import PeopleSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+settings = PeopleSettings()
+app = create_service_app(
+    settings,
+    title="Komagane people service",
+    description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
+    routers=[router],
+    migrations=MIGRATIONS,
+)
+
+
+def run() -> None:
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    run()
