@@ -8,8 +8,8 @@ A service module only supplies its settings, routers and migration folder:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +21,47 @@ from sqlmodel import Session
 
 from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.errors import BodySizeLimit, install_problem_handlers
-from komagane_kit.health import health_router
+from komagane_kit.health import Check, health_router
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
 from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    checks: dict[str, Check],
+    lifespan: Lifespan,
+) -> FastAPI:
+    """What every HTTP process shares: telemetry, problem+json, body limit, health, tracing."""
+    setup_telemetry(settings.service_name, log_level=settings.log_level)
+
+    @asynccontextmanager
+    async def with_telemetry(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with lifespan(app):
+                log.info("%s started", settings.service_name)
+                yield
+        finally:
+            shutdown_telemetry()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health_router(checks))
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    return app
 
 
 def create_service_app(
@@ -37,7 +72,7 @@ def create_service_app(
     migrations: Path | None,
     description: str = "",
 ) -> FastAPI:
-    setup_telemetry(settings.service_name, log_level=settings.log_level)
+    """A pillar service: its own database (migrated at start) and an outbox relay to Kafka."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,18 +90,11 @@ def create_service_app(
         app.state.engine = engine
         app.state.relay = relay
         relay.start()
-        log.info("%s started", settings.service_name)
         try:
             yield
         finally:
             await relay.stop()  # publish what is left before the process ends
             engine.dispose()
-            shutdown_telemetry()
-
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
-    app.state.settings = settings
-    install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     async def database_ready() -> bool:
         engine: Engine = app.state.engine
@@ -76,10 +104,9 @@ def create_service_app(
 
     # Kafka is deliberately not a readiness dependency: the outbox keeps accepting writes
     # while the broker is away, which is the point of having one.
-    app.include_router(health_router({"database": database_ready}))
-    for router in routers:
-        app.include_router(router)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    app = create_app(
+        settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan
+    )
     return app
 
 

@@ -1,0 +1,100 @@
+"""The whole platform on one machine: infrastructure first, then services, stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from komagane_devstack.infra import KafkaBroker, PostgresServer, RedisServer
+from komagane_devstack.services import ServiceProcess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    # None: pick free ports (tests); fixed numbers for `make up`.
+    kafka_port: int | None = None
+    redis_port: int | None = None
+    gateway_port: int | None = None
+    people_port: int | None = None
+    profiles_port: int | None = None
+    # "sqlite" (embedded default) or "postgresql" (a throw-away cluster, as in CI).
+    database: str = "sqlite"
+    postgres_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    def __init__(self, config: StackConfig, *, postgres: PostgresServer | None = None) -> None:
+        self.config = config
+        self.log_dir = config.data_dir / "logs"
+        self.kafka = KafkaBroker(config.data_dir / "kafka", self.log_dir, port=config.kafka_port)
+        self.redis = RedisServer(self.log_dir, port=config.redis_port)
+        # A PostgreSQL server handed in is shared (the test harness's) and not started or stopped here.
+        self._owns_postgres = postgres is None
+        self.postgres: PostgresServer | None = postgres
+        if postgres is None and config.database == "postgresql":
+            self.postgres = PostgresServer(config.postgres_dir or config.data_dir / "postgres", self.log_dir)
+        self.people: ServiceProcess | None = None
+        self.profiles: ServiceProcess | None = None
+        self.gateway: ServiceProcess | None = None
+        self.timings: dict[str, float] = {}
+
+    def database_url(self, service: str) -> str:
+        if self.postgres is not None:
+            return self.postgres.create_database(service)
+        return f"sqlite:///{self.config.data_dir / f'{service}.db'}"
+
+    def common_env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap, "REDIS_URL": self.redis.url, **self.config.extra_env}
+
+    def start(self) -> None:
+        began = time.monotonic()
+        infra = [self.kafka.start, self.redis.start] + ([self.postgres.start] if self.postgres and self._owns_postgres else [])
+        with ThreadPoolExecutor(max_workers=len(infra)) as pool:
+            for future in [pool.submit(step) for step in infra]:
+                future.result()
+        self.timings["kafka_ready_s"] = self.kafka.started_in or 0.0
+        self.kafka.create_topics()
+        env = self.common_env()
+        self.people = ServiceProcess("people", "komagane_people.main", self.log_dir, port=self.config.people_port, env={**env, "DATABASE_URL": self.database_url("people")})
+        self.profiles = ServiceProcess(
+            "profiles",
+            "komagane_profiles",
+            self.log_dir,
+            port=self.config.profiles_port,
+            port_env="PROFILES_WEB_PORT",
+            env={**env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
+        )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for future in [pool.submit(self.people.start), pool.submit(self.profiles.start)]:
+                future.result()
+        self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, "PEOPLE_URL": self.people.url})
+        self.gateway.start()
+        self.timings["stack_ready_s"] = time.monotonic() - began
+
+    def processes(self) -> dict[str, int]:
+        """Resident memory (KiB) of every process, for the closing figures."""
+        out = {"kafka": self.kafka.process.rss_kib(), "redis": self.redis.process.rss_kib()}
+        for service in (self.people, self.profiles, self.gateway):
+            if service is not None:
+                out[service.name] = service.process.rss_kib()
+        return out
+
+    def stop(self) -> None:
+        for service in (self.gateway, self.profiles, self.people):
+            if service is not None:
+                service.stop()
+        self.kafka.stop()
+        self.redis.stop()
+        if self.postgres is not None and self._owns_postgres:
+            self.postgres.stop()
+
+    def log_tails(self) -> str:
+        parts = [self.kafka.process, self.redis.process] + [s.process for s in (self.people, self.profiles, self.gateway) if s]
+        return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in parts)

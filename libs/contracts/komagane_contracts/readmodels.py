@@ -1,0 +1,10 @@
+"""Redis read-model keys, shared by the profiles processor (writer) and the gateway (reader)."""
+
+from __future__ import annotations
+
+PROFILE_KEY_PREFIX = "profile:v1:"
+
+
+def profile_key(person_id: str) -> str:
+    """Key of a person's profile: a JSON PersonProfileUpdated body; absent when none."""
+    return PROFILE_KEY_PREFIX + person_id

@@ -1,0 +1,27 @@
+"""Who is calling. The seam for authentication: routes depend on `current_principal` only.
+
+Until bearer JWTs arrive (gateway issue), every caller is the local development principal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+
+
+DEVELOPMENT_PRINCIPAL = Principal(subject="local-developer", roles=frozenset({"admin"}))
+
+
+async def current_principal(request: Request) -> Principal:
+    return DEVELOPMENT_PRINCIPAL
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,55 @@
+"""ASGI entry point: `uvicorn komagane_gateway.main:app` or the `komagane-gateway` command."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+import uvicorn
+from fastapi import FastAPI
+
+from komagane_gateway.routes import router
+from komagane_gateway.settings import GatewaySettings
+from komagane_gateway.upstream import Upstream
+from komagane_kit.service import create_app
+
+settings = GatewaySettings()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.redis = aioredis.Redis.from_url(settings.redis_url)
+    app.state.upstreams = {"people": Upstream("people", settings.people_url, settings.upstream_timeout_seconds)}
+    try:
+        yield
+    finally:
+        for upstream in app.state.upstreams.values():
+            await upstream.close()
+        await app.state.redis.aclose()
+
+
+async def redis_ready() -> bool:
+    return bool(await app.state.redis.ping())
+
+
+async def people_ready() -> bool:
+    return bool(await app.state.upstreams["people"].ready())
+
+
+app = create_app(
+    settings,
+    title="Komagane Lifelong-Active Town API",
+    description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
+    routers=[router],
+    checks={"redis": redis_ready, "people": people_ready},
+    lifespan=lifespan,
+)
+
+
+def run() -> None:
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,84 @@
+"""Public routes. Writes and person reads go to the owning service; profiles come from Redis."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from komagane_contracts.events.profiles import PersonProfileUpdated
+from komagane_contracts.readmodels import profile_key
+from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
+from komagane_kit.errors import Problem
+from komagane_gateway.auth import CurrentPrincipal
+
+router = APIRouter()
+PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
+Purpose = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
+
+PERSON_EXAMPLE = {
+    "display_name": "駒ヶ根 花子",
+    "birth_year": 1948,
+    "residency_status": "RESIDENT",
+    "preferred_language": "ja",
+    "lives_alone": True,
+    "contact": "0265-00-0000",
+}
+
+
+def _people(request: Request) -> Any:
+    return request.app.state.upstreams["people"]
+
+
+@router.post("/v1/people", tags=["people"], status_code=201, summary="Register a person")
+async def register_person(
+    request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]
+) -> Response:
+    return await _people(request).forward(request, "/v1/people")
+
+
+@router.get("/v1/people/{person_id}", tags=["people"], summary="A person, with name and contact")
+async def get_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
+    return await _people(request).forward(request, f"/v1/people/{person_id}")
+
+
+@router.put("/v1/people/{person_id}/consents/{purpose}", tags=["people"], summary="Grant consent for a purpose")
+async def grant_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
+    return await _people(request).forward(request, f"/v1/people/{person_id}/consents/{purpose}")
+
+
+@router.delete("/v1/people/{person_id}/consents/{purpose}", tags=["people"], status_code=204, summary="Withdraw consent")
+async def withdraw_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
+    return await _people(request).forward(request, f"/v1/people/{person_id}/consents/{purpose}")
+
+
+@router.get("/v1/profiles/{person_id}", tags=["profiles"], response_model=PersonProfileUpdated, summary="Role-and-belonging profile")
+async def get_profile(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> PersonProfileUpdated:
+    raw = await request.app.state.redis.get(profile_key(person_id))
+    if raw is None:
+        raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
+    try:
+        return PersonProfileUpdated.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Problem(500, "read-model-corrupt", "The stored profile could not be read.") from exc
+
+
+@router.get("/asyncapi.json", tags=["contracts"], summary="AsyncAPI 3.0 document of the platform's events")
+async def asyncapi() -> JSONResponse:
+    document = published(ASYNCAPI_FILE)
+    if document is None:
+        raise Problem(500, "contract-missing", "The AsyncAPI document is not packaged.")
+    return JSONResponse(document)
+
+
+@router.get("/v1/schemas/{event_type}", tags=["contracts"], summary="JSON Schema of one event type")
+async def event_schema(event_type: Annotated[str, Path(max_length=200, pattern=r"^[a-z0-9.\-]+$")]) -> JSONResponse:
+    document = published(schema_filename(event_type))
+    if document is None:
+        raise Problem(404, "schema-not-found", f"No published schema for {event_type}")
+    return JSONResponse(document, media_type="application/schema+json")
+
+
+__all__ = ["router"]

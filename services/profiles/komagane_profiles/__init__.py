@@ -1,0 +1,1 @@
+"""Profiles processor: folds every pillar's events into per-person role-and-belonging profiles."""

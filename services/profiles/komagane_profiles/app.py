@@ -1,0 +1,173 @@
+"""The faust application: agents, tables and the outputs (Redis read model, compacted topic).
+
+Every agent runs with concurrency=1 so offsets are committed only after the message before
+them finished (faust#606). Each message is processed under a span continued from its
+`traceparent`, retried a bounded number of times, then dead-lettered — never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+from faust.types import EventT
+from faust.web import Request, Response, View
+from opentelemetry import trace
+
+from komagane_contracts.envelope import CloudEvent, InvalidEvent
+from komagane_contracts.events.profiles import PersonProfileUpdated
+from komagane_contracts.readmodels import profile_key
+from komagane_contracts.topics import PEOPLE, PROFILES, dlq_name
+from komagane_kit.dlq import dead_letter_headers
+from komagane_kit.kafka import cluster_ready
+from komagane_kit.telemetry import context_from_headers, setup_telemetry
+from komagane_profiles.fold import apply, new_state, profile_of
+from komagane_profiles.settings import ProfilesSettings
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("komagane.profiles")
+
+settings = ProfilesSettings()
+setup_telemetry(settings.service_name, log_level=settings.log_level)
+
+app = faust.App(
+    "komagane-profiles",
+    broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")),
+    store=settings.profiles_store,
+    datadir=settings.profiles_data_dir,
+    web_host=settings.profiles_web_host,
+    web_port=settings.profiles_web_port,
+    topic_replication_factor=1,
+    topic_partitions=PEOPLE.partitions,
+    consumer_auto_offset_reset="earliest",
+    processing_guarantee="at_least_once",
+    producer_acks=-1,
+    producer_enable_idempotence=True,
+    table_standby_replicas=0,
+)
+
+people_topic = app.topic(PEOPLE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
+
+_redis: aioredis.Redis | None = None
+
+
+def redis_client() -> aioredis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = aioredis.Redis.from_url(settings.redis_url)
+    return _redis
+
+
+Handler = Callable[[CloudEvent], Awaitable[None]]
+
+
+async def process(event: EventT, handler: Handler) -> None:
+    """Handle one message: retries with backoff, then the topic's DLQ. Returns only when done."""
+    message = event.message
+    headers = _headers(message.headers)
+    with tracer.start_as_current_span(
+        f"profiles fold {message.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER
+    ) as span:
+        span.set_attribute("messaging.destination.name", message.topic)
+        span.set_attribute("messaging.kafka.offset", message.offset)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                cloud_event = CloudEvent.from_kafka(message.value, headers)
+                span.set_attribute("messaging.message.id", cloud_event.id)
+                await handler(cloud_event)
+                return
+            except InvalidEvent as exc:  # deterministic: retrying cannot help
+                span.record_exception(exc)
+                await dead_letter(event, headers, exc, attempt)
+                return
+            except Exception as exc:
+                if attempt >= settings.profiles_max_attempts:
+                    span.record_exception(exc)
+                    await dead_letter(event, headers, exc, attempt)
+                    return
+                log.warning("processing %s@%s failed (attempt %d): %s", message.topic, message.offset, attempt, exc)
+                await asyncio.sleep(settings.profiles_retry_backoff_seconds * 2 ** (attempt - 1))
+
+
+async def dead_letter(event: EventT, headers: list[tuple[str, bytes]], error: BaseException, attempts: int) -> None:
+    message = event.message
+    dl_headers = dead_letter_headers(
+        headers,
+        error,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        attempts=attempts,
+        consumer_group=app.conf.id,
+    )
+    await app.producer.send_and_wait(dlq_name(message.topic), message.key, message.value, None, None, dl_headers)
+    log.error("dead-lettered %s[%d]@%d: %s", message.topic, message.partition, message.offset, error)
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    if raw is None:
+        return []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
+
+
+async def fold_person_event(event: CloudEvent) -> None:
+    if not event.subject:
+        raise InvalidEvent("person event without ce_subject")
+    person_id = event.subject
+    state = dict(person_state[person_id]) or new_state(person_id)
+    if apply(state, event):
+        person_state[person_id] = state
+    # Outputs are rewritten even for a redelivered event: a crash may have cut them short.
+    await publish_profile(person_id, profile_of(state))
+
+
+async def publish_profile(person_id: str, profile: PersonProfileUpdated | None) -> None:
+    key = profile_key(person_id)
+    if profile is None:
+        # Erase everywhere: the read model, then a tombstone on the compacted topic.
+        await redis_client().delete(key)
+        await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
+        return
+    body = profile.model_dump(mode="json")
+    await redis_client().set(key, json.dumps(body, ensure_ascii=False))
+    cloud_event = CloudEvent.of(profile, time=profile.updated_at)
+    await app.producer.send_and_wait(
+        PROFILES.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers()
+    )
+
+
+@app.agent(people_topic, concurrency=1)
+async def fold_people(stream: faust.StreamT[bytes]) -> None:
+    async for event in stream.events():
+        await process(event, fold_person_event)
+
+
+@app.page("/livez")
+class Liveness(View):
+    async def get(self, request: Request) -> Response:
+        return self.json({"status": "ok"})
+
+
+@app.page("/readyz")
+class Readiness(View):
+    async def get(self, request: Request) -> Response:
+        checks = {"redis": await _redis_ok(), "kafka": await cluster_ready(settings.kafka_bootstrap_servers, timeout=2.0)}
+        ready = all(checks.values())
+        body = {"status": "ok" if ready else "unavailable", "checks": {k: "ok" if v else "failing" for k, v in checks.items()}}
+        return self.json(body, status=200 if ready else 503)
+
+
+async def _redis_ok() -> bool:
+    try:
+        return bool(await redis_client().ping())
+    except Exception:
+        return False
