@@ -69,14 +69,13 @@ def _instrument_libraries() -> None:
 
 
 def shutdown_telemetry() -> None:
-    """Flush spans and metrics still buffered (called on graceful shutdown)."""
+    """Flush spans and metrics still buffered (graceful shutdown; the SDK closes them at exit)."""
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
         provider.force_flush()
-        provider.shutdown()
     meter_provider = metrics.get_meter_provider()
     if isinstance(meter_provider, MeterProvider):
-        meter_provider.shutdown()
+        meter_provider.force_flush()
 
 
 def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> Context:

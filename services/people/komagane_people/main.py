@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
@@ -12,14 +13,20 @@ from komagane_people.settings import PeopleSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+
+
+def build_app(settings: PeopleSettings) -> FastAPI:
+    return create_service_app(
+        settings,
+        title="Komagane people service",
+        description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
+        routers=[router],
+        migrations=MIGRATIONS,
+    )
+
+
 settings = PeopleSettings()
-app = create_service_app(
-    settings,
-    title="Komagane people service",
-    description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
-    routers=[router],
-    migrations=MIGRATIONS,
-)
+app = build_app(settings)
 
 
 def run() -> None:

@@ -1,0 +1,76 @@
+"""The kit's consumer base against a real broker: dedup by event id, retries, then the DLQ."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.events.people import ConsentGranted
+from komagane_contracts.topics import PEOPLE, TopicSpec
+from komagane_devstack.stack import Stack
+from komagane_kit.consumer import EventConsumer, InboxEntry
+from komagane_kit.db import make_engine
+from komagane_kit.kafka import ensure_topics
+from tests.support.kafka import header, produce, read_topic
+from tests.support.waiting import eventually
+
+
+async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stopping(stack: Stack, db_url: str) -> None:
+    topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=1)
+    await ensure_topics(stack.kafka.bootstrap, [spec, spec.dlq()])
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine, tables=[InboxEntry.__table__])  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE handled (event_id VARCHAR(64) PRIMARY KEY, purpose VARCHAR(80))"))
+
+    attempts: dict[str, int] = {}
+
+    def handler(event: CloudEvent, session: Session) -> None:
+        purpose = event.data["purpose"]
+        attempts[purpose] = attempts.get(purpose, 0) + 1
+        if purpose == "PARTNER:poison":
+            raise RuntimeError("this event always fails")
+        session.execute(text("INSERT INTO handled VALUES (:id, :purpose)"), {"id": event.id, "purpose": purpose})
+
+    def granted(purpose: str) -> CloudEvent:
+        return CloudEvent.of(ConsentGranted(person_id="p", purpose=purpose, granted_at=datetime.now(UTC)))
+
+    first, poison, last = granted("PROFILE"), granted("PARTNER:poison"), granted("HEALTH")
+    for event in (first, first, poison):  # `first` twice: a redelivery
+        await produce(stack.kafka.bootstrap, topic, key=event.key, value=event.value(), headers=event.headers())
+    await produce(stack.kafka.bootstrap, topic, key=b"p", value=b"\x00not json", headers=[("ce_id", b"x")])
+    await produce(stack.kafka.bootstrap, topic, key=last.key, value=last.value(), headers=last.headers())
+
+    consumer = EventConsumer(engine, stack.kafka.bootstrap, group_id=f"g-{uuid.uuid4().hex[:6]}", topics=[topic], handler=handler, max_attempts=3, retry_backoff_seconds=0.01)
+    await consumer.start()
+    try:
+        async def handled() -> list[tuple[str, str]] | None:
+            with engine.connect() as conn:
+                rows = [(r[0], r[1]) for r in conn.execute(text("SELECT event_id, purpose FROM handled ORDER BY purpose"))]
+            return rows if len(rows) == 2 else None
+
+        rows = await eventually(handled, timeout=60, what="both good events handled")
+        dead = await eventually(lambda: _dead(stack, spec.dlq().name), timeout=60, what="two dead letters")
+    finally:
+        await consumer.stop()
+
+    assert rows == [(last.id, "HEALTH"), (first.id, "PROFILE")]  # the duplicate was not applied again
+    assert attempts == {"PROFILE": 1, "PARTNER:poison": 3, "HEALTH": 1}
+    poison_letter, malformed_letter = dead
+    assert header(poison_letter, "ce_id") == poison.id  # original headers kept
+    assert header(poison_letter, "dlq_error_class") == "RuntimeError"
+    assert header(poison_letter, "dlq_attempts") == "3"
+    assert header(poison_letter, "dlq_original_topic") == topic
+    assert header(malformed_letter, "dlq_error_class") == "InvalidEvent"
+    assert malformed_letter.value == b"\x00not json"
+    engine.dispose()
+
+
+async def _dead(stack: Stack, dlq: str) -> list | None:  # type: ignore[type-arg]
+    records = await read_topic(stack.kafka.bootstrap, dlq)
+    return records if len(records) == 2 else None

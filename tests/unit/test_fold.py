@@ -1,0 +1,67 @@
+"""Folding people events into profile state: idempotent, and withdrawal erases the profile."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
+from komagane_profiles.fold import apply, new_state, profile_of
+
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def events() -> list[CloudEvent]:
+    return [
+        CloudEvent.of(
+            PersonRegistered(
+                person_id="p", age_band=AgeBand.SENIOR_65_74, residency_status=ResidencyStatus.RELATIONSHIP,
+                preferred_language="pt-BR", lives_alone=False, registered_at=T0,
+            ),
+            time=T0,
+        ),
+        CloudEvent.of(ConsentGranted(person_id="p", purpose="PROFILE", granted_at=T0), time=T0 + timedelta(minutes=1)),
+    ]  # fmt: skip
+
+
+def test_profile_exists_only_with_profile_consent() -> None:
+    state = new_state("p")
+    registration, consent = events()
+    assert apply(state, registration)
+    assert profile_of(state) is None
+    assert apply(state, consent)
+    profile = profile_of(state)
+    assert profile is not None
+    assert (profile.version, profile.age_band, profile.residency_status, profile.consents) == (2, AgeBand.SENIOR_65_74, ResidencyStatus.RELATIONSHIP, ["PROFILE"])
+    assert profile.updated_at == T0 + timedelta(minutes=1)
+
+
+def test_redelivered_event_changes_nothing() -> None:
+    state = new_state("p")
+    for event in events():
+        apply(state, event)
+    snapshot = dict(state)
+    redelivered = replace(events()[0], id=state["seen"][0])
+    assert not apply(state, redelivered)
+    assert state == snapshot
+
+
+def test_withdrawal_removes_the_profile_and_regrant_restores_it() -> None:
+    state = new_state("p")
+    for event in events():
+        apply(state, event)
+    apply(state, CloudEvent.of(ConsentWithdrawn(person_id="p", purpose="PROFILE", withdrawn_at=T0), time=T0 + timedelta(minutes=2)))
+    assert profile_of(state) is None
+    apply(state, CloudEvent.of(ConsentGranted(person_id="p", purpose="PROFILE", granted_at=T0), time=T0 + timedelta(minutes=3)))
+    profile = profile_of(state)
+    assert profile is not None and profile.version == 4
+
+
+def test_out_of_order_event_time_never_moves_updated_at_back() -> None:
+    state = new_state("p")
+    registration, consent = events()
+    apply(state, consent)
+    apply(state, registration)
+    assert state["updated_at"] == (T0 + timedelta(minutes=1)).isoformat()
