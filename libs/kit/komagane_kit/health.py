@@ -34,7 +34,7 @@ def health_router(checks: dict[str, Check], *, timeout: float = 2.0) -> APIRoute
         if ready:
             return JSONResponse(body)
         return JSONResponse(
-            {"type": "https://komagane.example/problems/not-ready", "title": "Service Unavailable", "status": 503, "detail": "dependencies failing", **body},
+            {**body, "type": "https://komagane.example/problems/not-ready", "title": "Service Unavailable", "status": 503, "detail": "dependencies failing"},
             status_code=503,
             media_type="application/problem+json",
             headers={"Retry-After": "2"},

@@ -26,7 +26,7 @@ from komagane_contracts.topics import PEOPLE, PROFILES, dlq_name
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
-from komagane_profiles.fold import apply, new_state, profile_of
+from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, profile_of
 from komagane_profiles.settings import ProfilesSettings
 
 log = logging.getLogger(__name__)
@@ -124,25 +124,29 @@ async def fold_person_event(event: CloudEvent) -> None:
         raise InvalidEvent("person event without ce_subject")
     person_id = event.subject
     state = dict(person_state[person_id]) or new_state(person_id)
-    if apply(state, event):
-        person_state[person_id] = state
+    applied = apply(state, event)
+    profile = profile_of(state)
     # Outputs are rewritten even for a redelivered event: a crash may have cut them short.
-    await publish_profile(person_id, profile_of(state))
+    if profile is not None:
+        await publish_profile(person_id, profile)
+        state["profile_published"] = True
+    elif state.get("profile_published") or (not applied and is_profile_withdrawal(event)):
+        await erase_profile(person_id)
+        state["profile_published"] = False
+    person_state[person_id] = state
 
 
-async def publish_profile(person_id: str, profile: PersonProfileUpdated | None) -> None:
-    key = profile_key(person_id)
-    if profile is None:
-        # Erase everywhere: the read model, then a tombstone on the compacted topic.
-        await redis_client().delete(key)
-        await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
-        return
+async def publish_profile(person_id: str, profile: PersonProfileUpdated) -> None:
     body = profile.model_dump(mode="json")
-    await redis_client().set(key, json.dumps(body, ensure_ascii=False))
+    await redis_client().set(profile_key(person_id), json.dumps(body, ensure_ascii=False))
     cloud_event = CloudEvent.of(profile, time=profile.updated_at)
-    await app.producer.send_and_wait(
-        PROFILES.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers()
-    )
+    await app.producer.send_and_wait(PROFILES.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+
+
+async def erase_profile(person_id: str) -> None:
+    """Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic."""
+    await redis_client().delete(profile_key(person_id))
+    await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
 
 
 @app.agent(people_topic, concurrency=1)

@@ -67,3 +67,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         consents=state["consents"],
         updated_at=datetime.fromisoformat(state["updated_at"]),
     )
+
+
+def is_profile_withdrawal(event: CloudEvent) -> bool:
+    return event.type == ConsentWithdrawn.event_type and event.data.get("purpose") == "PROFILE"
