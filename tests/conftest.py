@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,7 @@ def stack(postgres: PostgresServer, otlp: OtlpReceiver, tmp_path_factory: pytest
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """On a failing end-to-end test, show what the processes logged."""
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if report.failed and "stack" in getattr(item, "fixturenames", ()):
         platform = item.funcargs.get("stack")  # type: ignore[attr-defined]

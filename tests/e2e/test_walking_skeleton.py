@@ -23,7 +23,7 @@ from komagane_contracts.schemas import published, schema_filename
 from komagane_contracts.topics import PEOPLE, PROFILES, dlq_name
 from komagane_devstack.stack import Stack
 from tests.support.kafka import end_offsets, header, produce, read_topic
-from tests.support.otlp import OtlpReceiver
+from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.waiting import eventually
 
 HANAKO = {"display_name": "駒ヶ根 花子", "birth_year": 1948, "residency_status": "RESIDENT", "preferred_language": "ja", "lives_alone": True}
@@ -117,7 +117,8 @@ async def test_one_trace_from_gateway_to_profile_processing(stack: Stack, gatewa
         if not processing:
             return None
         # Walk from the processing span up to the root and name each hop by service and role.
-        hops, span = [], processing[0]
+        hops: list[str] = []
+        span: ReceivedSpan | None = processing[0]
         while span is not None:
             hops.append(f"{span.service}:{span.name}")
             span = by_id.get(span.parent_span_id)
@@ -223,4 +224,3 @@ async def test_bad_input_is_a_problem_and_changes_nothing(
     assert problem["status"] == status and names in problem["detail"]
     assert _counts(stack) == before_rows
     assert await end_offsets(stack.kafka.bootstrap, PEOPLE.name) == before_offsets
-

@@ -46,9 +46,12 @@ async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stoppin
     await produce(stack.kafka.bootstrap, topic, key=b"p", value=b"\x00not json", headers=[("ce_id", b"x")])
     await produce(stack.kafka.bootstrap, topic, key=last.key, value=last.value(), headers=last.headers())
 
-    consumer = EventConsumer(engine, stack.kafka.bootstrap, group_id=f"g-{uuid.uuid4().hex[:6]}", topics=[topic], handler=handler, max_attempts=3, retry_backoff_seconds=0.01)
+    consumer = EventConsumer(
+        engine, stack.kafka.bootstrap, group_id=f"g-{uuid.uuid4().hex[:6]}", topics=[topic], handler=handler, max_attempts=3, retry_backoff_seconds=0.01
+    )
     await consumer.start()
     try:
+
         async def handled() -> list[tuple[str, str]] | None:
             with engine.connect() as conn:
                 rows = [(r[0], r[1]) for r in conn.execute(text("SELECT event_id, purpose FROM handled ORDER BY purpose"))]

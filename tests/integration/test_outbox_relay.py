@@ -34,6 +34,7 @@ async def test_relay_publishes_every_row_once_in_order_per_key(stack: Stack, db_
     relay = OutboxRelay(engine, stack.kafka.bootstrap, client_id="test-relay", batch_size=30, poll_seconds=0.2)
     relay.start()
     try:
+
         async def drained() -> bool:
             return (await asyncio.to_thread(backlog, engine))[0] == 0
 
@@ -42,7 +43,7 @@ async def test_relay_publishes_every_row_once_in_order_per_key(stack: Stack, db_
         await relay.stop()
 
     records = await read_topic(stack.kafka.bootstrap, topic)
-    ids = [header(r, "ce_id") for r in records]
+    ids = [str(header(r, "ce_id")) for r in records]
     assert sorted(ids) == sorted(e.id for e in sent), "every row published exactly once"
     for key in {e.subject for e in sent}:
         published_order = [header(r, "ce_id") for r in records if r.key == key.encode()]  # type: ignore[union-attr]

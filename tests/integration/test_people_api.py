@@ -15,7 +15,14 @@ from komagane_people.main import build_app
 from komagane_people.models import Person
 from komagane_people.settings import PeopleSettings
 
-HANAKO = {"display_name": "駒ヶ根 花子", "birth_year": 1948, "residency_status": "RESIDENT", "preferred_language": "ja", "lives_alone": True, "contact": "0265-00-0000"}
+HANAKO = {
+    "display_name": "駒ヶ根 花子",
+    "birth_year": 1948,
+    "residency_status": "RESIDENT",
+    "preferred_language": "ja",
+    "lives_alone": True,
+    "contact": "0265-00-0000",
+}
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ class OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path == "/v1/traces":
                     receiver._ingest(body)
@@ -51,9 +51,7 @@ class OtlpReceiver:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     attributes = {a.key: a.value.string_value or str(a.value.int_value) for a in span.attributes}
-                    received.append(
-                        ReceivedSpan(service, span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(), span.kind, attributes)
-                    )
+                    received.append(ReceivedSpan(service, span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(), span.kind, attributes))
         with self._lock:
             self.spans.extend(received)
 

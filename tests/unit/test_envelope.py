@@ -60,7 +60,7 @@ def test_malformed_messages_are_rejected_with_a_reason(value: bytes | None, drop
 def test_body_of_unknown_type_or_invalid_data_is_rejected() -> None:
     event = CloudEvent.of(ConsentGranted(person_id="p-1", purpose="PROFILE", granted_at=WHEN))
     bad_body = CloudEvent.from_kafka(b'{"person_id": "p-1"}', event.headers())
-    with pytest.raises(InvalidEvent, match="invalid jp.komagane.people.consent-granted.v1"):
+    with pytest.raises(InvalidEvent, match=r"invalid jp\.komagane\.people\.consent-granted\.v1"):
         bad_body.body()
     unknown = [(k, b"jp.komagane.nothing.v1" if k == "ce_type" else v) for k, v in event.headers()]
     with pytest.raises(InvalidEvent, match="unknown event type"):
@@ -75,6 +75,17 @@ def test_age_bands_follow_the_hub_mix_bands(birth_year: int, band: AgeBand) -> N
     assert age_band(birth_year, WHEN.date()) is band
 
 
-@pytest.mark.parametrize(("purpose", "valid"), [("PROFILE", True), ("HEALTH", True), ("OUTREACH", True), ("PARTNER:chamber-of-commerce", True), ("PARTNER:", False), ("profile", False), ("MARKETING", False)])
+@pytest.mark.parametrize(
+    ("purpose", "valid"),
+    [
+        ("PROFILE", True),
+        ("HEALTH", True),
+        ("OUTREACH", True),
+        ("PARTNER:chamber-of-commerce", True),
+        ("PARTNER:", False),
+        ("profile", False),
+        ("MARKETING", False),
+    ],
+)
 def test_consent_purposes(purpose: str, valid: bool) -> None:
     assert is_valid_purpose(purpose) is valid

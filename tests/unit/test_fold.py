@@ -34,7 +34,12 @@ def test_profile_exists_only_with_profile_consent() -> None:
     assert apply(state, consent)
     profile = profile_of(state)
     assert profile is not None
-    assert (profile.version, profile.age_band, profile.residency_status, profile.consents) == (2, AgeBand.SENIOR_65_74, ResidencyStatus.RELATIONSHIP, ["PROFILE"])
+    assert (profile.version, profile.age_band, profile.residency_status, profile.consents) == (
+        2,
+        AgeBand.SENIOR_65_74,
+        ResidencyStatus.RELATIONSHIP,
+        ["PROFILE"],
+    )
     assert profile.updated_at == T0 + timedelta(minutes=1)
 
 

@@ -62,7 +62,9 @@ class Stack:
         self.timings["kafka_ready_s"] = self.kafka.started_in or 0.0
         self.kafka.create_topics()
         env = self.common_env()
-        self.people = ServiceProcess("people", "komagane_people.main", self.log_dir, port=self.config.people_port, env={**env, "DATABASE_URL": self.database_url("people")})
+        self.people = ServiceProcess(
+            "people", "komagane_people.main", self.log_dir, port=self.config.people_port, env={**env, "DATABASE_URL": self.database_url("people")}
+        )
         self.profiles = ServiceProcess(
             "profiles",
             "komagane_profiles",
@@ -74,7 +76,9 @@ class Stack:
         with ThreadPoolExecutor(max_workers=2) as pool:
             for future in [pool.submit(self.people.start), pool.submit(self.profiles.start)]:
                 future.result()
-        self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, "PEOPLE_URL": self.people.url})
+        self.gateway = ServiceProcess(
+            "gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, "PEOPLE_URL": self.people.url}
+        )
         self.gateway.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
 

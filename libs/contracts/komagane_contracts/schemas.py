@@ -119,7 +119,8 @@ def published(name: str) -> dict[str, Any] | None:
     resource = resources.files("komagane_contracts").joinpath("published", name)
     if not resource.is_file():
         return None
-    return json.loads(resource.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return document
 
 
 def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") -> list[str]:

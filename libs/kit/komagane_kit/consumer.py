@@ -10,6 +10,7 @@ only after the broker acknowledged the dead letter is the offset committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -85,10 +86,8 @@ class EventConsumer:
         """Finish the message in hand, commit, and leave the group."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._consumer is not None:
             await self._consumer.stop()
         if self._producer is not None:
@@ -105,9 +104,7 @@ class EventConsumer:
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = list(record.headers or ())
-        with tracer.start_as_current_span(
-            f"consume {record.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER
-        ) as span:
+        with tracer.start_as_current_span(f"consume {record.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.consumer.group.name", self.group_id)
             try:
                 event = CloudEvent.from_kafka(record.value, headers)

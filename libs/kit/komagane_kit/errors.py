@@ -59,14 +59,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid"), "type": err.get("type", "")}
-            for err in exc.errors()
-        ]
+        errors = [{"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid"), "type": err.get("type", "")} for err in exc.errors()]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        return problem_response(
-            422, "validation-error", f"Invalid request: {fields}", title="Validation failed", instance=request.url.path, errors=errors
-        )
+        return problem_response(422, "validation-error", f"Invalid request: {fields}", title="Validation failed", instance=request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -111,13 +106,9 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413, "payload-too-large", f"Request body exceeds {self.max_bytes} bytes", instance=scope.get("path")
-        )
+        response = problem_response(413, "payload-too-large", f"Request body exceeds {self.max_bytes} bytes", instance=scope.get("path"))
         await response(scope, receive, send)
 
 
 class _TooLarge(Exception):
     pass
-
-

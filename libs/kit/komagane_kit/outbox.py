@@ -10,6 +10,7 @@ and consumers see at-least-once delivery, deduplicated by event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -104,7 +105,7 @@ def backlog(engine: Engine) -> tuple[int, float]:
     """Unpublished rows and the age in seconds of the oldest one."""
     with Session(engine) as session:
         count, oldest = session.exec(
-            select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
         ).one()
     age = 0.0
     if oldest is not None:
@@ -198,10 +199,8 @@ class OutboxRelay:
             if self._stopping:
                 return
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -265,12 +264,13 @@ class OutboxRelay:
                     carrier: dict[str, str] = {}
                     propagate.inject(carrier)
                     headers += [(k, v.encode()) for k, v in carrier.items()]
-                return await producer.send(
+                delivery: asyncio.Future[Any] = await producer.send(
                     row.topic,
                     value=row.payload.encode(),
                     key=row.message_key.encode() if row.message_key else None,
                     headers=headers,
                 )
+                return delivery
         finally:
             otel_context.detach(token)
 

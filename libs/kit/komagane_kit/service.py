@@ -104,9 +104,7 @@ def create_service_app(
 
     # Kafka is deliberately not a readiness dependency: the outbox keeps accepting writes
     # while the broker is away, which is the point of having one.
-    app = create_app(
-        settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan
-    )
+    app = create_app(settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan)
     return app
 
 

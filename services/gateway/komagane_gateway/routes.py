@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from komagane_contracts.events.profiles import PersonProfileUpdated
 from komagane_contracts.readmodels import profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
-from komagane_kit.errors import Problem
 from komagane_gateway.auth import CurrentPrincipal
+from komagane_gateway.upstream import Upstream
+from komagane_kit.errors import Problem
 
 router = APIRouter()
 PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
@@ -28,14 +29,13 @@ PERSON_EXAMPLE = {
 }
 
 
-def _people(request: Request) -> Any:
-    return request.app.state.upstreams["people"]
+def _people(request: Request) -> Upstream:
+    upstream: Upstream = request.app.state.upstreams["people"]
+    return upstream
 
 
 @router.post("/v1/people", tags=["people"], status_code=201, summary="Register a person")
-async def register_person(
-    request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]
-) -> Response:
+async def register_person(request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]) -> Response:
     return await _people(request).forward(request, "/v1/people")
 
 

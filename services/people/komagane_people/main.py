@@ -14,7 +14,6 @@ from komagane_people.settings import PeopleSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-
 def build_app(settings: PeopleSettings) -> FastAPI:
     return create_service_app(
         settings,

@@ -71,9 +71,7 @@ async def process(event: EventT, handler: Handler) -> None:
     """Handle one message: retries with backoff, then the topic's DLQ. Returns only when done."""
     message = event.message
     headers = _headers(message.headers)
-    with tracer.start_as_current_span(
-        f"profiles fold {message.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER
-    ) as span:
+    with tracer.start_as_current_span(f"profiles fold {message.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER) as span:
         span.set_attribute("messaging.destination.name", message.topic)
         span.set_attribute("messaging.kafka.offset", message.offset)
         attempt = 0

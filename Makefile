@@ -1,0 +1,54 @@
+# Komagane Lifelong-Active Town platform — every command sets up what it needs first.
+#   make up     the whole suite locally on SQLite with demo data (Ctrl-C stops everything)
+#   make test   lint, type checks, contract checks and the full test suite (real Kafka, Redis, PostgreSQL)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml)
+
+.PHONY: deps system-deps kafka-jars venv up test pytest lint schemas bench clean help
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps: system-deps kafka-jars venv
+
+system-deps:
+	@bash infra/scripts/install-system-deps.sh
+
+kafka-jars:
+	@bash infra/kafka/kafka.sh fetch
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt constraints.txt $(PYPROJECTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+up: deps
+	@$(PY) -m komagane_devstack up
+
+test: deps lint pytest
+
+pytest: deps
+	@$(VENV)/bin/pytest
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+	@$(PY) -m komagane_contracts.schemas check
+
+schemas: venv
+	@$(PY) -m komagane_contracts.schemas write
+
+bench: deps
+	@$(PY) -m bench.startup
+
+clean:
+	rm -rf .data

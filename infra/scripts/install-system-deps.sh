@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the platform needs locally, only when missing:
+# redis-server, PostgreSQL (server binaries for throw-away test clusters) and kcat.
+# Java 17+ and Maven (for the Kafka jars) and Python 3.11+ are prerequisites.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
