@@ -224,3 +224,21 @@ async def test_bad_input_is_a_problem_and_changes_nothing(
     assert problem["status"] == status and names in problem["detail"]
     assert _counts(stack) == before_rows
     assert await end_offsets(stack.kafka.bootstrap, PEOPLE.name) == before_offsets
+
+
+# The read model is derived data: losing Redis loses nothing ------------------------------
+async def test_profiles_processor_rebuilds_a_lost_read_model_on_restart(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    person_id = await register(gateway, RAFAEL)
+    assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
+    before = await eventually(lambda: profile(gateway, person_id), what="profile readable")
+
+    redis = aioredis.Redis.from_url(stack.redis.url)
+    await redis.flushall()
+    await redis.aclose()
+    assert (await gateway.get(f"/v1/profiles/{person_id}")).status_code == 404
+
+    assert stack.profiles is not None
+    await asyncio.to_thread(stack.profiles.stop)
+    await asyncio.to_thread(stack.profiles.start)
+
+    assert await eventually(lambda: profile(gateway, person_id), what="profile rebuilt") == before

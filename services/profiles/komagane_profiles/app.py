@@ -147,6 +147,24 @@ async def erase_profile(person_id: str) -> None:
     await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
 
 
+@person_state.on_recover
+async def rebuild_read_model() -> None:
+    """After (re)start or rebalance, rewrite Redis from the table: the read model is derived
+    data, so it must never depend on Redis having kept anything."""
+    written = 0
+    pipeline = redis_client().pipeline(transaction=False)
+    for person_id, state in list(person_state.items()):
+        profile = profile_of(state) if state else None
+        if profile is None:
+            continue
+        pipeline.set(profile_key(person_id), json.dumps(profile.model_dump(mode="json"), ensure_ascii=False))
+        written += 1
+        if written % 500 == 0:
+            await pipeline.execute()
+    await pipeline.execute()
+    log.info("read model rebuilt from the table: %d profiles", written)
+
+
 @app.agent(people_topic, concurrency=1)
 async def fold_people(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
