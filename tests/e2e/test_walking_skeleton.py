@@ -122,12 +122,18 @@ async def test_one_trace_from_gateway_to_profile_processing(stack: Stack, gatewa
         while span is not None:
             hops.append(f"{span.service}:{span.name}")
             span = by_id.get(span.parent_span_id)
-        return list(reversed(hops))
+        hops.reverse()
+        # Services export in batches: wait until the chain reaches the gateway's span.
+        return hops if hops[0].startswith("gateway:") else None
 
     async def probe() -> list[str] | None:
         return chain()
 
-    hops = await eventually(probe, timeout=30, what="the profiles span of this trace")
+    try:
+        hops = await eventually(probe, timeout=60, what="the whole chain of this trace")
+    except AssertionError as exc:
+        seen = sorted({f"{s.service}:{s.name}" for s in otlp.trace(trace_id)})
+        raise AssertionError(f"{exc}; spans of this trace: {seen}; services exporting: {sorted({s.service for s in otlp.spans})}") from None
     services_in_order = [h.split(":", 1)[0] for h in hops]
     first = {s: services_in_order.index(s) for s in ("gateway", "people", "profiles")}
     assert first["gateway"] < first["people"] < first["profiles"], hops
