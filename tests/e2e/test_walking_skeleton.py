@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -187,16 +188,19 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
 
     await eventually(lambda: profile(gateway, person_id), what="the next event processed")
 
-    async def dead_letter() -> list | None:  # type: ignore[type-arg]
+    async def dead_letters() -> dict[str, Any] | None:
         mine = [r for r in await read_topic(stack.kafka.bootstrap, dlq_name(PEOPLE.name)) if r.key == person_id.encode()]
-        return mine or None
+        by_group = {str(header(r, "dlq_consumer_group")): r for r in mine}
+        # Every consumer group of the topic dead-letters it: the profiles processor and the
+        # exchange service's people replica.
+        return by_group if set(by_group) == {"komagane-profiles", "exchange"} else None
 
-    [letter] = await eventually(dead_letter, what="the malformed message in the DLQ")
-    assert letter.value == b"{broken json"
-    assert header(letter, "dlq_original_topic") == PEOPLE.name
-    assert header(letter, "dlq_error_class") == "InvalidEvent"
-    assert "missing CloudEvents headers" in str(header(letter, "dlq_error_message"))
-    assert header(letter, "dlq_consumer_group") == "komagane-profiles"
+    letters = await eventually(dead_letters, what="the malformed message in the DLQ from every group")
+    for letter in letters.values():
+        assert letter.value == b"{broken json"
+        assert header(letter, "dlq_original_topic") == PEOPLE.name
+        assert header(letter, "dlq_error_class") == "InvalidEvent"
+        assert "missing CloudEvents headers" in str(header(letter, "dlq_error_message"))
 
 
 # 6 ------------------------------------------------------------------------------------------

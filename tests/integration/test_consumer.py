@@ -30,7 +30,7 @@ async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stoppin
 
     attempts: dict[str, int] = {}
 
-    def handler(event: CloudEvent, session: Session) -> None:
+    def handler(event: CloudEvent, session: Session, topic: str) -> None:
         purpose = event.data["purpose"]
         attempts[purpose] = attempts.get(purpose, 0) + 1
         if purpose == "PARTNER:poison":
@@ -49,7 +49,7 @@ async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stoppin
     consumer = EventConsumer(
         engine, stack.kafka.bootstrap, group_id=f"g-{uuid.uuid4().hex[:6]}", topics=[topic], handler=handler, max_attempts=3, retry_backoff_seconds=0.01
     )
-    await consumer.start()
+    consumer.start()
     try:
 
         async def handled() -> list[tuple[str, str]] | None:

@@ -33,6 +33,7 @@ def up() -> int:
         gateway_port=_port("KOMAGANE_GATEWAY_PORT", 8100),
         people_port=_port("KOMAGANE_PEOPLE_PORT", 8101),
         profiles_port=_port("KOMAGANE_PROFILES_PORT", 8106),
+        exchange_port=_port("KOMAGANE_EXCHANGE_PORT", 8102),
     )
     stack = Stack(config)
     stop = threading.Event()
@@ -68,7 +69,7 @@ Press Ctrl-C to stop everything.""",
             flush=True,
         )
         while not stop.wait(timeout=2.0):
-            for process in [stack.kafka.process, stack.redis.process] + [s.process for s in (stack.people, stack.profiles, stack.gateway) if s]:
+            for process in [stack.kafka.process, stack.redis.process] + [s.process for s in stack.services()]:
                 process.check_alive()
     except Exception as exc:
         print(f"\nfailed: {exc}\n\n{stack.log_tails()}", file=sys.stderr)

@@ -23,6 +23,7 @@ class StackConfig:
     gateway_port: int | None = None
     people_port: int | None = None
     profiles_port: int | None = None
+    exchange_port: int | None = None
     # "sqlite" (embedded default) or "postgresql" (a throw-away cluster, as in CI).
     database: str = "sqlite"
     postgres_dir: Path | None = None
@@ -41,6 +42,7 @@ class Stack:
         if postgres is None and config.database == "postgresql":
             self.postgres = PostgresServer(config.postgres_dir or config.data_dir / "postgres", self.log_dir)
         self.people: ServiceProcess | None = None
+        self.exchange: ServiceProcess | None = None
         self.profiles: ServiceProcess | None = None
         self.gateway: ServiceProcess | None = None
         self.timings: dict[str, float] = {}
@@ -73,32 +75,35 @@ class Stack:
             port_env="PROFILES_WEB_PORT",
             env={**env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
         )
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(self.people.start), pool.submit(self.profiles.start)]:
-                future.result()
-        self.gateway = ServiceProcess(
-            "gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, "PEOPLE_URL": self.people.url}
+        self.exchange = ServiceProcess(
+            "exchange", "komagane_exchange.main", self.log_dir, port=self.config.exchange_port, env={**env, "DATABASE_URL": self.database_url("exchange")}
         )
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for future in [pool.submit(s.start) for s in (self.people, self.exchange, self.profiles)]:
+                future.result()
+        upstreams = {"PEOPLE_URL": self.people.url, "EXCHANGE_URL": self.exchange.url}
+        self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, **upstreams})
         self.gateway.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
 
     def processes(self) -> dict[str, int]:
         """Resident memory (KiB) of every process, for the closing figures."""
         out = {"kafka": self.kafka.process.rss_kib(), "redis": self.redis.process.rss_kib()}
-        for service in (self.people, self.profiles, self.gateway):
-            if service is not None:
-                out[service.name] = service.process.rss_kib()
+        for service in self.services():
+            out[service.name] = service.process.rss_kib()
         return out
 
+    def services(self) -> list[ServiceProcess]:
+        return [s for s in (self.people, self.exchange, self.profiles, self.gateway) if s is not None]
+
     def stop(self) -> None:
-        for service in (self.gateway, self.profiles, self.people):
-            if service is not None:
-                service.stop()
+        for service in reversed(self.services()):
+            service.stop()
         self.kafka.stop()
         self.redis.stop()
         if self.postgres is not None and self._owns_postgres:
             self.postgres.stop()
 
     def log_tails(self) -> str:
-        parts = [self.kafka.process, self.redis.process] + [s.process for s in (self.people, self.profiles, self.gateway) if s]
+        parts = [self.kafka.process, self.redis.process] + [s.process for s in self.services()]
         return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in parts)

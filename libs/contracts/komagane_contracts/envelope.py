@@ -46,15 +46,24 @@ class CloudEvent:
     extra_headers: tuple[tuple[str, bytes], ...] = field(default=())
 
     @classmethod
-    def of(cls, body: EventModel, *, time: datetime | None = None, event_id: str | None = None) -> CloudEvent:
-        """Wrap an event body; `time` is the event time (when it happened), now by default."""
+    def of(cls, body: EventModel, *, time: datetime | None = None, event_id: str | None = None, sensitivity: Sensitivity | None = None) -> CloudEvent:
+        """Wrap an event body; `time` is the event time (when it happened), now by default.
+
+        `sensitivity` raises the class's default for one event (e.g. attendance at a
+        support-specific activity is S2); it may never lower it.
+        """
+        level = body.sensitivity
+        if sensitivity is not None:
+            if sensitivity < body.sensitivity:
+                raise ValueError(f"{body.event_type} is at least {body.sensitivity.value}")
+            level = sensitivity
         return cls(
             id=event_id or str(uuid.uuid4()),
             type=body.event_type,
             source=body.source,
             time=time or datetime.now(UTC),
             data=body.model_dump(mode="json"),
-            sensitivity=body.sensitivity,
+            sensitivity=level,
             controller=body.controller,
             subject=body.subject(),
         )

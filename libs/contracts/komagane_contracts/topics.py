@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.exchange import EXCHANGE_EVENTS, EXCHANGE_TOPIC
 from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
 from komagane_contracts.events.profiles import PROFILE_EVENTS, PROFILES_TOPIC
 from komagane_contracts.vocabulary import Sensitivity
@@ -62,6 +63,15 @@ PEOPLE = TopicSpec(
     extra_config={"retention.ms": "-1"},  # the history is the source for replaying profiles
 )
 
+EXCHANGE = TopicSpec(
+    name=EXCHANGE_TOPIC,
+    key="person_id for person events; hub_id (or group_id) otherwise",
+    value_types=EXCHANGE_EVENTS,
+    sensitivity=Sensitivity.S2,  # attendance at support-specific activities
+    description="Hubs, activities, sessions, attendance, groups and volunteering from the exchange service",
+    extra_config={"retention.ms": "-1"},
+)
+
 PROFILES = TopicSpec(
     name=PROFILES_TOPIC,
     key="person_id",
@@ -73,7 +83,7 @@ PROFILES = TopicSpec(
     extra_config={"min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, PROFILES)
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, PROFILES)
 
 
 def all_topic_specs() -> list[TopicSpec]:

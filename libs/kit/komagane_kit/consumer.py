@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.consumer")
 
 EventHandler = Callable[[CloudEvent, Session], None]
+# The consumer calls its handler with the topic too, so one group can dispatch several topics.
+TopicHandler = Callable[[CloudEvent, Session, str], None]
 
 
 class InboxEntry(SQLModel, table=True):
@@ -51,7 +53,7 @@ class EventConsumer:
         *,
         group_id: str,
         topics: Sequence[str],
-        handler: EventHandler,
+        handler: TopicHandler,
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
@@ -68,19 +70,34 @@ class EventConsumer:
         self.handled = 0
         self.dead_lettered = 0
 
-    async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            *self._topics,
-            bootstrap_servers=self._bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",  # a new group must not skip what came before it joined
-            isolation_level="read_committed",
-        )
-        self._producer = AIOKafkaProducer(**producer_config(self._bootstrap, client_id=f"{self.group_id}-dlq"))
-        await self._producer.start()
-        await self._consumer.start()
+    def start(self) -> None:
+        """Join the group in the background, retrying while Kafka is unreachable."""
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
+
+    async def _connect(self) -> None:
+        backoff = self._backoff
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self._topics,
+                bootstrap_servers=self._bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",  # a new group must not skip what came before it joined
+                isolation_level="read_committed",
+            )
+            producer = AIOKafkaProducer(**producer_config(self._bootstrap, client_id=f"{self.group_id}-dlq"))
+            try:
+                await producer.start()
+                await consumer.start()
+            except KafkaError as exc:
+                await producer.stop()
+                await consumer.stop()
+                log.warning("consumer %s cannot reach Kafka, retrying in %.1fs: %s", self.group_id, backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._consumer, self._producer = consumer, producer
+            return
 
     async def stop(self) -> None:
         """Finish the message in hand, commit, and leave the group."""
@@ -94,6 +111,7 @@ class EventConsumer:
             await self._producer.stop()
 
     async def _run(self) -> None:
+        await self._connect()
         assert self._consumer is not None
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
@@ -114,7 +132,7 @@ class EventConsumer:
             span.set_attribute("messaging.message.id", event.id)
             for attempt in range(1, self._max_attempts + 1):
                 try:
-                    await asyncio.to_thread(self._handle_once, event)
+                    await asyncio.to_thread(self._handle_once, event, record.topic)
                     self.handled += 1
                     return
                 except Exception as exc:
@@ -125,12 +143,12 @@ class EventConsumer:
                     log.warning("handler failed for %s (attempt %d): %s", event.id, attempt, exc)
                     await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
 
-    def _handle_once(self, event: CloudEvent) -> None:
+    def _handle_once(self, event: CloudEvent, topic: str) -> None:
         try:
             with transaction(self._engine) as session:
                 session.add(InboxEntry(consumer_group=self.group_id, event_id=event.id))
                 session.flush()  # a duplicate id fails here, before the handler runs
-                self._handler(event, session)
+                self._handler(event, session, topic)
         except IntegrityError:
             with Session(self._engine) as session:
                 if session.get(InboxEntry, (self.group_id, event.id)) is not None:

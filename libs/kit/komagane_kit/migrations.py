@@ -48,3 +48,28 @@ def create_inbox_table() -> None:
         sa.Column("event_id", sa.String(64), primary_key=True),
         sa.Column("handled_at", sa.DateTime(), nullable=False),
     )
+
+
+def create_known_person_table() -> None:
+    """The local replica of registered people (see komagane_kit.people_replica)."""
+    op.create_table(
+        "known_person",
+        sa.Column("person_id", sa.String(36), primary_key=True),
+        sa.Column("age_band", sa.String(10), nullable=False),
+        sa.Column("residency_status", sa.String(20), nullable=False),
+        sa.Column("registered_at", sa.DateTime(), nullable=False),
+        sa.Column("replicated_at", sa.DateTime(), nullable=False),
+    )
+
+
+def create_idempotency_table() -> None:
+    """Stored first responses per Idempotency-Key (see komagane_kit.idempotency)."""
+    op.create_table(
+        "idempotency_key",
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("headers", sa.Text(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )

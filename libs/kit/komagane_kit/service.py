@@ -8,7 +8,7 @@ A service module only supplies its settings, routers and migration folder:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -19,9 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from komagane_kit.consumer import EventConsumer, EventHandler
 from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.errors import BodySizeLimit, install_problem_handlers
 from komagane_kit.health import Check, health_router
+from komagane_kit.idempotency import IdempotencyMiddleware
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
 from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
@@ -71,8 +73,15 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrations: Path | None,
     description: str = "",
+    subscriptions: Mapping[str, EventHandler] | None = None,
+    idempotent_posts: bool = False,
 ) -> FastAPI:
-    """A pillar service: its own database (migrated at start) and an outbox relay to Kafka."""
+    """A pillar service: its own database (migrated at start) and an outbox relay to Kafka.
+
+    `subscriptions` maps each input topic to its handler — the one place where a service says
+    what it listens to; they share one consumer group named after the service. With
+    `idempotent_posts`, POST requests honour an `Idempotency-Key` header.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,9 +99,23 @@ def create_service_app(
         app.state.engine = engine
         app.state.relay = relay
         relay.start()
+        consumer = None
+        if subscriptions:
+            handlers = dict(subscriptions)
+            consumer = EventConsumer(
+                engine,
+                settings.kafka_bootstrap_servers,
+                group_id=settings.service_name,
+                topics=list(handlers),
+                handler=lambda event, session, topic: handlers[topic](event, session),
+            )
+            consumer.start()
+            app.state.consumer = consumer
         try:
             yield
         finally:
+            if consumer is not None:
+                await consumer.stop()
             await relay.stop()  # publish what is left before the process ends
             engine.dispose()
 
@@ -105,6 +128,8 @@ def create_service_app(
     # Kafka is deliberately not a readiness dependency: the outbox keeps accepting writes
     # while the broker is away, which is the point of having one.
     app = create_app(settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan)
+    if idempotent_posts:
+        app.add_middleware(IdempotencyMiddleware, engine_of=lambda: app.state.engine)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,7 +10,8 @@ import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
 
-from komagane_gateway.routes import router
+from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.routes import owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.upstream import Upstream
 from komagane_kit.service import create_app
@@ -20,7 +22,10 @@ settings = GatewaySettings()
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = aioredis.Redis.from_url(settings.redis_url)
-    app.state.upstreams = {"people": Upstream("people", settings.people_url, settings.upstream_timeout_seconds)}
+    app.state.upstreams = {
+        name: Upstream(name, url, settings.upstream_timeout_seconds) for name, url in (("people", settings.people_url), ("exchange", settings.exchange_url))
+    }
+    await fetch_upstream_docs(app)
     try:
         yield
     finally:
@@ -33,8 +38,9 @@ async def redis_ready() -> bool:
     return bool(await app.state.redis.ping())
 
 
-async def people_ready() -> bool:
-    return bool(await app.state.upstreams["people"].ready())
+async def services_ready() -> bool:
+    upstreams = app.state.upstreams.values()
+    return all(await asyncio.gather(*(u.ready() for u in upstreams)))
 
 
 app = create_app(
@@ -42,9 +48,11 @@ app = create_app(
     title="Komagane Lifelong-Active Town API",
     description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
     routers=[router],
-    checks={"redis": redis_ready, "people": people_ready},
+    checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
 )
+
+app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
 
 
 def run() -> None:

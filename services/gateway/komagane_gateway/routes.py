@@ -29,29 +29,47 @@ PERSON_EXAMPLE = {
 }
 
 
-def _people(request: Request) -> Upstream:
-    upstream: Upstream = request.app.state.upstreams["people"]
+# Which service owns which public path prefix: the one place routing is declared.
+ROUTE_TABLE: dict[str, str] = {
+    "/v1/people": "people",
+    "/v1/hubs": "exchange",
+    "/v1/activities": "exchange",
+    "/v1/sessions": "exchange",
+    "/v1/groups": "exchange",
+    "/v1/volunteer-shifts": "exchange",
+}
+
+
+def owner_of(path: str) -> str | None:
+    for prefix, service in ROUTE_TABLE.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None
+
+
+def _upstream(request: Request, service: str) -> Upstream:
+    upstream: Upstream = request.app.state.upstreams[service]
     return upstream
 
 
 @router.post("/v1/people", tags=["people"], status_code=201, summary="Register a person")
 async def register_person(request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]) -> Response:
-    return await _people(request).forward(request, "/v1/people")
+    return await _upstream(request, "people").forward(request, "/v1/people")
 
 
 @router.get("/v1/people/{person_id}", tags=["people"], summary="A person, with name and contact")
 async def get_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
-    return await _people(request).forward(request, f"/v1/people/{person_id}")
+    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
 
 
 @router.put("/v1/people/{person_id}/consents/{purpose}", tags=["people"], summary="Grant consent for a purpose")
 async def grant_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _people(request).forward(request, f"/v1/people/{person_id}/consents/{purpose}")
+    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
 
 
 @router.delete("/v1/people/{person_id}/consents/{purpose}", tags=["people"], status_code=204, summary="Withdraw consent")
 async def withdraw_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _people(request).forward(request, f"/v1/people/{person_id}/consents/{purpose}")
+    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
 
 
 @router.get("/v1/profiles/{person_id}", tags=["profiles"], response_model=PersonProfileUpdated, summary="Role-and-belonging profile")
@@ -81,4 +99,15 @@ async def event_schema(event_type: Annotated[str, Path(max_length=200, pattern=r
     return JSONResponse(document, media_type="application/schema+json")
 
 
-__all__ = ["router"]
+@router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def forward(request: Request, path: str, principal: CurrentPrincipal) -> Response:
+    """Every other /v1 path goes to the service that owns its prefix (see ROUTE_TABLE);
+    the pillar services' own OpenAPI documents are merged into the gateway's."""
+    full_path = f"/v1/{path}"
+    service = owner_of(full_path)
+    if service is None:
+        raise Problem(404, "not-found", f"No route for {full_path}")
+    return await _upstream(request, service).forward(request, full_path)
+
+
+__all__ = ["ROUTE_TABLE", "router"]

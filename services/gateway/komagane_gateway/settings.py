@@ -6,5 +6,6 @@ class GatewaySettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8100
     people_url: str = "http://127.0.0.1:8101"
+    exchange_url: str = "http://127.0.0.1:8102"
     # Per-request timeout towards a service, in seconds.
     upstream_timeout_seconds: float = 10.0

@@ -1,0 +1,44 @@
+"""A local replica of registered people, kept by every pillar service from the people topic.
+
+Write paths check it instead of calling the people service, so a pillar keeps working when the
+people service is down. It holds only what other services may know: id, age band, residency.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, Session, SQLModel
+
+from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.events.people import PersonRegistered
+
+
+class KnownPerson(SQLModel, table=True):
+    __tablename__ = "known_person"
+
+    person_id: str = Field(primary_key=True, max_length=36)
+    # Plain strings in the table (values of AgeBand and ResidencyStatus), so that both SQLite
+    # and PostgreSQL store the contract's values rather than enum member names.
+    age_band: str = Field(max_length=10)
+    residency_status: str = Field(max_length=20)
+    registered_at: datetime
+    replicated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+def replicate_people(event: CloudEvent, session: Session) -> None:
+    """EventConsumer handler for the people topic; other event types are not needed here."""
+    body = event.body()
+    if isinstance(body, PersonRegistered):
+        session.merge(
+            KnownPerson(
+                person_id=body.person_id,
+                age_band=body.age_band.value,
+                residency_status=body.residency_status.value,
+                registered_at=body.registered_at,
+            )
+        )
+
+
+def known_person(session: Session, person_id: str) -> KnownPerson | None:
+    return session.get(KnownPerson, person_id)

@@ -1,0 +1,9 @@
+"""Routers of the exchange service, one module per resource."""
+
+from komagane_exchange.api.activities import router as activities
+from komagane_exchange.api.groups import router as groups
+from komagane_exchange.api.hubs import router as hubs
+from komagane_exchange.api.sessions import router as sessions
+from komagane_exchange.api.volunteering import router as volunteering
+
+ROUTERS = [hubs, activities, sessions, groups, volunteering]

@@ -1,0 +1,24 @@
+"""Output shapes built from several tables."""
+
+from __future__ import annotations
+
+from komagane_contracts.events.exchange import ActivityCategory
+from komagane_exchange.lookups import load_list
+from komagane_exchange.models import Activity, SessionPublic, SessionStatus
+from komagane_exchange.models import Session as ExchangeSession
+from komagane_kit.clock import TOKYO, from_db
+
+
+def session_view(session: ExchangeSession, activity: Activity) -> SessionPublic:
+    return SessionPublic(
+        id=session.id,
+        activity_id=session.activity_id,
+        hub_id=session.hub_id,
+        category=ActivityCategory(activity.category),
+        languages=load_list(activity.languages),
+        starts_at=from_db(session.starts_at).astimezone(TOKYO),
+        ends_at=from_db(session.ends_at).astimezone(TOKYO),
+        capacity=session.capacity,
+        reserved_count=session.reserved_count,
+        status=SessionStatus(session.status),
+    )
