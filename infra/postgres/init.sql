@@ -2,3 +2,4 @@
 -- The superuser `komagane` and its default database come from POSTGRES_USER; each pillar
 -- service owns its own database.
 CREATE DATABASE people OWNER komagane;
+CREATE DATABASE exchange OWNER komagane;

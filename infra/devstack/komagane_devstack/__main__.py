@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from komagane_devstack.demo import load_demo_people
+from komagane_devstack.demo import load_demo_people, load_demo_town
 from komagane_devstack.paths import repo_root
 from komagane_devstack.stack import Stack, StackConfig
 
@@ -50,6 +50,7 @@ def up() -> int:
         marker = data_dir / "demo-loaded"
         if not marker.exists():
             ids = load_demo_people(stack.gateway.url)
+            load_demo_town(stack.gateway.url, ids)
             marker.write_text("\n".join(ids) + "\n")
         first_person = marker.read_text().split()[0]
         gateway = stack.gateway.url
@@ -60,6 +61,7 @@ Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_rea
   API docs        {gateway}/docs
   a person        {gateway}/v1/people/{first_person}
   their profile   {gateway}/v1/profiles/{first_person}
+  hubs, sessions  {gateway}/v1/hubs   {gateway}/v1/sessions
   event contract  {gateway}/asyncapi.json
   health          {gateway}/readyz
   Kafka           {stack.kafka.bootstrap}    Redis {stack.redis.url}

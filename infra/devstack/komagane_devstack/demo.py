@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import httpx
 
 # (name, birth year, residency, language, lives alone, consents)
@@ -36,3 +40,67 @@ def load_demo_people(gateway_url: str) -> list[str]:
                 client.put(f"/v1/people/{person_id}/consents/{purpose}").raise_for_status()
             ids.append(person_id)
     return ids
+
+
+HUBS = [
+    {
+        "name_ja": "GOTCHA!WELLNESS 駒ケ根",
+        "name_en": "GOTCHA!WELLNESS Komagane",
+        "kind": "WELLNESS_HUB",
+        "area": "赤穂",
+        "capabilities": ["gym", "studio", "kitchen"],
+    },
+    {
+        "name_ja": "ぱとな（市民活動支援センター）",
+        "name_en": "Patona civic activity centre",
+        "kind": "CIVIC_CENTRE",
+        "area": "赤穂",
+        "capabilities": ["hall", "meeting room"],
+    },
+    {"name_ja": "JICA駒ヶ根青年海外協力隊訓練所", "name_en": "JICA Komagane", "kind": "JICA", "area": "赤穂", "capabilities": ["hall"]},
+    {"name_ja": "東伊那公民館", "name_en": "Higashi-Ina community hall", "kind": "COMMUNITY_HALL", "area": "東伊那", "capabilities": ["hall", "kitchen"]},
+]
+# (hub index, title, category, languages, capacity)
+ACTIVITIES = [
+    (0, "いきいき百歳体操", "KAYOINOBA", ["ja"], 20),
+    (1, "ごちゃまぜ子育てサロン", "CHILDCARE", ["ja", "en"], 15),
+    (2, "大使村 国際交流カフェ", "INTERNATIONAL", ["ja", "en", "pt-BR"], 30),
+    (3, "東伊那 お茶のみ会", "KAYOINOBA", ["ja"], 12),
+]
+
+
+def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST, waiting while the service's people replica catches up with fresh registrations."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = client.post(path, json=body)
+        if response.status_code == 422 and response.json().get("type", "").endswith("/unknown-person") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            continue
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def load_demo_town(gateway_url: str, people: list[str]) -> None:
+    """Hubs modelled on the seed, weekly sessions next week, reservations and a 通いの場 group."""
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        hubs = [_post(client, "/v1/hubs", hub)["id"] for hub in HUBS]
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        for n, (hub, title, category, languages, capacity) in enumerate(ACTIVITIES):
+            activity = _post(
+                client,
+                "/v1/activities",
+                {"hub_id": hubs[hub], "title": title, "category": category, "organiser_kind": "ORGANISATION", "organiser_name": "JOCA", "languages": languages},
+            )
+            session_start = start + timedelta(days=n)
+            session = _post(
+                client,
+                f"/v1/activities/{activity['id']}/sessions",
+                {"starts_at": session_start.isoformat(), "ends_at": (session_start + timedelta(hours=2)).isoformat(), "capacity": capacity},
+            )
+            for person_id in people[n::2]:
+                _post(client, f"/v1/sessions/{session['id']}/reservations", {"person_id": person_id})
+        group = _post(client, "/v1/groups", {"name": "東伊那 通いの場", "kind": "KAYOINOBA", "hub_id": hubs[3], "is_kayoinoba": True})
+        for role, person_id in zip(["LEADER", None, None], people[:3], strict=True):
+            _post(client, f"/v1/groups/{group['id']}/members", {"person_id": person_id, "officer_role": role})
+        _post(client, "/v1/volunteer-shifts", {"person_id": people[1], "hub_id": hubs[0], "worked_on": datetime.now(UTC).date().isoformat(), "hours": 3})
