@@ -23,7 +23,7 @@ from psycopg import connect
 from komagane_contracts.readmodels import profile_key
 from komagane_contracts.schemas import published, schema_filename
 from komagane_contracts.topics import PEOPLE, PROFILES, dlq_name
-from komagane_devstack.stack import Stack
+from komagane_devstack.stack import PILLARS, Stack
 from tests.support.kafka import end_offsets, header, produce, read_topic
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.waiting import eventually
@@ -191,9 +191,9 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
     async def dead_letters() -> dict[str, Any] | None:
         mine = [r for r in await read_topic(stack.kafka.bootstrap, dlq_name(PEOPLE.name)) if r.key == person_id.encode()]
         by_group = {str(header(r, "dlq_consumer_group")): r for r in mine}
-        # Every consumer group of the topic dead-letters it: the profiles processor and the
-        # exchange service's people replica.
-        return by_group if set(by_group) == {"komagane-profiles", "exchange"} else None
+        # Every consumer group of the topic dead-letters it: the profiles processor and each
+        # pillar service's people replica.
+        return by_group if set(by_group) == PEOPLE_CONSUMER_GROUPS else None
 
     letters = await eventually(dead_letters, what="the malformed message in the DLQ from every group")
     for letter in letters.values():
@@ -201,6 +201,9 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
         assert header(letter, "dlq_original_topic") == PEOPLE.name
         assert header(letter, "dlq_error_class") == "InvalidEvent"
         assert "missing CloudEvents headers" in str(header(letter, "dlq_error_message"))
+
+
+PEOPLE_CONSUMER_GROUPS = {"komagane-profiles"} | {name for name, _module in PILLARS if name != "people"}
 
 
 # 6 ------------------------------------------------------------------------------------------

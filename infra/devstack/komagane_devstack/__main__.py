@@ -17,7 +17,7 @@ from types import FrameType
 
 from komagane_devstack.demo import load_demo_people, load_demo_town
 from komagane_devstack.paths import repo_root
-from komagane_devstack.stack import Stack, StackConfig
+from komagane_devstack.stack import PILLARS, Stack, StackConfig
 
 
 def _port(name: str, default: int) -> int:
@@ -31,9 +31,8 @@ def up() -> int:
         kafka_port=_port("KOMAGANE_KAFKA_PORT", 9092),
         redis_port=_port("KOMAGANE_REDIS_PORT", 16379),
         gateway_port=_port("KOMAGANE_GATEWAY_PORT", 8100),
-        people_port=_port("KOMAGANE_PEOPLE_PORT", 8101),
         profiles_port=_port("KOMAGANE_PROFILES_PORT", 8106),
-        exchange_port=_port("KOMAGANE_EXCHANGE_PORT", 8102),
+        service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", 8101 + i) for i, (name, _module) in enumerate(PILLARS)},
     )
     stack = Stack(config)
     stop = threading.Event()

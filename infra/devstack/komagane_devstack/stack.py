@@ -21,13 +21,23 @@ class StackConfig:
     kafka_port: int | None = None
     redis_port: int | None = None
     gateway_port: int | None = None
-    people_port: int | None = None
     profiles_port: int | None = None
-    exchange_port: int | None = None
+    # Fixed ports of pillar services by name; missing ones get free ports.
+    service_ports: dict[str, int] = field(default_factory=dict)
     # "sqlite" (embedded default) or "postgresql" (a throw-away cluster, as in CI).
     database: str = "sqlite"
     postgres_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+
+
+# The pillar services: name, module to run. Each gets its own database named after it.
+PILLARS: tuple[tuple[str, str], ...] = (
+    ("people", "komagane_people.main"),
+    ("exchange", "komagane_exchange.main"),
+    ("jobs", "komagane_jobs.main"),
+    ("health", "komagane_health.main"),
+    ("housing", "komagane_housing.main"),
+)
 
 
 class Stack:
@@ -41,8 +51,7 @@ class Stack:
         self.postgres: PostgresServer | None = postgres
         if postgres is None and config.database == "postgresql":
             self.postgres = PostgresServer(config.postgres_dir or config.data_dir / "postgres", self.log_dir)
-        self.people: ServiceProcess | None = None
-        self.exchange: ServiceProcess | None = None
+        self.pillars: dict[str, ServiceProcess] = {}
         self.profiles: ServiceProcess | None = None
         self.gateway: ServiceProcess | None = None
         self.timings: dict[str, float] = {}
@@ -64,9 +73,10 @@ class Stack:
         self.timings["kafka_ready_s"] = self.kafka.started_in or 0.0
         self.kafka.create_topics()
         env = self.common_env()
-        self.people = ServiceProcess(
-            "people", "komagane_people.main", self.log_dir, port=self.config.people_port, env={**env, "DATABASE_URL": self.database_url("people")}
-        )
+        for name, module in PILLARS:
+            self.pillars[name] = ServiceProcess(
+                name, module, self.log_dir, port=self.config.service_ports.get(name), env={**env, "DATABASE_URL": self.database_url(name)}
+            )
         self.profiles = ServiceProcess(
             "profiles",
             "komagane_profiles",
@@ -75,13 +85,10 @@ class Stack:
             port_env="PROFILES_WEB_PORT",
             env={**env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
         )
-        self.exchange = ServiceProcess(
-            "exchange", "komagane_exchange.main", self.log_dir, port=self.config.exchange_port, env={**env, "DATABASE_URL": self.database_url("exchange")}
-        )
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            for future in [pool.submit(s.start) for s in (self.people, self.exchange, self.profiles)]:
+        with ThreadPoolExecutor(max_workers=len(self.pillars) + 1) as pool:
+            for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles]]:
                 future.result()
-        upstreams = {"PEOPLE_URL": self.people.url, "EXCHANGE_URL": self.exchange.url}
+        upstreams = {f"{name.upper()}_URL": service.url for name, service in self.pillars.items()}
         self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, **upstreams})
         self.gateway.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
@@ -93,8 +100,12 @@ class Stack:
             out[service.name] = service.process.rss_kib()
         return out
 
+    @property
+    def people(self) -> ServiceProcess | None:
+        return self.pillars.get("people")
+
     def services(self) -> list[ServiceProcess]:
-        return [s for s in (self.people, self.exchange, self.profiles, self.gateway) if s is not None]
+        return [*self.pillars.values()] + [s for s in (self.profiles, self.gateway) if s is not None]
 
     def stop(self) -> None:
         for service in reversed(self.services()):

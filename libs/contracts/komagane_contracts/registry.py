@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import EXCHANGE_EVENTS
+from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVENTS
+from komagane_contracts.events.housing import HOUSING_EVENTS
+from komagane_contracts.events.jobs import JOBS_EVENTS
 from komagane_contracts.events.people import PEOPLE_EVENTS
 from komagane_contracts.events.profiles import PROFILE_EVENTS
 
-ALL_EVENTS: tuple[type[EventModel], ...] = PEOPLE_EVENTS + EXCHANGE_EVENTS + PROFILE_EVENTS
+ALL_EVENTS: tuple[type[EventModel], ...] = (
+    PEOPLE_EVENTS + EXCHANGE_EVENTS + JOBS_EVENTS + HEALTH_EVENTS + HEALTH_INTERNAL_EVENTS + HOUSING_EVENTS + PROFILE_EVENTS
+)
 _BY_TYPE: dict[str, type[EventModel]] = {cls.event_type: cls for cls in ALL_EVENTS}
 
 

@@ -7,6 +7,9 @@ from typing import Literal
 
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import EXCHANGE_EVENTS, EXCHANGE_TOPIC
+from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVENTS, HEALTH_INTERNAL_TOPIC, HEALTH_TOPIC
+from komagane_contracts.events.housing import HOUSING_EVENTS, HOUSING_TOPIC
+from komagane_contracts.events.jobs import JOBS_EVENTS, JOBS_TOPIC
 from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
 from komagane_contracts.events.profiles import PROFILE_EVENTS, PROFILES_TOPIC
 from komagane_contracts.vocabulary import Sensitivity
@@ -72,6 +75,42 @@ EXCHANGE = TopicSpec(
     extra_config={"retention.ms": "-1"},
 )
 
+JOBS = TopicSpec(
+    name=JOBS_TOPIC,
+    key="person_id for person events; opportunity, seminar or organisation id otherwise",
+    value_types=JOBS_EVENTS,
+    sensitivity=Sensitivity.S2,  # WELFARE_A/B and training referrals imply disability
+    description="Opportunities, applications, engagements, まちゼミ seminars and 地域おこし協力隊 from the jobs service",
+    extra_config={"retention.ms": "-1"},
+)
+
+HEALTH = TopicSpec(
+    name=HEALTH_TOPIC,
+    key="person_id",
+    value_types=HEALTH_EVENTS,
+    sensitivity=Sensitivity.S1,
+    description="Derived, coarse health participation signals (never raw measurements)",
+    extra_config={"retention.ms": "-1"},
+)
+
+HEALTH_INTERNAL = TopicSpec(
+    name=HEALTH_INTERNAL_TOPIC,
+    key="person_id",
+    value_types=HEALTH_INTERNAL_EVENTS,
+    sensitivity=Sensitivity.S2,
+    description="要配慮個人情報 from the health service: only the health service and the profile processor read it",
+    extra_config={"retention.ms": "-1"},
+)
+
+HOUSING = TopicSpec(
+    name=HOUSING_TOPIC,
+    key="person_id for person events; property id otherwise",
+    value_types=HOUSING_EVENTS,
+    sensitivity=Sensitivity.S1,
+    description="Properties, trial stays, migration cases, moves, relocations and workation from the housing service",
+    extra_config={"retention.ms": "-1"},
+)
+
 PROFILES = TopicSpec(
     name=PROFILES_TOPIC,
     key="person_id",
@@ -83,7 +122,7 @@ PROFILES = TopicSpec(
     extra_config={"min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, PROFILES)
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES)
 
 
 def all_topic_specs() -> list[TopicSpec]:

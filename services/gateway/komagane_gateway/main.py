@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
-from komagane_gateway.routes import owner_of, router
+from komagane_gateway.routes import SERVICES, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.upstream import Upstream
 from komagane_kit.service import create_app
@@ -22,9 +22,7 @@ settings = GatewaySettings()
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = aioredis.Redis.from_url(settings.redis_url)
-    app.state.upstreams = {
-        name: Upstream(name, url, settings.upstream_timeout_seconds) for name, url in (("people", settings.people_url), ("exchange", settings.exchange_url))
-    }
+    app.state.upstreams = {name: Upstream(name, getattr(settings, f"{name}_url"), settings.upstream_timeout_seconds) for name in SERVICES}
     await fetch_upstream_docs(app)
     try:
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
@@ -29,20 +30,23 @@ PERSON_EXAMPLE = {
 }
 
 
-# Which service owns which public path prefix: the one place routing is declared.
-ROUTE_TABLE: dict[str, str] = {
-    "/v1/people": "people",
-    "/v1/hubs": "exchange",
-    "/v1/activities": "exchange",
-    "/v1/sessions": "exchange",
-    "/v1/groups": "exchange",
-    "/v1/volunteer-shifts": "exchange",
-}
+# Which service owns which public path: the one place routing is declared. Patterns are tried
+# in order, so the more specific ones (jobs' per-person skills and matches) come first.
+ROUTE_TABLE: list[tuple[str, str]] = [
+    (r"/v1/people/[^/]+/(skills|matches)", "jobs"),
+    (r"/v1/people(/.*)?", "people"),
+    (r"/v1/(hubs|activities|sessions|groups|volunteer-shifts)(/.*)?", "exchange"),
+    (r"/v1/(opportunities|applications|engagements|seminars|cooperators)(/.*)?", "jobs"),
+    (r"/v1/health(/.*)?", "health"),
+    (r"/v1/(properties|trial-stays|migration-cases|moves|relocations|workation-stays|relationships)(/.*)?", "housing"),
+]
+_COMPILED = [(re.compile(pattern), service) for pattern, service in ROUTE_TABLE]
+SERVICES = tuple(dict.fromkeys(service for _, service in ROUTE_TABLE))
 
 
 def owner_of(path: str) -> str | None:
-    for prefix, service in ROUTE_TABLE.items():
-        if path == prefix or path.startswith(prefix + "/"):
+    for pattern, service in _COMPILED:
+        if pattern.fullmatch(path):
             return service
     return None
 
@@ -110,4 +114,4 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     return await _upstream(request, service).forward(request, full_path)
 
 
-__all__ = ["ROUTE_TABLE", "router"]
+__all__ = ["ROUTE_TABLE", "SERVICES", "owner_of", "router"]

@@ -1,0 +1,1 @@
+"""Health service (健康づくり): health station, activity data, programmes and points — with consent and audit."""

@@ -1,0 +1,5 @@
+"""Routers of the housing service, one module per resource."""
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []
