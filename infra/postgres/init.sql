@@ -3,3 +3,6 @@
 -- service owns its own database.
 CREATE DATABASE people OWNER komagane;
 CREATE DATABASE exchange OWNER komagane;
+CREATE DATABASE jobs OWNER komagane;
+CREATE DATABASE health OWNER komagane;
+CREATE DATABASE housing OWNER komagane;
