@@ -22,11 +22,11 @@ from opentelemetry import trace
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.profiles import PersonProfileUpdated
 from komagane_contracts.readmodels import profile_key
-from komagane_contracts.topics import PEOPLE, PROFILES, dlq_name
+from komagane_contracts.topics import EXCHANGE, PEOPLE, PROFILES, dlq_name
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
-from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, profile_of
+from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, person_of, profile_of
 from komagane_profiles.settings import ProfilesSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,10 @@ app = faust.App(
     table_standby_replicas=0,
 )
 
-people_topic = app.topic(PEOPLE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+# Person-centred input topics, co-partitioned with the person table (same partition count,
+# keyed by person id). Hub- and session-level events on them are skipped here.
+PERSON_TOPICS = (PEOPLE, EXCHANGE)
+person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
 
 _redis: aioredis.Redis | None = None
@@ -118,9 +121,9 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
 
 
 async def fold_person_event(event: CloudEvent) -> None:
-    if not event.subject:
-        raise InvalidEvent("person event without ce_subject")
-    person_id = event.subject
+    person_id = person_of(event.body())
+    if person_id is None:
+        return  # about a hub, session or group, not a person
     state = dict(person_state[person_id]) or new_state(person_id)
     applied = apply(state, event)
     profile = profile_of(state)
@@ -165,7 +168,7 @@ async def rebuild_read_model() -> None:
     log.info("read model rebuilt from the table: %d profiles", written)
 
 
-@app.agent(people_topic, concurrency=1)
+@app.agent(person_events, concurrency=1)
 async def fold_people(stream: faust.StreamT[bytes]) -> None:
     async for event in stream.events():
         await process(event, fold_person_event)

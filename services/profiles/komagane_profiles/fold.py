@@ -1,17 +1,30 @@
 """Pure folding of events into per-person state, and the profile derived from it.
 
 State is a JSON-able dict (it lives in a faust table); applying an event twice is a no-op, so
-redelivery after a crash changes nothing. Outputs are always rewritten from the state.
+redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
+are computed as of the latest event time, never the wall clock, so a replay gives the same
+profile.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.exchange import (
+    HubVisited,
+    MemberJoinedGroup,
+    MemberLeftGroup,
+    ParticipantAttended,
+    VolunteerShiftCompleted,
+)
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
-from komagane_contracts.events.profiles import PersonProfileUpdated
+from komagane_contracts.events.profiles import Belonging, PersonProfileUpdated, Role
+from komagane_contracts.vocabulary import Sensitivity
+from komagane_kit.clock import tokyo_date
+from komagane_profiles.metrics import Participation, category_bands, places, prune, regularity, roles
 
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
@@ -21,11 +34,30 @@ def new_state(person_id: str) -> State:
     return {"person_id": person_id, "version": 0, "consents": [], "seen": [], "updated_at": None}
 
 
+def person_of(body: EventModel) -> str | None:
+    """The person an event is about, or None for hub-, group- or session-level events."""
+    person_id = getattr(body, "person_id", None)
+    return str(person_id) if person_id else None
+
+
 def apply(state: State, event: CloudEvent) -> bool:
     """Fold `event` into `state` in place; False when the event was already applied."""
     if event.id in state["seen"]:
         return False
     body = event.body()
+    if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
+        _apply_people(state, body)
+    elif event.sensitivity is not Sensitivity.S2:
+        # Participation at support-specific activities (S2) is kept out of the profile until
+        # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
+        _apply_exchange(state, body, event.id)
+    state["version"] += 1
+    state["updated_at"] = _later(state["updated_at"], event.time)
+    state["seen"] = (state["seen"] + [event.id])[-SEEN_IDS_KEPT:]
+    return True
+
+
+def _apply_people(state: State, body: EventModel) -> None:
     consents: set[str] = set(state["consents"])
     if isinstance(body, PersonRegistered):
         state["registration"] = {
@@ -38,12 +70,31 @@ def apply(state: State, event: CloudEvent) -> bool:
     elif isinstance(body, ConsentWithdrawn):
         consents.discard(body.purpose)
         if body.purpose == "PROFILE":
-            state.pop("belonging", None)  # derived data goes with the consent
+            # Derived data goes with the consent: nothing of the history is kept.
+            for key in ("participation", "groups", "officer_roles"):
+                state.pop(key, None)
     state["consents"] = sorted(consents)
-    state["version"] += 1
-    state["updated_at"] = _later(state["updated_at"], event.time)
-    state["seen"] = (state["seen"] + [event.id])[-SEEN_IDS_KEPT:]
-    return True
+
+
+def _apply_exchange(state: State, body: EventModel, event_id: str) -> None:
+    if "PROFILE" not in state["consents"]:
+        return  # no cross-pillar profiling without the person's opt-in
+    record: Participation | None = None
+    if isinstance(body, ParticipantAttended):
+        record = Participation(tokyo_date(body.attended_at), f"hub:{body.hub_id}", body.category.value, body.mode.value, 0.0, event_id)
+    elif isinstance(body, HubVisited):
+        record = Participation(tokyo_date(body.visited_at), f"hub:{body.hub_id}", None, "ATTEND", 0.0, event_id)
+    elif isinstance(body, VolunteerShiftCompleted):
+        place = f"hub:{body.hub_id}" if body.hub_id else "volunteering"
+        record = Participation(body.worked_on, place, "VOLUNTEER", "VOLUNTEER", body.hours, event_id)
+    elif isinstance(body, MemberJoinedGroup):
+        state.setdefault("groups", {})[body.group_id] = body.officer_role
+    elif isinstance(body, MemberLeftGroup):
+        state.setdefault("groups", {}).pop(body.group_id, None)
+    if record is not None:
+        history = [Participation.from_json(r) for r in state.get("participation", [])] + [record]
+        latest = max(r.day for r in history)
+        state["participation"] = [r.to_json() for r in prune(history, latest)]
 
 
 def _later(current: str | None, time: datetime) -> str:
@@ -58,6 +109,10 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
     if "PROFILE" not in state["consents"]:
         return None
     registration = state.get("registration", {})
+    updated_at = datetime.fromisoformat(state["updated_at"])
+    as_of = tokyo_date(updated_at)
+    history = [Participation.from_json(r) for r in state.get("participation", [])]
+    groups: dict[str, str | None] = state.get("groups", {})
     return PersonProfileUpdated(
         person_id=state["person_id"],
         version=state["version"],
@@ -65,7 +120,33 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         residency_status=registration.get("residency_status"),
         preferred_language=registration.get("preferred_language"),
         consents=state["consents"],
-        updated_at=datetime.fromisoformat(state["updated_at"]),
+        updated_at=updated_at,
+        as_of=as_of,
+        belonging=_belonging(history, groups, as_of),
+        role=_role(history, groups, as_of),
+    )
+
+
+def _belonging(history: list[Participation], groups: dict[str, str | None], as_of: date) -> Belonging:
+    held = places(history, as_of)
+    return Belonging(
+        places=sorted(held),
+        regularity_12w=regularity(history, as_of),
+        category_bands=category_bands(history, as_of),
+        groups=sorted(groups),
+        last_participation=max((r.day for r in history), default=None),
+        explanations=held,
+    )
+
+
+def _role(history: list[Participation], groups: dict[str, str | None], as_of: date) -> Role:
+    summary = roles(history, as_of, officer_roles=[role for role in groups.values() if role])
+    return Role(
+        role_types=summary.role_types,
+        contribution_hours_this_month=summary.contribution_hours_this_month,
+        contribution_ratio_90d=summary.contribution_ratio_90d,
+        reciprocity_90d=summary.reciprocity_90d,
+        explanations=summary.evidence,
     )
 
 

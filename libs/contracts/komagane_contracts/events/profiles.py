@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.vocabulary import AgeBand, Controller, ResidencyStatus, Sensitivity
 
 PROFILES_TOPIC = "profiles.v1"
 PROFILES_SOURCE = "/komagane/profiles"
+
+
+class Belonging(BaseModel):
+    """Where the person belongs (居場所), DESIGN §5; each indicator lists the events behind it."""
+
+    places: list[str] = Field(description="hub:<id> or group:<id> attended in at least 2 of the last 3 calendar months")
+    regularity_12w: float = Field(ge=0, le=1, description="Share of the last 12 weeks with any participation")
+    category_bands: dict[str, str] = Field(description="Participation days this month per category, banded like the needs survey")
+    groups: list[str] = Field(description="Groups the person is a member of")
+    last_participation: date | None = None
+    explanations: dict[str, list[str]] = Field(default_factory=dict, description="Event ids behind each place")
+
+
+class Role(BaseModel):
+    """What the person gives (役割), DESIGN §5."""
+
+    role_types: list[str] = Field(description="Distinct contributing role types in the last 12 months")
+    contribution_hours_this_month: float
+    contribution_ratio_90d: float | None = Field(description="Contributing ÷ all participation events in 90 days")
+    reciprocity_90d: bool = Field(description="Both gave and received within 90 days")
+    explanations: list[str] = Field(default_factory=list, description="Event ids of recent contributions")
 
 
 class PersonProfileUpdated(EventModel):
@@ -33,6 +54,9 @@ class PersonProfileUpdated(EventModel):
     preferred_language: str | None = None
     consents: list[str] = Field(default_factory=list, description="Purposes currently consented to")
     updated_at: datetime = Field(description="Event time of the last event folded in")
+    as_of: date | None = Field(default=None, description="Asia/Tokyo date the metrics are computed for (from event time)")
+    belonging: Belonging | None = None
+    role: Role | None = None
 
 
 PROFILE_EVENTS: tuple[type[EventModel], ...] = (PersonProfileUpdated,)

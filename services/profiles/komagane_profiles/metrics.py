@@ -1,0 +1,134 @@
+"""Belonging and role metrics of one person (DESIGN §5), as pure functions of their history.
+
+The history is a list of participation records; every metric is computed "as of" a date that
+comes from event time (the latest event folded in), never from the wall clock, so replaying the
+topics rebuilds identical results.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import median
+
+CONTRIBUTING_MODES = frozenset({"TEACH", "HOST", "ORGANIZE", "VOLUNTEER", "WORK", "CARE_GIVE", "MENTOR"})
+RECEIVING_MODES = frozenset({"ATTEND", "LEARN", "RECEIVE_SUPPORT"})
+HISTORY_DAYS = 400  # twelve months of roles, plus margin for late events
+
+
+@dataclass(frozen=True)
+class Participation:
+    """One thing a person did: attended a session, visited a hub, worked a shift, …"""
+
+    day: date
+    place: str  # "hub:<id>" or "group:<id>"
+    category: str | None
+    mode: str
+    hours: float
+    event_id: str
+
+    def to_json(self) -> list[object]:
+        return [self.day.isoformat(), self.place, self.category, self.mode, self.hours, self.event_id]
+
+    @classmethod
+    def from_json(cls, raw: list[object]) -> Participation:
+        day, place, category, mode, hours, event_id = raw
+        return cls(date.fromisoformat(str(day)), str(place), None if category is None else str(category), str(mode), float(hours), str(event_id))  # type: ignore[arg-type]
+
+    @property
+    def contributing(self) -> bool:
+        return self.mode in CONTRIBUTING_MODES
+
+
+def _month_start(day: date, back: int = 0) -> date:
+    year, month = day.year, day.month - back
+    while month < 1:
+        month += 12
+        year -= 1
+    return date(year, month, 1)
+
+
+def places(history: Iterable[Participation], today: date) -> dict[str, list[str]]:
+    """Hubs or groups attended in at least 2 of the last 3 calendar months, with the events behind each."""
+    windows = [_month_start(today, back) for back in (2, 1, 0)]
+    months: dict[str, set[date]] = {}
+    evidence: dict[str, list[str]] = {}
+    for record in history:
+        if record.day > today or record.day < windows[0]:
+            continue
+        month = _month_start(record.day)
+        months.setdefault(record.place, set()).add(month)
+        evidence.setdefault(record.place, []).append(record.event_id)
+    return {place: evidence[place][-5:] for place, seen in sorted(months.items()) if len(seen) >= 2}
+
+
+def regularity(history: Iterable[Participation], today: date) -> float:
+    """Share of the last 12 weeks (Monday-based, this week included) with any participation."""
+    this_monday = today - timedelta(days=today.weekday())
+    first_monday = this_monday - timedelta(weeks=11)
+    weeks = {(r.day - timedelta(days=r.day.weekday())) for r in history if first_monday <= r.day <= today}
+    return round(len(weeks) / 12, 4)
+
+
+def frequency_band(days_in_month: int) -> str:
+    """The elderly needs survey's bands, from distinct days in a calendar month."""
+    if days_in_month >= 16:
+        return "4+/week"
+    if days_in_month >= 8:
+        return "2-3/week"
+    if days_in_month >= 4:
+        return "1/week"
+    if days_in_month >= 1:
+        return "1-3/month"
+    return "none"
+
+
+def category_bands(history: Iterable[Participation], today: date) -> dict[str, str]:
+    start = _month_start(today)
+    days: dict[str, set[date]] = {}
+    for record in history:
+        if record.category and start <= record.day <= today:
+            days.setdefault(record.category, set()).add(record.day)
+    return {category: frequency_band(len(d)) for category, d in sorted(days.items())}
+
+
+@dataclass(frozen=True)
+class RoleSummary:
+    role_types: list[str]
+    contribution_hours_this_month: float
+    contribution_ratio_90d: float | None
+    reciprocity_90d: bool
+    evidence: list[str]
+
+
+def roles(history: Iterable[Participation], today: date, officer_roles: Iterable[str] = ()) -> RoleSummary:
+    records = [r for r in history if r.day <= today]
+    year_ago, ninety = today - timedelta(days=365), today - timedelta(days=90)
+    month_start = _month_start(today)
+    contributing_year = [r for r in records if r.contributing and r.day > year_ago]
+    types = {r.mode for r in contributing_year} | {f"GROUP_{role}" for role in officer_roles}
+    recent = [r for r in records if r.day > ninety]
+    gave = [r for r in recent if r.contributing]
+    received = [r for r in recent if r.mode in RECEIVING_MODES]
+    return RoleSummary(
+        role_types=sorted(types),
+        contribution_hours_this_month=round(sum(r.hours for r in records if r.contributing and r.day >= month_start), 2),
+        contribution_ratio_90d=round(len(gave) / len(recent), 4) if recent else None,
+        reciprocity_90d=bool(gave) and bool(received),
+        evidence=[r.event_id for r in contributing_year[-5:]],
+    )
+
+
+def lapse_threshold_days(history: Iterable[Participation]) -> int:
+    """max(28, 2 × the median gap in days between distinct participation days)."""
+    days = sorted({r.day for r in history})
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    return max(28, int(2 * median(gaps))) if gaps else 28
+
+
+def prune(history: list[Participation], today: date) -> list[Participation]:
+    """Keep what any metric can still look at; order by day then event id, so replay is stable."""
+    horizon = today - timedelta(days=HISTORY_DAYS)
+    return sorted((r for r in history if r.day >= horizon), key=lambda r: (r.day, r.event_id))

@@ -1,0 +1,49 @@
+"""Belonging and role in the profile, from real exchange events through Kafka and faust."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from komagane_devstack.stack import Stack
+from tests.e2e.test_exchange import people, post, upcoming_session
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    assert stack.gateway is not None
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as client:
+        yield client
+
+
+async def test_participation_shows_in_the_profile_only_after_opt_in(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    [person, bystander] = await people(gateway, stack, 2)
+    session = await upcoming_session(gateway, capacity=5)
+    # Before opting in, participation is not profiled at all.
+    await post(gateway, f"/v1/sessions/{session['id']}/attendance", {"person_id": person, "check_in_code": session["check_in_code"], "mode": "TEACH"})
+    assert (await gateway.put(f"/v1/people/{person}/consents/PROFILE")).status_code == 200
+    await post(gateway, f"/v1/sessions/{session['id']}/attendance", {"person_id": bystander, "check_in_code": session["check_in_code"]})
+    today = datetime.now(UTC).date()
+    await post(gateway, "/v1/volunteer-shifts", {"person_id": person, "hub_id": session["hub_id"], "worked_on": today.isoformat(), "hours": 2.5})
+
+    async def with_role() -> dict[str, Any] | None:
+        response = await gateway.get(f"/v1/profiles/{person}")
+        body = response.json() if response.status_code == 200 else None
+        return body if body and body["role"] and body["role"]["role_types"] else None
+
+    profile = await eventually(with_role, timeout=60, what="the volunteer shift in the profile")
+    assert profile["role"]["role_types"] == ["VOLUNTEER"]  # the TEACH before opt-in is not there
+    assert profile["role"]["contribution_hours_this_month"] == 2.5
+    assert profile["role"]["reciprocity_90d"] is False
+    assert len(profile["role"]["explanations"]) == 1
+    belonging = profile["belonging"]
+    assert belonging["category_bands"] == {"VOLUNTEER": "1-3/month"}
+    assert belonging["regularity_12w"] == round(1 / 12, 4)
+    assert belonging["places"] == []  # one month of history is not yet a 居場所
+    assert belonging["last_participation"] in {today.isoformat(), (today + timedelta(days=1)).isoformat()}
+    assert (await gateway.get(f"/v1/profiles/{bystander}")).status_code == 404

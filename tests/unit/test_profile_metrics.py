@@ -1,0 +1,62 @@
+"""Belonging and role metrics on fixed histories (DESIGN §5)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from komagane_profiles.metrics import Participation, category_bands, frequency_band, lapse_threshold_days, places, prune, regularity, roles
+
+TODAY = date(2026, 11, 20)
+
+
+def p(day: str, place: str = "hub:wellness", mode: str = "ATTEND", category: str | None = "SPORTS", hours: float = 0.0, n: int = 0) -> Participation:
+    return Participation(date.fromisoformat(day), place, category, mode, hours, f"e-{day}-{place}-{n}")
+
+
+def test_a_place_needs_two_of_the_last_three_calendar_months() -> None:
+    history = [p("2026-09-03"), p("2026-11-02"), p("2026-11-10", place="hub:patona"), p("2026-08-30", place="hub:patona")]
+    assert list(places(history, TODAY)) == ["hub:wellness"]  # patona: August is outside the window
+    assert places(history, TODAY)["hub:wellness"] == ["e-2026-09-03-hub:wellness-0", "e-2026-11-02-hub:wellness-0"]
+
+
+def test_regularity_counts_weeks_with_any_participation() -> None:
+    history = [p("2026-11-16"), p("2026-11-18"), p("2026-11-02"), p("2026-08-01")]
+    assert regularity(history, TODAY) == round(2 / 12, 4)
+
+
+def test_frequency_bands_follow_the_needs_survey() -> None:
+    assert [frequency_band(n) for n in (0, 1, 3, 4, 7, 8, 15, 16, 30)] == [
+        "none", "1-3/month", "1-3/month", "1/week", "1/week", "2-3/week", "2-3/week", "4+/week", "4+/week",
+    ]  # fmt: skip
+    history = [p(f"2026-11-{d:02d}", category="KAYOINOBA") for d in (2, 5, 9, 12, 16)] + [p("2026-11-03", category="HOBBY")]
+    assert category_bands(history, TODAY) == {"HOBBY": "1-3/month", "KAYOINOBA": "1/week"}
+
+
+def test_roles_ratio_and_reciprocity() -> None:
+    history = [
+        p("2026-11-05", mode="VOLUNTEER", category=None, hours=2.5),
+        p("2026-11-12", mode="TEACH", category="SKILL_TEACHING", hours=1.0),
+        p("2026-11-14", mode="ATTEND"),
+        p("2026-10-01", mode="LEARN"),
+        p("2025-10-01", mode="MENTOR"),  # more than 12 months ago: no longer a role
+    ]
+    summary = roles(history, TODAY, officer_roles=["LEADER"])
+    assert summary.role_types == ["GROUP_LEADER", "TEACH", "VOLUNTEER"]
+    assert summary.contribution_hours_this_month == 3.5
+    assert summary.contribution_ratio_90d == 0.5
+    assert summary.reciprocity_90d is True
+    assert roles([p("2026-11-14")], TODAY).reciprocity_90d is False
+    assert roles([], TODAY).contribution_ratio_90d is None
+
+
+def test_lapse_threshold_is_twice_the_median_gap_but_at_least_four_weeks() -> None:
+    weekly = [p(f"2026-{m:02d}-{d:02d}") for m, d in ((9, 1), (9, 8), (9, 15), (9, 22))]
+    assert lapse_threshold_days(weekly) == 28
+    monthly = [p("2026-06-01"), p("2026-07-01"), p("2026-08-01"), p("2026-09-01")]
+    assert lapse_threshold_days(monthly) == 62
+
+
+def test_prune_keeps_recent_history_in_a_stable_order() -> None:
+    history = [p("2026-11-02", n=2), p("2024-01-01"), p("2026-11-02", n=1)]
+    assert [r.event_id for r in prune(history, TODAY)] == ["e-2026-11-02-hub:wellness-1", "e-2026-11-02-hub:wellness-2"]
+    assert Participation.from_json(history[0].to_json()) == history[0]
