@@ -259,3 +259,18 @@ async def test_profiles_processor_rebuilds_a_lost_read_model_on_restart(stack: S
     await asyncio.to_thread(stack.profiles.start)
 
     assert await eventually(lambda: profile(gateway, person_id), what="profile rebuilt") == before
+
+
+# Read-your-writes ----------------------------------------------------------------------------
+async def test_a_client_can_wait_for_its_own_write(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    person_id = await register(gateway, HANAKO)
+    # Registration is version 1 and consent version 2: ask for 2 straight after the write.
+    assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
+    response = await gateway.get(f"/v1/profiles/{person_id}", params={"min_version": 2, "wait": 10})
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2 and response.headers["etag"] == '"2"'
+
+    too_far = await gateway.get(f"/v1/profiles/{person_id}", params={"min_version": 99, "wait": 0.2})
+    assert too_far.status_code == 409
+    assert too_far.json()["version"] == 2 and too_far.headers["retry-after"] == "1"
+    assert (await gateway.get(f"/v1/profiles/{person_id}", params={"wait": 60})).status_code == 422

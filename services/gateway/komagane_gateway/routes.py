@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -76,11 +77,47 @@ async def withdraw_consent(request: Request, person_id: PersonId, purpose: Purpo
     return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
 
 
+READ_YOUR_WRITES_MAX_WAIT = 10.0
+READ_YOUR_WRITES_POLL = 0.05
+
+
 @router.get("/v1/profiles/{person_id}", tags=["profiles"], response_model=PersonProfileUpdated, summary="Role-and-belonging profile")
-async def get_profile(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> PersonProfileUpdated:
+async def get_profile(
+    request: Request,
+    response: Response,
+    person_id: PersonId,
+    principal: CurrentPrincipal,
+    min_version: Annotated[int | None, Query(ge=1, description="Read-your-writes: wait until the profile has at least this version")] = None,
+    wait: Annotated[float, Query(gt=0, le=READ_YOUR_WRITES_MAX_WAIT, description="Longest wait for min_version, in seconds")] = 2.0,
+) -> PersonProfileUpdated:
+    """The profile from the Redis read model. With `min_version`, waits (briefly) for the
+    processor to catch up with the caller's own write; if it has not within `wait` seconds the
+    answer is 409 with the version there is, so the client can decide to retry."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        profile = await _read_profile(request, person_id)
+        if min_version is None or (profile is not None and profile.version >= min_version):
+            break
+        if asyncio.get_running_loop().time() >= deadline:
+            have = profile.version if profile is not None else 0
+            raise Problem(
+                409,
+                "profile-version-not-reached",
+                f"The profile is at version {have}, not yet {min_version}; retry shortly.",
+                headers={"Retry-After": "1"},
+                version=have,
+            )
+        await asyncio.sleep(READ_YOUR_WRITES_POLL)
+    if profile is None:
+        raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
+    response.headers["ETag"] = f'"{profile.version}"'
+    return profile
+
+
+async def _read_profile(request: Request, person_id: str) -> PersonProfileUpdated | None:
     raw = await request.app.state.redis.get(profile_key(person_id))
     if raw is None:
-        raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
+        return None
     try:
         return PersonProfileUpdated.model_validate_json(raw)
     except ValidationError as exc:
