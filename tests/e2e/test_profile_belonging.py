@@ -47,3 +47,23 @@ async def test_participation_shows_in_the_profile_only_after_opt_in(stack: Stack
     assert belonging["places"] == []  # one month of history is not yet a 居場所
     assert belonging["last_participation"] in {today.isoformat(), (today + timedelta(days=1)).isoformat()}
     assert (await gateway.get(f"/v1/profiles/{bystander}")).status_code == 404
+
+
+async def test_hub_mix_counts_age_bands_of_attendees(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    session = await upcoming_session(gateway, capacity=20)
+    attendees = await people(gateway, stack, 10)  # birth years spread over several bands
+    for person_id in attendees:
+        await post(gateway, f"/v1/sessions/{session['id']}/attendance", {"person_id": person_id, "check_in_code": session["check_in_code"]})
+
+    async def counted() -> dict[str, Any] | None:
+        response = await gateway.get(f"/v1/hubs/{session['hub_id']}/mix")
+        if response.status_code != 200:
+            return None
+        months = response.json()["months"]
+        month = next(iter(months.values()), None)
+        return month if month and month["attendances"] == 10 else None
+
+    month = await eventually(counted, timeout=60, what="ten attendances in the hub mix")
+    assert month["sessions"] == 1 and month["suppressed"] is False
+    assert 0.5 < month["mix_index"] <= 1.0 and month["mixed_session_share"] == 1.0
+    assert (await gateway.get("/v1/hubs/unknown-hub/mix")).status_code == 404

@@ -8,3 +8,11 @@ PROFILE_KEY_PREFIX = "profile:v1:"
 def profile_key(person_id: str) -> str:
     """Key of a person's profile: a JSON PersonProfileUpdated body; absent when none."""
     return PROFILE_KEY_PREFIX + person_id
+
+
+HUB_MIX_KEY_PREFIX = "hubmix:v1:"
+
+
+def hub_mix_key(hub_id: str) -> str:
+    """Key of a hub's mix index: a JSON HubMixUpdated body."""
+    return HUB_MIX_KEY_PREFIX + hub_id

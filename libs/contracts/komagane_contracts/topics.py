@@ -11,7 +11,7 @@ from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVEN
 from komagane_contracts.events.housing import HOUSING_EVENTS, HOUSING_TOPIC
 from komagane_contracts.events.jobs import JOBS_EVENTS, JOBS_TOPIC
 from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
-from komagane_contracts.events.profiles import PROFILE_EVENTS, PROFILES_TOPIC
+from komagane_contracts.events.profiles import HUB_MIX_EVENTS, HUB_MIX_TOPIC, PROFILE_EVENTS, PROFILES_TOPIC
 from komagane_contracts.vocabulary import Sensitivity
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -122,7 +122,17 @@ PROFILES = TopicSpec(
     extra_config={"min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES)
+HUB_MIX = TopicSpec(
+    name=HUB_MIX_TOPIC,
+    key="hub_id",
+    value_types=HUB_MIX_EVENTS,
+    sensitivity=Sensitivity.S0,
+    description="ごちゃまぜ index per hub and month (aggregate, small cells suppressed); latest per hub",
+    cleanup_policy="compact",
+    has_dlq=False,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX)
 
 
 def all_topic_specs() -> list[TopicSpec]:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from komagane_contracts.events.profiles import PersonProfileUpdated
-from komagane_contracts.readmodels import profile_key
+from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.readmodels import hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
 from komagane_gateway.auth import CurrentPrincipal
 from komagane_gateway.upstream import Upstream
@@ -112,6 +112,15 @@ async def get_profile(
         raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
     response.headers["ETag"] = f'"{profile.version}"'
     return profile
+
+
+@router.get("/v1/hubs/{hub_id}/mix", tags=["profiles"], response_model=HubMixUpdated, summary="ごちゃまぜ index of a hub per month")
+async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=36)], principal: CurrentPrincipal) -> HubMixUpdated:
+    """Aggregate only; months with fewer than 10 attendances are suppressed."""
+    raw = await request.app.state.redis.get(hub_mix_key(hub_id))
+    if raw is None:
+        raise Problem(404, "hub-mix-not-found", "No attendance has been counted for this hub yet.")
+    return HubMixUpdated.model_validate_json(raw)
 
 
 async def _read_profile(request: Request, person_id: str) -> PersonProfileUpdated | None:

@@ -20,13 +20,16 @@ from faust.web import Request, Response, View
 from opentelemetry import trace
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
-from komagane_contracts.events.profiles import PersonProfileUpdated
-from komagane_contracts.readmodels import profile_key
-from komagane_contracts.topics import EXCHANGE, PEOPLE, PROFILES, dlq_name
+from komagane_contracts.events.exchange import ParticipantAttended
+from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.readmodels import hub_mix_key, profile_key
+from komagane_contracts.topics import EXCHANGE, HUB_MIX, PEOPLE, PROFILES, dlq_name
+from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, person_of, profile_of
+from komagane_profiles.hubmix import add_attendance, new_hub, summary
 from komagane_profiles.settings import ProfilesSettings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,18 @@ app = faust.App(
 # keyed by person id). Hub- and session-level events on them are skipped here.
 PERSON_TOPICS = (PEOPLE, EXCHANGE)
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+# Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
+# the hub table). Internal: faust creates it, nobody outside this app reads it.
+hub_attendance = app.topic(
+    "komagane-profiles-hub-attendance",
+    internal=True,
+    partitions=PEOPLE.partitions,
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)
+hub_mix = app.Table("hub-mix", default=dict, partitions=PEOPLE.partitions)
 person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
 
 _redis: aioredis.Redis | None = None
@@ -121,7 +136,8 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
 
 
 async def fold_person_event(event: CloudEvent) -> None:
-    person_id = person_of(event.body())
+    body = event.body()
+    person_id = person_of(body)
     if person_id is None:
         return  # about a hub, session or group, not a person
     state = dict(person_state[person_id]) or new_state(person_id)
@@ -135,6 +151,17 @@ async def fold_person_event(event: CloudEvent) -> None:
         await erase_profile(person_id)
         state["profile_published"] = False
     person_state[person_id] = state
+    if isinstance(body, ParticipantAttended):
+        # Only the age band travels on: the hub side never learns who attended.
+        band = state.get("registration", {}).get("age_band")
+        if band is not None:
+            record = {
+                "attendance_id": body.attendance_id,
+                "session_id": body.session_id,
+                "month": tokyo_date(body.attended_at).strftime("%Y-%m"),
+                "age_band": band,
+            }
+            await hub_attendance.send(key=body.hub_id.encode(), value=json.dumps(record).encode())
 
 
 async def publish_profile(person_id: str, profile: PersonProfileUpdated) -> None:
@@ -148,6 +175,20 @@ async def erase_profile(person_id: str) -> None:
     """Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic."""
     await redis_client().delete(profile_key(person_id))
     await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
+
+
+@app.agent(hub_attendance, concurrency=1)
+async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
+    async for event in stream.events():
+        hub_id = event.message.key.decode()
+        record = json.loads(event.value)
+        state = dict(hub_mix[hub_id]) or new_hub(hub_id)
+        add_attendance(state, attendance_id=record["attendance_id"], session_id=record["session_id"], month=record["month"], age_band=record["age_band"])
+        hub_mix[hub_id] = state
+        mix = HubMixUpdated.model_validate(summary(state))
+        await redis_client().set(hub_mix_key(hub_id), mix.model_dump_json())
+        cloud_event = CloudEvent.of(mix)
+        await app.producer.send_and_wait(HUB_MIX.name, hub_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
 
 
 @person_state.on_recover
@@ -164,8 +205,11 @@ async def rebuild_read_model() -> None:
         written += 1
         if written % 500 == 0:
             await pipeline.execute()
+    for hub_id, state in list(hub_mix.items()):
+        if state:
+            pipeline.set(hub_mix_key(hub_id), HubMixUpdated.model_validate(summary(state)).model_dump_json())
     await pipeline.execute()
-    log.info("read model rebuilt from the table: %d profiles", written)
+    log.info("read model rebuilt from the tables: %d profiles", written)
 
 
 @app.agent(person_events, concurrency=1)

@@ -11,6 +11,7 @@ from komagane_contracts.events.base import EventModel
 from komagane_contracts.vocabulary import AgeBand, Controller, ResidencyStatus, Sensitivity
 
 PROFILES_TOPIC = "profiles.v1"
+HUB_MIX_TOPIC = "profiles.hub-mix.v1"
 PROFILES_SOURCE = "/komagane/profiles"
 
 
@@ -59,4 +60,29 @@ class PersonProfileUpdated(EventModel):
     role: Role | None = None
 
 
+class HubMonthMix(BaseModel):
+    sessions: int
+    attendances: int | None = Field(description="None when suppressed (fewer than 10 attendances)")
+    mix_index: float | None = Field(description="Normalised Shannon entropy over the five age bands, 0–1")
+    mixed_session_share: float | None = Field(description="Share of sessions with at least three age bands")
+    suppressed: bool
+
+
+class HubMixUpdated(EventModel):
+    """The ごちゃまぜ index of one hub per month (aggregate only, S0; compacted, keyed by hub)."""
+
+    event_type: ClassVar[str] = "jp.komagane.profiles.hub-mix-updated.v1"
+    sensitivity: ClassVar[Sensitivity] = Sensitivity.S0
+    controller: ClassVar[Controller] = Controller.JOCA
+    topic: ClassVar[str] = HUB_MIX_TOPIC
+    source: ClassVar[str] = PROFILES_SOURCE
+
+    hub_id: str
+    months: dict[str, HubMonthMix] = Field(description="Keyed by YYYY-MM (Asia/Tokyo)")
+
+    def subject(self) -> str | None:
+        return self.hub_id
+
+
 PROFILE_EVENTS: tuple[type[EventModel], ...] = (PersonProfileUpdated,)
+HUB_MIX_EVENTS: tuple[type[EventModel], ...] = (HubMixUpdated,)

@@ -1,0 +1,72 @@
+"""The ごちゃまぜ (mix) index of a hub: how evenly its attendees spread over the age bands.
+
+Normalised Shannon entropy over the five bands {0-17, 18-39, 40-64, 65-74, 75+}: 0 when everyone
+is from one band, 1 when all bands are equally present. Computed per session and per month;
+a session is "mixed" when at least three bands are present. Aggregate only: a month with fewer
+than SUPPRESS_BELOW attendances shows no index at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from komagane_contracts.vocabulary import AgeBand
+
+BANDS = [band.value for band in AgeBand]
+SUPPRESS_BELOW = 10
+MIXED_SESSION_BANDS = 3
+MONTHS_KEPT = 13
+SEEN_KEPT = 2000
+
+HubState = dict[str, Any]
+
+
+def mix_index(counts: dict[str, int]) -> float:
+    total = sum(counts.values())
+    if total == 0:
+        return 0.0
+    entropy = -sum((n / total) * math.log(n / total) for n in counts.values() if n > 0)
+    return round(entropy / math.log(len(BANDS)), 4)
+
+
+def new_hub(hub_id: str) -> HubState:
+    return {"hub_id": hub_id, "sessions": {}, "seen": []}
+
+
+def add_attendance(state: HubState, *, attendance_id: str, session_id: str, month: str, age_band: str) -> bool:
+    """Count one attendance; False when this attendance was counted before (redelivery)."""
+    if attendance_id in state["seen"]:
+        return False
+    session = state["sessions"].setdefault(session_id, {"month": month, "bands": {}})
+    session["bands"][age_band] = session["bands"].get(age_band, 0) + 1
+    state["seen"] = (state["seen"] + [attendance_id])[-SEEN_KEPT:]
+    months = sorted({s["month"] for s in state["sessions"].values()})
+    if len(months) > MONTHS_KEPT:
+        old = set(months[: len(months) - MONTHS_KEPT])
+        state["sessions"] = {k: v for k, v in state["sessions"].items() if v["month"] not in old}
+    return True
+
+
+def summary(state: HubState) -> dict[str, Any]:
+    """Per month: sessions, attendances, mix index over all attendances, share of mixed sessions."""
+    by_month: dict[str, list[dict[str, int]]] = {}
+    for session in state["sessions"].values():
+        by_month.setdefault(session["month"], []).append(session["bands"])
+    months: dict[str, Any] = {}
+    for month, sessions in sorted(by_month.items()):
+        total: Counter[str] = Counter()
+        for bands in sessions:
+            total.update(bands)
+        attendances = sum(total.values())
+        suppressed = attendances < SUPPRESS_BELOW
+        mixed = sum(1 for bands in sessions if sum(1 for n in bands.values() if n > 0) >= MIXED_SESSION_BANDS)
+        months[month] = {
+            "sessions": len(sessions),
+            "attendances": None if suppressed else attendances,
+            "mix_index": None if suppressed else mix_index(dict(total)),
+            "mixed_session_share": None if suppressed else round(mixed / len(sessions), 4),
+            "suppressed": suppressed,
+        }
+    return {"hub_id": state["hub_id"], "months": months}

@@ -1,0 +1,28 @@
+"""The ごちゃまぜ index: entropy over age bands, dedup of redelivered attendance, suppression."""
+
+from __future__ import annotations
+
+from komagane_profiles.hubmix import add_attendance, mix_index, new_hub, summary
+
+
+def test_mix_index_is_zero_for_one_band_and_one_for_all_bands_equal() -> None:
+    assert mix_index({"75+": 12}) == 0.0
+    assert mix_index({"0-17": 2, "18-39": 2, "40-64": 2, "65-74": 2, "75+": 2}) == 1.0
+    assert 0 < mix_index({"0-17": 1, "75+": 9}) < mix_index({"0-17": 5, "75+": 5}) < 1
+
+
+def test_monthly_summary_counts_each_attendance_once_and_suppresses_small_months() -> None:
+    hub = new_hub("h")
+    bands = ["0-17", "18-39", "75+", "75+", "65-74", "75+", "40-64", "75+", "0-17", "75+"]
+    for i, band in enumerate(bands):
+        session = "s1" if i < 5 else "s2"
+        assert add_attendance(hub, attendance_id=f"a{i}", session_id=session, month="2026-11", age_band=band)
+    assert not add_attendance(hub, attendance_id="a0", session_id="s1", month="2026-11", age_band="0-17")
+    add_attendance(hub, attendance_id="b0", session_id="s3", month="2026-10", age_band="75+")
+
+    months = summary(hub)["months"]
+    november = months["2026-11"]
+    assert (november["sessions"], november["attendances"], november["suppressed"]) == (2, 10, False)
+    assert november["mixed_session_share"] == 1.0  # both sessions have at least three bands
+    assert november["mix_index"] == mix_index({"0-17": 2, "18-39": 1, "40-64": 1, "65-74": 1, "75+": 5})
+    assert months["2026-10"] == {"sessions": 1, "attendances": None, "mix_index": None, "mixed_session_share": None, "suppressed": True}
