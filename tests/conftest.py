@@ -63,6 +63,7 @@ def stack(postgres: PostgresServer, otlp: OtlpReceiver, tmp_path_factory: pytest
         "OTEL_BSP_SCHEDULE_DELAY": "100",
         "OUTBOX_POLL_SECONDS": "0.5",
         "OUTBOX_BACKOFF_MAX_SECONDS": "1",
+        "PROFILES_LAPSE_CHECK_SECONDS": "1",
     }
     config = StackConfig(data_dir=tmp_path_factory.mktemp("stack"), database="postgresql", extra_env=telemetry_env)
     platform = Stack(config, postgres=postgres)

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from komagane_contracts.topics import ALERTS
 from komagane_devstack.stack import Stack
 from tests.e2e.test_exchange import people, post, upcoming_session
+from tests.support.kafka import header, read_topic
 from tests.support.waiting import eventually
 
 
@@ -67,3 +69,33 @@ async def test_hub_mix_counts_age_bands_of_attendees(stack: Stack, gateway: http
     assert month["sessions"] == 1 and month["suppressed"] is False
     assert 0.5 < month["mix_index"] <= 1.0 and month["mixed_session_share"] == 1.0
     assert (await gateway.get("/v1/hubs/unknown-hub/mix")).status_code == 404
+
+
+async def test_lapse_alert_once_for_care_staff_and_cleared_on_return(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    [drifted, later] = await people(gateway, stack, 2)
+    today = datetime.now(UTC).date()
+    for person_id, days_ago in ((drifted, 100), (later, 60)):
+        assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
+        for extra in (7, 0):  # weekly, then nothing since
+            worked_on = (today - timedelta(days=days_ago + extra)).isoformat()
+            await post(gateway, "/v1/volunteer-shifts", {"person_id": person_id, "worked_on": worked_on, "hours": 1})
+
+    async def alerted(person_id: str) -> dict[str, Any] | None:
+        alerts = (await gateway.get("/v1/alerts/lapses")).json()
+        return next((a for a in alerts if a["person_id"] == person_id), None)
+
+    alert = await eventually(lambda: alerted(drifted), timeout=60, what="the lapse alert")
+    assert alert["days_since"] >= 100 and alert["threshold_days"] == 28
+    await eventually(lambda: alerted(later), timeout=60, what="the second lapse alert")
+
+    records = [r for r in await read_topic(stack.kafka.bootstrap, ALERTS.name) if r.key == drifted.encode()]
+    assert len(records) == 1, "one alert per lapse, however many checks ran since"
+    assert header(records[0], "ce_sensitivity") == "S3"
+
+    session = await upcoming_session(gateway, capacity=5)
+    await post(gateway, f"/v1/sessions/{session['id']}/attendance", {"person_id": drifted, "check_in_code": session["check_in_code"]})
+
+    async def cleared() -> bool:
+        return await alerted(drifted) is None
+
+    await eventually(cleared, timeout=60, what="the alert cleared on return")

@@ -60,3 +60,16 @@ def test_prune_keeps_recent_history_in_a_stable_order() -> None:
     history = [p("2026-11-02", n=2), p("2024-01-01"), p("2026-11-02", n=1)]
     assert [r.event_id for r in prune(history, TODAY)] == ["e-2026-11-02-hub:wellness-1", "e-2026-11-02-hub:wellness-2"]
     assert Participation.from_json(history[0].to_json()) == history[0]
+
+
+def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:
+    from komagane_profiles.fold import new_state
+    from komagane_profiles.lapses import lapse_of
+
+    state = new_state("p") | {"consents": ["PROFILE"]}
+    assert lapse_of(state, TODAY) is None  # never took part: not a lapse
+    state["participation"] = [p("2026-08-01").to_json(), p("2026-08-08", n=1).to_json()]
+    alert = lapse_of(state, TODAY)
+    assert alert is not None and (alert.days_since, alert.threshold_days, alert.last_participation) == (104, 28, date(2026, 8, 8))
+    assert lapse_of(state, date(2026, 9, 5)) is None  # 28 days: not yet
+    assert lapse_of(state | {"consents": []}, TODAY) is None

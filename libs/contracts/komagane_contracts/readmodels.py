@@ -16,3 +16,7 @@ HUB_MIX_KEY_PREFIX = "hubmix:v1:"
 def hub_mix_key(hub_id: str) -> str:
     """Key of a hub's mix index: a JSON HubMixUpdated body."""
     return HUB_MIX_KEY_PREFIX + hub_id
+
+
+LAPSE_ALERTS_KEY = "alerts:lapses:v1"
+"""A Redis hash: person id → JSON BelongingLapsed, for the people currently lapsed."""

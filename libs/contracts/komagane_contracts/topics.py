@@ -11,7 +11,7 @@ from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVEN
 from komagane_contracts.events.housing import HOUSING_EVENTS, HOUSING_TOPIC
 from komagane_contracts.events.jobs import JOBS_EVENTS, JOBS_TOPIC
 from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
-from komagane_contracts.events.profiles import HUB_MIX_EVENTS, HUB_MIX_TOPIC, PROFILE_EVENTS, PROFILES_TOPIC
+from komagane_contracts.events.profiles import ALERT_EVENTS, ALERTS_TOPIC, HUB_MIX_EVENTS, HUB_MIX_TOPIC, PROFILE_EVENTS, PROFILES_TOPIC
 from komagane_contracts.vocabulary import Sensitivity
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -132,7 +132,17 @@ HUB_MIX = TopicSpec(
     has_dlq=False,
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX)
+ALERTS = TopicSpec(
+    name=ALERTS_TOPIC,
+    key="person_id",
+    value_types=ALERT_EVENTS,
+    sensitivity=Sensitivity.S3,
+    description="Lapse (isolation) alerts for authorised care staff only; never copied to partner topics",
+    has_dlq=False,
+    retention_ms=90 * DAY_MS,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS)
 
 
 def all_topic_specs() -> list[TopicSpec]:

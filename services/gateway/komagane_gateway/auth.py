@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from komagane_kit.errors import Problem
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -25,3 +27,17 @@ async def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: str) -> object:
+    """A dependency that lets only principals holding one of `roles` (or admin) through."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles & {*roles, "admin"}:
+            raise Problem(403, "forbidden", f"This needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return Depends(check)
+
+
+CareStaff = Annotated[Principal, require_role("care")]

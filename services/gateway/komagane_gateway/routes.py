@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
-from komagane_contracts.readmodels import hub_mix_key, profile_key
+from komagane_contracts.events.profiles import BelongingLapsed, HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
-from komagane_gateway.auth import CurrentPrincipal
+from komagane_gateway.auth import CareStaff, CurrentPrincipal
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem
 
@@ -121,6 +121,14 @@ async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=3
     if raw is None:
         raise Problem(404, "hub-mix-not-found", "No attendance has been counted for this hub yet.")
     return HubMixUpdated.model_validate_json(raw)
+
+
+@router.get("/v1/alerts/lapses", tags=["profiles"], response_model=list[BelongingLapsed], summary="People whose belonging has lapsed")
+async def list_lapses(request: Request, principal: CareStaff) -> list[BelongingLapsed]:
+    """S3: for authorised care staff only. Ordered by days since the last participation, longest first."""
+    raw = await request.app.state.redis.hgetall(LAPSE_ALERTS_KEY)
+    alerts = [BelongingLapsed.model_validate_json(value) for value in raw.values()]
+    return sorted(alerts, key=lambda a: (-a.days_since, a.person_id))
 
 
 async def _read_profile(request: Request, person_id: str) -> PersonProfileUpdated | None:

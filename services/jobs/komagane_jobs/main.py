@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build_app(settings: JobsSettings) -> FastAPI:
     return create_service_app(
         settings,
-        title="Komagane jobs service",
+        title="Komagane jobs service (活躍・しごと)",
         description="Jobs service (活躍・しごと): opportunities, matching, engagements, まちゼミ seminars and 地域おこし協力隊.",
         routers=ROUTERS,
         migrations=MIGRATIONS,

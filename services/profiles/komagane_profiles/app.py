@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -22,14 +23,15 @@ from opentelemetry import trace
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.exchange import ParticipantAttended
 from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
-from komagane_contracts.readmodels import hub_mix_key, profile_key
-from komagane_contracts.topics import EXCHANGE, HUB_MIX, PEOPLE, PROFILES, dlq_name
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
+from komagane_contracts.topics import ALERTS, EXCHANGE, HUB_MIX, PEOPLE, PROFILES, dlq_name
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, person_of, profile_of
 from komagane_profiles.hubmix import add_attendance, new_hub, summary
+from komagane_profiles.lapses import lapse_of
 from komagane_profiles.settings import ProfilesSettings
 
 log = logging.getLogger(__name__)
@@ -135,11 +137,23 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
     return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 
 
+class Watermark:
+    """The latest event time this worker has folded: "now" for event-time checks such as lapses."""
+
+    latest: datetime | None = None
+
+    @classmethod
+    def advance(cls, time: datetime) -> None:
+        if cls.latest is None or time > cls.latest:
+            cls.latest = time
+
+
 async def fold_person_event(event: CloudEvent) -> None:
     body = event.body()
     person_id = person_of(body)
     if person_id is None:
         return  # about a hub, session or group, not a person
+    Watermark.advance(event.time)
     state = dict(person_state[person_id]) or new_state(person_id)
     applied = apply(state, event)
     profile = profile_of(state)
@@ -150,18 +164,20 @@ async def fold_person_event(event: CloudEvent) -> None:
     elif state.get("profile_published") or (not applied and is_profile_withdrawal(event)):
         await erase_profile(person_id)
         state["profile_published"] = False
-    person_state[person_id] = state
     if isinstance(body, ParticipantAttended):
-        # Only the age band travels on: the hub side never learns who attended.
-        band = state.get("registration", {}).get("age_band")
-        if band is not None:
-            record = {
-                "attendance_id": body.attendance_id,
-                "session_id": body.session_id,
-                "month": tokyo_date(body.attended_at).strftime("%Y-%m"),
-                "age_band": band,
-            }
-            await hub_attendance.send(key=body.hub_id.encode(), value=json.dumps(record).encode())
+        month = tokyo_date(body.attended_at).strftime("%Y-%m")
+        pending = [r for r in state.get("pending_mix", []) if r["attendance_id"] != body.attendance_id]
+        pending.append({"attendance_id": body.attendance_id, "session_id": body.session_id, "hub_id": body.hub_id, "month": month})
+        state["pending_mix"] = pending
+    band = state.get("registration", {}).get("age_band")
+    # Only the age band travels on: the hub side never learns who attended. Topics are not
+    # ordered among each other, so attendance seen before the registration waits in the state.
+    # Sent before the state is saved: a crash in between re-sends, and the hub side dedups.
+    for record in state.pop("pending_mix", []) if band is not None else []:
+        await hub_attendance.send(key=record.pop("hub_id").encode(), value=json.dumps({**record, "age_band": band}).encode())
+    if Watermark.latest is not None and lapse_of(state, tokyo_date(Watermark.latest)) is None:
+        await redis_client().hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
+    person_state[person_id] = state
 
 
 async def publish_profile(person_id: str, profile: PersonProfileUpdated) -> None:
@@ -189,6 +205,22 @@ async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
         await redis_client().set(hub_mix_key(hub_id), mix.model_dump_json())
         cloud_event = CloudEvent.of(mix)
         await app.producer.send_and_wait(HUB_MIX.name, hub_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+
+
+@app.timer(settings.profiles_lapse_check_seconds)
+async def check_lapses() -> None:
+    """Alert care staff once per lapse: HSETNX on the alerts hash is the "already told" flag."""
+    if Watermark.latest is None:
+        return
+    today = tokyo_date(Watermark.latest)
+    for person_id, state in list(person_state.items()):
+        alert = lapse_of(state, today) if state else None
+        if alert is None:
+            continue
+        if await redis_client().hsetnx(LAPSE_ALERTS_KEY, person_id, alert.model_dump_json()):
+            cloud_event = CloudEvent.of(alert)
+            await app.producer.send_and_wait(ALERTS.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+            log.info("belonging lapsed after %d days (threshold %d)", alert.days_since, alert.threshold_days)
 
 
 @person_state.on_recover

@@ -15,4 +15,6 @@ class ProfilesSettings(BaseSettings):
     # A message that fails this many times goes to its topic's DLQ.
     profiles_max_attempts: int = 3
     profiles_retry_backoff_seconds: float = 0.2
+    # How often the lapse check looks over every profile (event-time based; see lapses.py).
+    profiles_lapse_check_seconds: float = 60.0
     log_level: str = "INFO"

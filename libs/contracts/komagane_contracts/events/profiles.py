@@ -12,6 +12,7 @@ from komagane_contracts.vocabulary import AgeBand, Controller, ResidencyStatus, 
 
 PROFILES_TOPIC = "profiles.v1"
 HUB_MIX_TOPIC = "profiles.hub-mix.v1"
+ALERTS_TOPIC = "profiles.alerts.v1"
 PROFILES_SOURCE = "/komagane/profiles"
 
 
@@ -84,5 +85,25 @@ class HubMixUpdated(EventModel):
         return self.hub_id
 
 
+class BelongingLapsed(EventModel):
+    """A person who used to take part has not for longer than usual (S3: care staff only).
+
+    Emitted once per lapse; a new participation clears it. Never on any partner topic.
+    """
+
+    event_type: ClassVar[str] = "jp.komagane.profiles.belonging-lapsed.v1"
+    sensitivity: ClassVar[Sensitivity] = Sensitivity.S3
+    controller: ClassVar[Controller] = Controller.JOCA
+    topic: ClassVar[str] = ALERTS_TOPIC
+    source: ClassVar[str] = PROFILES_SOURCE
+
+    person_id: str
+    last_participation: date
+    days_since: int
+    threshold_days: int = Field(description="max(28, 2 × the person's median gap between participation days)")
+    as_of: date = Field(description="The processor's event-time date when the lapse was found")
+
+
 PROFILE_EVENTS: tuple[type[EventModel], ...] = (PersonProfileUpdated,)
+ALERT_EVENTS: tuple[type[EventModel], ...] = (BelongingLapsed,)
 HUB_MIX_EVENTS: tuple[type[EventModel], ...] = (HubMixUpdated,)

@@ -1,0 +1,137 @@
+"""Migration cases of the city's migration council: a prospect's way from inquiry to settling.
+
+The stage rules are in komagane_housing.lifecycle. Every change is one MigrationStageChanged
+event with the staff member who recorded it, and a row of the case's history, where the
+consultations and tours attended (with the properties shown) stay on record.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from komagane_contracts.events.housing import MigrationCaseOpened, MigrationStage, MigrationStageChanged
+from komagane_housing.lifecycle import stage_transition_error
+from komagane_housing.lookups import PROSPECT_STATUSES, dump_list, get_or_404, get_or_422, invalid, not_future, publish, require_person, today
+from komagane_housing.models import CaseCreate, CasePublic, MigrationCase, Property, StageChangeCreate, StageRecord
+from komagane_housing.views import case_public
+from komagane_kit.errors import Problem
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.service import DbSession
+
+router = APIRouter(prefix="/v1/migration-cases", tags=["migration cases"])
+CaseId = Annotated[str, Path(max_length=36)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
+def open_case(body: CaseCreate, session: DbSession, response: Response) -> CasePublic:
+    person = require_person(session, body.person_id)
+    if person.residency_status not in PROSPECT_STATUSES:
+        raise invalid(
+            "person_id",
+            "not a prospect",
+            f"A migration case is for a prospect (residency VISITOR or RELATIONSHIP); this person is {person.residency_status}.",
+            kind="not-a-prospect",
+        )
+    opened_on = today()
+    case = MigrationCase(person_id=body.person_id, household_size=body.household_size, origin=body.origin, opened_on=opened_on, note=body.note)
+    session.add(case)
+    session.add(StageRecord(case_id=case.id, stage=MigrationStage.INQUIRY.value, occurred_on=opened_on, recorded_by=body.recorded_by, note=body.note))
+    publish(
+        session,
+        MigrationCaseOpened(
+            person_id=body.person_id,
+            case_id=case.id,
+            stage=MigrationStage.INQUIRY,
+            opened_on=opened_on,
+            household_size=body.household_size,
+            origin=body.origin,
+            recorded_by=body.recorded_by,
+        ),
+    )
+    session.commit()
+    response.headers["Location"] = f"/v1/migration-cases/{case.id}"
+    return case_public(session, case)
+
+
+@router.get("", response_model=Page[CasePublic])
+def list_cases(
+    session: DbSession,
+    stage: MigrationStage | None = None,
+    person_id: Annotated[str | None, Query(max_length=36)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[CasePublic]:
+    query = select(MigrationCase).order_by(col(MigrationCase.id))
+    if stage:
+        query = query.where(MigrationCase.stage == stage.value)
+    if person_id:
+        query = query.where(MigrationCase.person_id == person_id)
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(col(MigrationCase.id) > str(after[0]))
+    found = list(session.exec(query.limit(limit + 1)).all())
+    page = found[:limit]
+    return Page(items=[case_public(session, c) for c in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+def get_case(case_id: CaseId, session: DbSession) -> CasePublic:
+    return case_public(session, get_or_404(session, MigrationCase, case_id))
+
+
+@router.post("/{case_id}/stage", response_model=CasePublic)
+def change_stage(case_id: CaseId, body: StageChangeCreate, session: DbSession) -> CasePublic:
+    case = get_or_404(session, MigrationCase, case_id)
+    previous = MigrationStage(case.stage)
+    reason = stage_transition_error(previous, body.stage)
+    if reason:
+        raise Problem(
+            409,
+            "invalid-stage-transition",
+            f"Cannot move the case from {previous.value} to {body.stage.value}: {reason}.",
+            errors=[{"field": "stage", "message": reason}],
+        )
+    occurred_on = not_future(body.occurred_on or today(), "occurred_on")
+    if occurred_on < case.opened_on:
+        raise invalid("occurred_on", "before the case was opened")
+    if body.property_ids and body.stage is not MigrationStage.TOURED:
+        raise invalid("property_ids", "only a tour (stage TOURED) lists properties")
+    for index, property_id in enumerate(body.property_ids):
+        get_or_422(session, Property, property_id, f"property_ids.{index}")
+    # Conditional on the stage read above: of two concurrent changes only one applies.
+    moved = session.execute(
+        update(MigrationCase).where(col(MigrationCase.id) == case_id, col(MigrationCase.stage) == previous.value).values(stage=body.stage.value)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Problem(409, "concurrent-change", "The case changed meanwhile; read it again and retry.")
+    case.stage = body.stage.value
+    session.add(
+        StageRecord(
+            case_id=case_id,
+            previous_stage=previous.value,
+            stage=body.stage.value,
+            occurred_on=occurred_on,
+            recorded_by=body.recorded_by,
+            property_ids=dump_list(body.property_ids),
+            note=body.note,
+        )
+    )
+    publish(
+        session,
+        MigrationStageChanged(
+            person_id=case.person_id,
+            case_id=case_id,
+            previous_stage=previous,
+            stage=body.stage,
+            occurred_on=occurred_on,
+            recorded_by=body.recorded_by,
+            property_ids=body.property_ids,
+        ),
+    )
+    session.commit()
+    return case_public(session, case)
