@@ -99,3 +99,27 @@ async def test_lapse_alert_once_for_care_staff_and_cleared_on_return(stack: Stac
         return await alerted(drifted) is None
 
     await eventually(cleared, timeout=60, what="the alert cleared on return")
+
+
+async def test_roles_and_living_come_from_the_jobs_and_housing_pillars(stack: Stack, gateway: httpx.AsyncClient) -> None:
+    from tests.e2e import test_housing, test_jobs
+
+    [instructor, learner] = await test_jobs.people(gateway, stack, 2)
+    [prospect] = await test_housing.people(gateway, stack, ["RELATIONSHIP"])
+    for person_id in (instructor, prospect):
+        assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
+    seminar = await post(gateway, "/v1/seminars", {"title": "そば打ち入門", "organisation": "そば処 中沢", "instructor_person_id": instructor, "capacity": 5})
+    await post(gateway, f"/v1/seminars/{seminar['id']}/enrollments", {"person_id": learner})
+    today = datetime.now(UTC).date().isoformat()
+    await post(gateway, f"/v1/seminars/{seminar['id']}/sessions", {"held_on": today, "hours": 2, "attendee_ids": [learner]})
+    await post(gateway, "/v1/migration-cases", {"person_id": prospect, "recorded_by": "staff-kato", "origin": "13", "household_size": 2})
+
+    async def profile_where(person_id: str, ready: Any) -> dict[str, Any] | None:
+        response = await gateway.get(f"/v1/profiles/{person_id}")
+        body = response.json() if response.status_code == 200 else None
+        return body if body and ready(body) else None
+
+    taught = await eventually(lambda: profile_where(instructor, lambda b: b["role"]["role_types"]), timeout=60, what="the seminar taught")
+    assert taught["role"]["role_types"] == ["TEACH"] and taught["role"]["contribution_hours_this_month"] == 2.0
+    moving = await eventually(lambda: profile_where(prospect, lambda b: b["living"]["journey"]), timeout=60, what="the migration case")
+    assert [step["step"] for step in moving["living"]["journey"]] == ["MIGRATION_INQUIRY"]

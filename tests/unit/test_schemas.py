@@ -56,3 +56,13 @@ def test_asyncapi_lists_every_registered_topic() -> None:
     addresses = {channel["address"] for channel in document["channels"].values()}
     assert addresses == {spec.name for spec in TOPICS}
     assert _schema(ASYNCAPI_FILE) == json.loads(json.dumps(document, sort_keys=True))
+
+
+def test_nested_models_evolve_additively_too() -> None:
+    old = _schema("jp.komagane.profiles.person-profile-updated.v1.json")
+    added = copy.deepcopy(old)
+    added["$defs"]["Role"]["properties"]["mentor_of"] = {"type": "integer"}
+    assert incompatibilities(old, added) == []
+    removed = copy.deepcopy(old)
+    del removed["$defs"]["Role"]["properties"]["reciprocity_90d"]
+    assert incompatibilities(old, removed) == ["role.reciprocity_90d: removed"]

@@ -123,8 +123,12 @@ def published(name: str) -> dict[str, Any] | None:
     return document
 
 
-def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") -> list[str]:
-    """Ways in which `new` is not an additive evolution of `old` (JSON Schema objects)."""
+def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "", roots: tuple[dict[str, Any], dict[str, Any]] | None = None) -> list[str]:
+    """Ways in which `new` is not an additive evolution of `old` (JSON Schema objects).
+
+    Nested models are compared the same way, so adding an optional field deep inside is fine.
+    """
+    old_root, new_root = roots or (old, new)
     problems: list[str] = []
     old_props: dict[str, Any] = old.get("properties", {})
     new_props: dict[str, Any] = new.get("properties", {})
@@ -133,22 +137,38 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") 
         if name not in new_props:
             problems.append(f"{where}: removed")
             continue
-        if _shape(old_prop, old) != _shape(new_props[name], new):
-            problems.append(f"{where}: type changed")
+        problems += _value_incompatibilities(old_prop, new_props[name], where, (old_root, new_root))
     newly_required = set(new.get("required", [])) - set(old.get("required", []))
     for name in sorted(newly_required):
         problems.append(f"{path}{name}: newly required")
     return problems
 
 
-def _shape(prop: dict[str, Any], root: dict[str, Any]) -> Any:
-    """Resolve local $refs and drop documentation keys, leaving what constrains values."""
+def _value_incompatibilities(old: dict[str, Any], new: dict[str, Any], where: str, roots: tuple[dict[str, Any], dict[str, Any]]) -> list[str]:
+    old, new = _resolve(old, roots[0]), _resolve(new, roots[1])
+    if "anyOf" in old and "anyOf" in new and len(old["anyOf"]) == len(new["anyOf"]):
+        problems: list[str] = []
+        for old_option, new_option in zip(old["anyOf"], new["anyOf"], strict=True):
+            problems += _value_incompatibilities(old_option, new_option, where, roots)
+        return problems
+    if "properties" in old and "properties" in new:
+        return incompatibilities(old, new, f"{where}.", roots)
+    if _shape(old) != _shape(new):
+        return [f"{where}: type changed"]
+    return []
+
+
+def _resolve(prop: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in prop:
         target = prop["$ref"].rsplit("/", 1)[-1]
-        prop = root.get("$defs", {}).get(target, prop)
+        resolved: dict[str, Any] = root.get("$defs", {}).get(target, prop)
+        return resolved
+    return prop
+
+
+def _shape(prop: dict[str, Any]) -> dict[str, Any]:
+    """What constrains values, without documentation keys."""
     ignored = {"title", "description", "default", "examples"}
-    if "anyOf" in prop:
-        return ("anyOf", tuple(sorted(json.dumps(_shape(p, root), sort_keys=True) for p in prop["anyOf"])))
     return {k: v for k, v in prop.items() if k not in ignored}
 
 

@@ -86,7 +86,7 @@ JOBS = TopicSpec(
 
 HEALTH = TopicSpec(
     name=HEALTH_TOPIC,
-    key="person_id",
+    key="person_id for person events; group or programme id otherwise",
     value_types=HEALTH_EVENTS,
     sensitivity=Sensitivity.S1,
     description="Derived, coarse health participation signals (never raw measurements)",
@@ -95,7 +95,7 @@ HEALTH = TopicSpec(
 
 HEALTH_INTERNAL = TopicSpec(
     name=HEALTH_INTERNAL_TOPIC,
-    key="person_id",
+    key="person_id; group id for advice sessions",
     value_types=HEALTH_INTERNAL_EVENTS,
     sensitivity=Sensitivity.S2,
     description="要配慮個人情報 from the health service: only the health service and the profile processor read it",

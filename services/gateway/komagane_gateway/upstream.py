@@ -12,7 +12,8 @@ from komagane_kit.errors import Problem
 log = logging.getLogger(__name__)
 
 # Headers a service needs to see; everything else (cookies, hop-by-hop) stays at the edge.
-FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "idempotency-key")
+# x-actor / x-actor-role: the caller seam the health audit uses until authentication arrives.
+FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "idempotency-key", "x-actor", "x-actor-role")
 FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag")
 
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from komagane_contracts.topics import PEOPLE
 from komagane_health.api import ROUTERS
+from komagane_health.consent import replicate_people_and_consent
 from komagane_health.settings import HealthSettings
-from komagane_kit.people_replica import replicate_people
 from komagane_kit.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,7 +23,8 @@ def build_app(settings: HealthSettings) -> FastAPI:
         description="Health service (健康づくり): health station, activity data, programmes and points — with consent and audit.",
         routers=ROUTERS,
         migrations=MIGRATIONS,
-        subscriptions={PEOPLE.name: replicate_people},
+        # Registrations for the kit's replica, and HEALTH consent for this service's own.
+        subscriptions={PEOPLE.name: replicate_people_and_consent},
         idempotent_posts=True,
     )
 

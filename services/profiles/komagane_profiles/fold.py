@@ -20,8 +20,28 @@ from komagane_contracts.events.exchange import (
     ParticipantAttended,
     VolunteerShiftCompleted,
 )
+from komagane_contracts.events.housing import (
+    HouseholdMovedIn,
+    MigrationCaseOpened,
+    MigrationStageChanged,
+    ResidenceRelocated,
+    SettlementConfirmed,
+    TrialStayBooked,
+    TrialStayCompleted,
+    WorkationStayCompleted,
+)
+from komagane_contracts.events.jobs import (
+    Arrangement,
+    CooperatorCommissioned,
+    CooperatorTermCompleted,
+    EngagementEnded,
+    EngagementStarted,
+    SeminarAttended,
+    SeminarTaught,
+    ShiftWorked,
+)
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
-from komagane_contracts.events.profiles import Belonging, PersonProfileUpdated, Role
+from komagane_contracts.events.profiles import Belonging, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles.metrics import Participation, category_bands, places, prune, regularity, roles
@@ -71,30 +91,75 @@ def _apply_people(state: State, body: EventModel) -> None:
         consents.discard(body.purpose)
         if body.purpose == "PROFILE":
             # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "officer_roles"):
+            for key in ("participation", "groups", "held_roles", "engagements", "journey"):
                 state.pop(key, None)
     state["consents"] = sorted(consents)
 
 
 def _apply_exchange(state: State, body: EventModel, event_id: str) -> None:
+    """Participation (exchange, jobs) and the housing journey, only for people who opted in."""
     if "PROFILE" not in state["consents"]:
         return  # no cross-pillar profiling without the person's opt-in
-    record: Participation | None = None
-    if isinstance(body, ParticipantAttended):
-        record = Participation(tokyo_date(body.attended_at), f"hub:{body.hub_id}", body.category.value, body.mode.value, 0.0, event_id)
-    elif isinstance(body, HubVisited):
-        record = Participation(tokyo_date(body.visited_at), f"hub:{body.hub_id}", None, "ATTEND", 0.0, event_id)
-    elif isinstance(body, VolunteerShiftCompleted):
-        place = f"hub:{body.hub_id}" if body.hub_id else "volunteering"
-        record = Participation(body.worked_on, place, "VOLUNTEER", "VOLUNTEER", body.hours, event_id)
-    elif isinstance(body, MemberJoinedGroup):
+    record = _participation(body, event_id)
+    if isinstance(body, MemberJoinedGroup):
         state.setdefault("groups", {})[body.group_id] = body.officer_role
     elif isinstance(body, MemberLeftGroup):
         state.setdefault("groups", {}).pop(body.group_id, None)
+    elif isinstance(body, CooperatorCommissioned):
+        state.setdefault("held_roles", {})[body.cooperator_id] = "COOPERATOR"
+    elif isinstance(body, CooperatorTermCompleted):
+        state.setdefault("held_roles", {}).pop(body.cooperator_id, None)
+    elif isinstance(body, EngagementStarted):
+        state.setdefault("engagements", {})[body.engagement_id] = body.arrangement.value
+    elif isinstance(body, EngagementEnded):
+        state.setdefault("engagements", {}).pop(body.engagement_id, None)
+    step = _journey_step(body)
+    if step is not None:
+        journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id]]
+        state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
     if record is not None:
         history = [Participation.from_json(r) for r in state.get("participation", [])] + [record]
         latest = max(r.day for r in history)
         state["participation"] = [r.to_json() for r in prune(history, latest)]
+
+
+def _participation(body: EventModel, event_id: str) -> Participation | None:
+    if isinstance(body, ParticipantAttended):
+        return Participation(tokyo_date(body.attended_at), f"hub:{body.hub_id}", body.category.value, body.mode.value, 0.0, event_id)
+    if isinstance(body, HubVisited):
+        return Participation(tokyo_date(body.visited_at), f"hub:{body.hub_id}", None, "ATTEND", 0.0, event_id)
+    if isinstance(body, VolunteerShiftCompleted):
+        place = f"hub:{body.hub_id}" if body.hub_id else "volunteering"
+        return Participation(body.worked_on, place, "VOLUNTEER", "VOLUNTEER", body.hours, event_id)
+    if isinstance(body, ShiftWorked):
+        mode = "VOLUNTEER" if body.arrangement is Arrangement.VOLUNTEER else "WORK"
+        place = f"hub:{body.hub_id}" if body.hub_id else f"engagement:{body.engagement_id}"
+        return Participation(body.worked_on, place, mode, mode, body.hours, event_id)
+    if isinstance(body, SeminarTaught):
+        return Participation(body.held_on, f"seminar:{body.seminar_id}", "SKILL_TEACHING", "TEACH", body.hours, event_id)
+    if isinstance(body, SeminarAttended):
+        return Participation(body.held_on, f"seminar:{body.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id)
+    return None
+
+
+def _journey_step(body: EventModel) -> tuple[str, date] | None:
+    if isinstance(body, TrialStayBooked):
+        return "TRIAL_STAY_BOOKED", body.check_in
+    if isinstance(body, TrialStayCompleted):
+        return "TRIAL_STAY_COMPLETED", body.completed_on
+    if isinstance(body, MigrationCaseOpened):
+        return f"MIGRATION_{body.stage.value}", body.opened_on
+    if isinstance(body, MigrationStageChanged):
+        return f"MIGRATION_{body.stage.value}", body.occurred_on
+    if isinstance(body, HouseholdMovedIn):
+        return "MOVED_IN", body.moved_in_on
+    if isinstance(body, SettlementConfirmed):
+        return "SETTLED", body.confirmed_on
+    if isinstance(body, ResidenceRelocated):
+        return "RELOCATED", body.relocated_on
+    if isinstance(body, WorkationStayCompleted):
+        return "WORKATION", body.ended_on
+    return None
 
 
 def _later(current: str | None, time: datetime) -> str:
@@ -123,7 +188,8 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         updated_at=updated_at,
         as_of=as_of,
         belonging=_belonging(history, groups, as_of),
-        role=_role(history, groups, as_of),
+        role=_role(state, history, groups, as_of),
+        living=Living(journey=[JourneyStep(step=s, on=date.fromisoformat(d), event_id=e) for s, d, e in state.get("journey", [])]),
     )
 
 
@@ -139,10 +205,13 @@ def _belonging(history: list[Participation], groups: dict[str, str | None], as_o
     )
 
 
-def _role(history: list[Participation], groups: dict[str, str | None], as_of: date) -> Role:
+def _role(state: State, history: list[Participation], groups: dict[str, str | None], as_of: date) -> Role:
     summary = roles(history, as_of, officer_roles=[role for role in groups.values() if role])
+    held: dict[str, str] = state.get("held_roles", {})
+    engagements: dict[str, str] = state.get("engagements", {})
     return Role(
-        role_types=summary.role_types,
+        role_types=sorted(set(summary.role_types) | set(held.values())),
+        work_status=sorted(engagements.values())[0] if engagements else None,
         contribution_hours_this_month=summary.contribution_hours_this_month,
         contribution_ratio_90d=summary.contribution_ratio_90d,
         reciprocity_90d=summary.reciprocity_90d,

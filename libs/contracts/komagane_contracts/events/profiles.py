@@ -35,6 +35,19 @@ class Role(BaseModel):
     contribution_ratio_90d: float | None = Field(description="Contributing ÷ all participation events in 90 days")
     reciprocity_90d: bool = Field(description="Both gave and received within 90 days")
     explanations: list[str] = Field(default_factory=list, description="Event ids of recent contributions")
+    work_status: str | None = Field(default=None, description="Arrangement of the current engagement (general or flexible work only)")
+
+
+class JourneyStep(BaseModel):
+    step: str = Field(description="TRIAL_STAY_BOOKED, TRIAL_STAY_COMPLETED, MIGRATION_<STAGE>, MOVED_IN, SETTLED, RELOCATED, WORKATION")
+    on: date
+    event_id: str
+
+
+class Living(BaseModel):
+    """The person's housing journey (住まい): trial stays, moving in, settling, relocating."""
+
+    journey: list[JourneyStep] = Field(description="Oldest first")
 
 
 class PersonProfileUpdated(EventModel):
@@ -59,6 +72,7 @@ class PersonProfileUpdated(EventModel):
     as_of: date | None = Field(default=None, description="Asia/Tokyo date the metrics are computed for (from event time)")
     belonging: Belonging | None = None
     role: Role | None = None
+    living: Living | None = None
 
 
 class HubMonthMix(BaseModel):

@@ -1,0 +1,39 @@
+"""The audit log of S2 reads: listed by care and admin roles; there is deliberately no route that changes it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+
+from komagane_health.audit import AuditEntry, AuditEntryPublic, AuditReader
+from komagane_kit.errors import Problem
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.service import DbSession
+
+router = APIRouter(prefix="/v1/health/audit", tags=["audit"])
+
+
+@router.get("", response_model=Page[AuditEntryPublic], summary="Who read whose health data, when and why (oldest first)")
+def list_audit(
+    session: DbSession,
+    reader: AuditReader,
+    person_id: Annotated[str | None, Query(max_length=36)] = None,
+    actor: Annotated[str | None, Query(alias="read_by", max_length=100, description="Only entries of this reader")] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[AuditEntryPublic]:
+    query = select(AuditEntry).order_by(col(AuditEntry.id))
+    if person_id:
+        query = query.where(AuditEntry.person_id == person_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    after = decode_cursor(cursor)
+    if after:
+        if not isinstance(after[0], int):
+            raise Problem(400, "invalid-cursor", "The cursor is not one this API returned.", errors=[{"field": "cursor", "message": "invalid"}])
+        query = query.where(col(AuditEntry.id) > after[0])
+    found = list(session.exec(query.limit(limit + 1)).all())
+    page = found[:limit]
+    return Page(items=[AuditEntryPublic.model_validate(e) for e in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
