@@ -49,6 +49,8 @@ schemas: venv
 
 bench: deps
 	@$(PY) -m bench.startup
+	@$(PY) -m bench.jobs_matching
+	@$(PY) -m bench.health_ingest
 
 clean:
 	rm -rf .data
