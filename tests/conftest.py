@@ -60,6 +60,8 @@ def stack(postgres: PostgresServer, otlp: OtlpReceiver, tmp_path_factory: pytest
     """The whole platform, services on PostgreSQL as in production, exporting traces to `otlp`."""
     telemetry_env = {
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{otlp.endpoint}/v1/traces",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": f"{otlp.endpoint}/v1/metrics",
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
         "OUTBOX_POLL_SECONDS": "0.5",
         "OUTBOX_BACKOFF_MAX_SECONDS": "1",

@@ -70,3 +70,21 @@ def test_out_of_order_event_time_never_moves_updated_at_back() -> None:
     apply(state, consent)
     apply(state, registration)
     assert state["updated_at"] == (T0 + timedelta(minutes=1)).isoformat()
+
+
+def test_participation_before_the_opt_in_stays_out_even_when_it_arrives_later() -> None:
+    from komagane_contracts.events.exchange import VolunteerShiftCompleted
+
+    state = new_state("p")
+    for event in events():  # registered at T0, PROFILE granted at T0 + 1 min
+        apply(state, event)
+
+    def shift(minutes: int, hours: float) -> CloudEvent:
+        body = VolunteerShiftCompleted(person_id="p", shift_id=f"s{minutes}", worked_on=T0.date(), hours=hours)
+        return CloudEvent.of(body, time=T0 + timedelta(minutes=minutes))
+
+    apply(state, shift(0, 5.0))  # happened at T0, before the opt-in, delivered after it
+    apply(state, shift(2, 1.5))
+    profile = profile_of(state)
+    assert profile is not None and profile.role is not None
+    assert profile.role.contribution_hours_this_month == 1.5

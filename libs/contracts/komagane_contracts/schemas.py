@@ -41,6 +41,8 @@ def asyncapi_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for spec in TOPICS:
+        if spec.internal:
+            continue
         channel_messages = {}
         for cls in spec.value_types:
             name = cls.__name__

@@ -33,6 +33,7 @@ class TopicSpec:
     cleanup_policy: Literal["delete", "compact"] = "delete"
     retention_ms: int | None = None  # None: the broker default (or forever when compacted)
     has_dlq: bool = True  # consumed by a processor, so failures need somewhere to go
+    internal: bool = False  # a processor's own plumbing: created here, not published in AsyncAPI
     extra_config: dict[str, str] = field(default_factory=dict)
 
     def config(self) -> dict[str, str]:
@@ -142,7 +143,20 @@ ALERTS = TopicSpec(
     retention_ms=90 * DAY_MS,
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS)
+# Attendance re-keyed by hub inside the profiles processor (age band only). Declared here so it
+# exists before the processor subscribes: faust would otherwise race its own topic creation.
+HUB_ATTENDANCE = TopicSpec(
+    name="profiles.hub-attendance.internal.v1",
+    key="hub_id",
+    value_types=(),
+    sensitivity=Sensitivity.S0,
+    description="Internal to the profiles processor: {attendance_id, session_id, month, age_band} per hub",
+    has_dlq=False,
+    internal=True,
+    retention_ms=7 * DAY_MS,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS, HUB_ATTENDANCE)
 
 
 def all_topic_specs() -> list[TopicSpec]:

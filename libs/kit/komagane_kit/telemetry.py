@@ -3,6 +3,10 @@
 OTLP/HTTP export is switched on by the standard `OTEL_EXPORTER_OTLP_ENDPOINT` variable (or the
 per-signal `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`); without it spans are still created, so trace
 ids appear in logs and propagate to Kafka, but nothing is exported.
+
+Exported spans are scrubbed first (`scrub_attributes`): attributes named after personal or S2
+fields are dropped and query strings are cut from URLs, so no name, contact or health value
+leaves a process in telemetry. The collector's redaction processor is the second line.
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import resource as _resource
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 _configured = False
 
@@ -42,7 +49,7 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     if _export_enabled("TRACES"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        tracer_provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter())))
     trace.set_tracer_provider(tracer_provider)
 
     readers = []
@@ -51,9 +58,89 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
 
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+    _register_process_metrics()
 
     _instrument_libraries()
     configure_logging(service_name, log_level)
+
+
+# Attribute keys that name a personal (S1 identity) or S2 field: never exported, whatever the value.
+_PERSONAL_KEY = re.compile(
+    r"(^|[._])(display_name|name_kana|full_name|given_name|family_name|contact|email|phone|postal_address|home_address|birth_year|birth_date|"
+    r"care_level|disability|diagnosis|advice|assessment|measurement|measurements|systolic|diastolic|blood_pressure|"
+    r"weight_kg|height_cm|bmi|steps|body_fat|heart_rate|note|notes)($|[._])",
+    re.IGNORECASE,
+)
+# Attributes that carry a URL or a path with its query string: the query may hold anything.
+_URL_KEYS = frozenset({"http.url", "http.target", "url.full", "http.request.uri"})
+_DROPPED_KEYS = frozenset({"url.query", "db.redis.args"})
+
+
+def scrub_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The attributes that may be exported: personal and S2 keys dropped, URL queries cut."""
+    clean: dict[str, Any] = {}
+    for key, value in (attributes or {}).items():
+        if key in _DROPPED_KEYS or _PERSONAL_KEY.search(key):
+            continue
+        if key in _URL_KEYS and isinstance(value, str) and "?" in value:
+            value = value.split("?", 1)[0]
+        clean[key] = value
+    return clean
+
+
+class ScrubbingSpanExporter(SpanExporter):
+    """Exports spans through `inner` with their (and their events') attributes scrubbed."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([_scrubbed(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _scrubbed(span: ReadableSpan) -> ReadableSpan:
+    events = [Event(event.name, scrub_attributes(event.attributes), event.timestamp) for event in span.events]
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=scrub_attributes(span.attributes),
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _register_process_metrics() -> None:
+    """Resident memory and CPU time of this process (semantic-convention names), for every service."""
+    meter = metrics.get_meter("komagane.process")
+    page_size = os.sysconf("SC_PAGE_SIZE")
+
+    def observe_memory(_options: CallbackOptions) -> list[Observation]:
+        try:
+            with open("/proc/self/statm") as statm:
+                resident_pages = int(statm.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            return []
+        return [Observation(resident_pages * page_size)]
+
+    def observe_cpu(_options: CallbackOptions) -> list[Observation]:
+        usage = _resource.getrusage(_resource.RUSAGE_SELF)
+        return [Observation(usage.ru_utime, {"cpu.mode": "user"}), Observation(usage.ru_stime, {"cpu.mode": "system"})]
+
+    meter.create_observable_up_down_counter("process.memory.usage", [observe_memory], unit="By", description="Resident memory of the process")
+    meter.create_observable_counter("process.cpu.time", [observe_cpu], unit="s", description="CPU time of the process")
 
 
 def _instrument_libraries() -> None:

@@ -24,7 +24,7 @@ from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.exchange import ParticipantAttended
 from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
-from komagane_contracts.topics import ALERTS, EXCHANGE, HOUSING, HUB_MIX, JOBS, PEOPLE, PROFILES, dlq_name
+from komagane_contracts.topics import ALERTS, EXCHANGE, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, PEOPLE, PROFILES, dlq_name
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
@@ -61,16 +61,8 @@ app = faust.App(
 PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING)
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
-# the hub table). Internal: faust creates it, nobody outside this app reads it.
-hub_attendance = app.topic(
-    "komagane-profiles-hub-attendance",
-    internal=True,
-    partitions=PEOPLE.partitions,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
+# the hub table). Created from the topic registry before the processor subscribes.
+hub_attendance = app.topic(HUB_ATTENDANCE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 hub_mix = app.Table("hub-mix", default=dict, partitions=PEOPLE.partitions)
 person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
 

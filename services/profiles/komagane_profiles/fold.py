@@ -67,10 +67,12 @@ def apply(state: State, event: CloudEvent) -> bool:
     body = event.body()
     if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
         _apply_people(state, body)
+        if isinstance(body, ConsentGranted) and body.purpose == "PROFILE":
+            state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
     elif event.sensitivity is not Sensitivity.S2:
         # Participation at support-specific activities (S2) is kept out of the profile until
         # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
-        _apply_exchange(state, body, event.id)
+        _apply_exchange(state, body, event)
     state["version"] += 1
     state["updated_at"] = _later(state["updated_at"], event.time)
     state["seen"] = (state["seen"] + [event.id])[-SEEN_IDS_KEPT:]
@@ -91,15 +93,21 @@ def _apply_people(state: State, body: EventModel) -> None:
         consents.discard(body.purpose)
         if body.purpose == "PROFILE":
             # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "held_roles", "engagements", "journey"):
+            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since"):
                 state.pop(key, None)
     state["consents"] = sorted(consents)
 
 
-def _apply_exchange(state: State, body: EventModel, event_id: str) -> None:
-    """Participation (exchange, jobs) and the housing journey, only for people who opted in."""
-    if "PROFILE" not in state["consents"]:
+def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
+    """Participation (exchange, jobs) and the housing journey, only for people who opted in.
+
+    By event time: topics are not ordered among each other, so something that happened before
+    the opt-in may arrive after it, and must still stay out.
+    """
+    since = state.get("profile_since")
+    if "PROFILE" not in state["consents"] or since is None or event.time < datetime.fromisoformat(since):
         return  # no cross-pillar profiling without the person's opt-in
+    event_id = event.id
     record = _participation(body, event_id)
     if isinstance(body, MemberJoinedGroup):
         state.setdefault("groups", {})[body.group_id] = body.officer_role
