@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.base import EventModel
 from komagane_health.models import AdviceSession, Program, StationGroup
 from komagane_health.settings import HealthSettings
-from komagane_kit.errors import Problem
-from komagane_kit.outbox import enqueue
-from komagane_kit.people_replica import KnownPerson, known_person
+from komagane_kit.lookups import Lookups, publish, require_person
+from komagane_kit.people_replica import KnownPerson
 
-T = TypeVar("T", bound=SQLModel)
-
-_KINDS: dict[type[SQLModel], str] = {StationGroup: "group", Program: "program", AdviceSession: "advice-session"}
+_lookups = Lookups({StationGroup: "group", Program: "program", AdviceSession: "advice-session"})
+get_or_404 = _lookups.get_or_404
+get_or_422 = _lookups.get_or_422
 
 
 def _settings(request: Request) -> HealthSettings:
@@ -27,41 +24,6 @@ def _settings(request: Request) -> HealthSettings:
 
 
 Settings = Annotated[HealthSettings, Depends(_settings)]
-
-
-def get_or_404(session: Session, model: type[T], entity_id: str) -> T:
-    found = session.get(model, entity_id)
-    if found is None:
-        kind = _KINDS.get(model, model.__name__.lower())
-        raise Problem(404, f"{kind}-not-found", f"No {kind} with id {entity_id}")
-    return found
-
-
-def get_or_422(session: Session, model: type[T], entity_id: str, field: str) -> T:
-    """For ids given in a request body: the body is what is wrong, so 422 naming the field."""
-    found = session.get(model, entity_id)
-    if found is None:
-        kind = _KINDS.get(model, model.__name__.lower())
-        raise Problem(
-            422,
-            "validation-error",
-            f"Unknown {kind} {entity_id} in {field}",
-            title="Validation failed",
-            errors=[{"field": field, "message": f"unknown {kind}"}],
-        )
-    return found
-
-
-def require_person(session: Session, person_id: str, field: str = "person_id") -> None:
-    """People are known from the people topic's local replica, never by a synchronous call."""
-    if known_person(session, person_id) is None:
-        raise Problem(
-            422,
-            "unknown-person",
-            f"Person {person_id} is not registered on the platform (or registration has not reached this service yet).",
-            title="Validation failed",
-            errors=[{"field": field, "message": "unknown person"}],
-        )
 
 
 def known_people(session: Session, person_ids: Iterable[str]) -> set[str]:
@@ -73,6 +35,5 @@ def known_people(session: Session, person_ids: Iterable[str]) -> set[str]:
     return found
 
 
-def publish(session: Session, body: EventModel) -> None:
-    """Add the event to the outbox; its class decides the topic (S2 classes: health.internal.v1)."""
-    enqueue(session, CloudEvent.of(body))
+# Health events need no `sensitive` flag: S2 classes declare S2 and the health-internal topic.
+__all__ = ["Settings", "get_or_404", "get_or_422", "known_people", "publish", "require_person"]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,7 +26,7 @@ from komagane_contracts.events.exchange import (
     SessionHeld,
     SessionReserved,
 )
-from komagane_exchange.lookups import get_or_404, publish, require_person
+from komagane_exchange.lookups import get_or_404, locked, publish, require_person
 from komagane_exchange.models import (
     Activity,
     Attendance,
@@ -52,15 +52,6 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 SessionId = Annotated[str, Path(max_length=36)]
 PersonId = Annotated[str, Path(max_length=36)]
 CANCELLED = "CANCELLED"
-
-
-def _locked(session: Session, session_id: str) -> ExchangeSession:
-    """The session row, write-locked until this transaction ends."""
-    session.execute(update(ExchangeSession).where(col(ExchangeSession.id) == session_id).values(lock_version=ExchangeSession.lock_version + 1))
-    found = session.exec(select(ExchangeSession).where(ExchangeSession.id == session_id).execution_options(populate_existing=True)).first()
-    if found is None:
-        raise Problem(404, "session-not-found", f"No session with id {session_id}")
-    return found
 
 
 def _active(session: Session, session_id: str, person_id: str) -> Reservation | None:
@@ -126,7 +117,7 @@ def get_session(session_id: SessionId, session: DbSession) -> SessionPublic:
 
 @router.post("/{session_id}/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservationPublic)
 def reserve(session_id: SessionId, body: ReservationCreate, session: DbSession) -> ReservationPublic:
-    target = _locked(session, session_id)
+    target = locked(session, ExchangeSession, session_id)
     if target.status != SessionStatus.SCHEDULED.value:
         raise Problem(409, "session-not-open", f"The session is {target.status.lower()}; reservations are closed.")
     if from_db(target.starts_at) <= now():
@@ -160,7 +151,7 @@ def reserve(session_id: SessionId, body: ReservationCreate, session: DbSession) 
 
 @router.delete("/{session_id}/reservations/{person_id}", status_code=status.HTTP_204_NO_CONTENT)
 def cancel_reservation(session_id: SessionId, person_id: PersonId, session: DbSession) -> Response:
-    target = _locked(session, session_id)
+    target = locked(session, ExchangeSession, session_id)
     reservation = _active(session, session_id, person_id)
     if reservation is None:
         raise Problem(404, "reservation-not-found", "This person holds no reservation for this session.")
@@ -245,7 +236,7 @@ def record_attendance(session_id: SessionId, body: AttendanceCreate, session: Db
 
 @router.post("/{session_id}/held", response_model=SessionPublic)
 def mark_held(session_id: SessionId, body: SessionHeldCreate, session: DbSession) -> SessionPublic:
-    target = _locked(session, session_id)
+    target = locked(session, ExchangeSession, session_id)
     if target.status != SessionStatus.SCHEDULED.value:
         raise Problem(409, "session-not-open", f"The session is already {target.status.lower()}.")
     if from_db(target.starts_at) > now():
@@ -281,7 +272,7 @@ def mark_held(session_id: SessionId, body: SessionHeldCreate, session: DbSession
 @router.post("/{session_id}/cancel", response_model=SessionPublic)
 def cancel_session(session_id: SessionId, body: SessionCancelCreate, session: DbSession) -> SessionPublic:
     """Cancel the whole session; the event tells everyone holding a place (notifications)."""
-    target = _locked(session, session_id)
+    target = locked(session, ExchangeSession, session_id)
     if target.status != SessionStatus.SCHEDULED.value:
         raise Problem(409, "session-not-open", f"The session is already {target.status.lower()}.")
     activity = get_or_404(session, Activity, target.activity_id)
