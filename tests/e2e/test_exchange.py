@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
-from psycopg import connect
 
 from komagane_contracts.schemas import published, schema_filename
 from komagane_contracts.topics import EXCHANGE
 from komagane_devstack.stack import Stack
 from tests.support.kafka import header, read_topic
+from tests.support.platform import register_people
 from tests.support.waiting import eventually
 
 
@@ -29,21 +29,7 @@ async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 async def people(gateway: httpx.AsyncClient, stack: Stack, count: int) -> list[str]:
     """Register people and wait until the exchange service's replica knows them all."""
-    ids = []
-    for i in range(count):
-        body = {"display_name": f"参加者 {i}", "birth_year": 1930 + (i * 7) % 90, "residency_status": "RESIDENT"}
-        response = await gateway.post("/v1/people", json=body)
-        assert response.status_code == 201
-        ids.append(response.json()["id"])
-    assert stack.postgres is not None
-
-    async def replicated() -> bool:
-        with connect(stack.postgres.url("exchange")) as conn:  # type: ignore[union-attr]
-            row = conn.execute("SELECT count(*) FROM known_person WHERE person_id = ANY(%s)", (ids,)).fetchone()
-        return row is not None and row[0] == len(ids)
-
-    await eventually(replicated, timeout=60, what="people replicated to the exchange service")
-    return ids
+    return await register_people(gateway, stack, known_to="exchange", count=count)
 
 
 async def post(gateway: httpx.AsyncClient, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from komagane_contracts.schemas import published, schema_filename
 from komagane_contracts.topics import HOUSING
 from komagane_devstack.stack import Stack
 from tests.support.kafka import header, read_topic
+from tests.support.platform import register_people
 from tests.support.waiting import eventually
 
 
@@ -40,20 +41,8 @@ def housing_db(stack: Stack) -> str:
 
 async def people(gateway: httpx.AsyncClient, stack: Stack, residencies: list[str]) -> list[str]:
     """Register people and wait until the housing service's replica knows them all."""
-    ids = []
-    for i, residency in enumerate(residencies):
-        body = {"display_name": f"移住希望者 {i}", "birth_year": 1960 + i % 40, "residency_status": residency}
-        response = await gateway.post("/v1/people", json=body)
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
-
-    async def replicated() -> bool:
-        with connect(housing_db(stack)) as conn:
-            row = conn.execute("SELECT count(*) FROM known_person WHERE person_id = ANY(%s)", (ids,)).fetchone()
-        return row is not None and row[0] == len(ids)
-
-    await eventually(replicated, timeout=60, what="people replicated to the housing service")
-    return ids
+    years = [1960 + i % 40 for i in range(len(residencies))]
+    return await register_people(gateway, stack, known_to="housing", residencies=residencies, birth_years=years, name="移住希望者")
 
 
 async def post(gateway: httpx.AsyncClient, path: str, body: dict[str, Any] | None = None, status: int = 201) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
-from psycopg import connect
 
 from komagane_contracts.schemas import published, schema_filename
 from komagane_contracts.topics import JOBS
 from komagane_devstack.stack import Stack
 from komagane_kit.clock import now, tokyo_date
 from tests.support.kafka import header, read_topic
+from tests.support.platform import register_people
 from tests.support.waiting import eventually
 
 
@@ -30,21 +30,8 @@ async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 async def people(gateway: httpx.AsyncClient, stack: Stack, count: int) -> list[str]:
     """Register people and wait until the jobs service's replica knows them all."""
-    ids = []
-    for i in range(count):
-        body = {"display_name": f"働き手 {i}", "birth_year": 1940 + (i * 11) % 70, "residency_status": "RESIDENT"}
-        response = await gateway.post("/v1/people", json=body)
-        assert response.status_code == 201
-        ids.append(response.json()["id"])
-    assert stack.postgres is not None
-
-    async def replicated() -> bool:
-        with connect(stack.postgres.url("jobs")) as conn:  # type: ignore[union-attr]
-            row = conn.execute("SELECT count(*) FROM known_person WHERE person_id = ANY(%s)", (ids,)).fetchone()
-        return row is not None and row[0] == len(ids)
-
-    await eventually(replicated, timeout=60, what="people replicated to the jobs service")
-    return ids
+    years = [1940 + (i * 11) % 70 for i in range(count)]
+    return await register_people(gateway, stack, known_to="jobs", count=count, birth_years=years, name="働き手")
 
 
 async def call(gateway: httpx.AsyncClient, method: str, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:

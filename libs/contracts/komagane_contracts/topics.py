@@ -156,7 +156,32 @@ HUB_ATTENDANCE = TopicSpec(
     retention_ms=7 * DAY_MS,
 )
 
-TOPICS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS, HUB_ATTENDANCE)
+
+def _table_changelog(table: str, description: str) -> TopicSpec:
+    """A faust table's changelog in the profiles processor (app id `komagane-profiles`).
+
+    Created here, before the processor starts, because faust's own creation can race its first
+    writes (it then sees a changelog with "0 partitions"). Compacted: the latest state per key.
+    """
+    return TopicSpec(
+        name=f"komagane-profiles-{table}-changelog",
+        key="person_id" if table == "person-state" else "hub_id",
+        value_types=(),
+        sensitivity=Sensitivity.S1 if table == "person-state" else Sensitivity.S0,
+        description=description,
+        cleanup_policy="compact",
+        has_dlq=False,
+        internal=True,
+    )
+
+
+PERSON_STATE_CHANGELOG = _table_changelog("person-state", "Per-person folding state of the profiles processor (restores its table)")
+HUB_MIX_CHANGELOG = _table_changelog("hub-mix", "Per-hub age-band counts of the profiles processor (restores its table)")
+
+TOPICS: tuple[TopicSpec, ...] = (
+    PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS,
+    HUB_ATTENDANCE, PERSON_STATE_CHANGELOG, HUB_MIX_CHANGELOG,
+)  # fmt: skip
 
 
 def all_topic_specs() -> list[TopicSpec]:

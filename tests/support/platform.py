@@ -1,0 +1,46 @@
+"""Driving the running platform in end-to-end tests: register people and wait for replicas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+from psycopg import connect
+
+from komagane_devstack.stack import Stack
+from tests.support.waiting import eventually
+
+
+async def register_people(
+    gateway: httpx.AsyncClient,
+    stack: Stack,
+    *,
+    known_to: str,
+    count: int | None = None,
+    residencies: Sequence[str] | None = None,
+    birth_years: Sequence[int] | None = None,
+    name: str = "参加者",
+) -> list[str]:
+    """Register people through the gateway, then wait until `known_to`'s people replica has them.
+
+    Pillar services learn about people from Kafka, so a fresh registration reaches them a moment
+    later; tests wait for that instead of retrying writes.
+    """
+    statuses = list(residencies) if residencies is not None else ["RESIDENT"] * (count or 0)
+    ids = []
+    for i, residency in enumerate(statuses):
+        birth_year = birth_years[i] if birth_years else 1930 + (i * 7) % 90
+        body = {"display_name": f"{name} {i}", "birth_year": birth_year, "residency_status": residency}
+        response = await gateway.post("/v1/people", json=body)
+        assert response.status_code == 201, response.text
+        ids.append(str(response.json()["id"]))
+    assert stack.postgres is not None
+    database = stack.postgres.url(known_to)
+
+    async def replicated() -> bool:
+        with connect(database) as conn:
+            row = conn.execute("SELECT count(*) FROM known_person WHERE person_id = ANY(%s)", (ids,)).fetchone()
+        return row is not None and row[0] == len(ids)
+
+    await eventually(replicated, timeout=60, what=f"people replicated to the {known_to} service")
+    return ids
