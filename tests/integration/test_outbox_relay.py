@@ -12,7 +12,7 @@ from komagane_contracts.topics import PEOPLE, TopicSpec
 from komagane_devstack.stack import Stack
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.kafka import ensure_topics
-from komagane_kit.outbox import OutboxRelay, backlog, enqueue
+from komagane_kit.outbox import OutboxRelay, backlog, enqueue, enqueue_many
 from komagane_people.main import MIGRATIONS
 from tests.support.kafka import header, read_topic
 from tests.support.waiting import eventually
@@ -49,4 +49,27 @@ async def test_relay_publishes_every_row_once_in_order_per_key(stack: Stack, db_
         published_order = [header(r, "ce_id") for r in records if r.key == key.encode()]  # type: ignore[union-attr]
         assert published_order == [e.id for e in sent if e.subject == key]
     assert all(header(r, "traceparent") for r in records)
+    engine.dispose()
+
+
+async def test_bulk_enqueue_is_published_like_single_rows(stack: Stack, db_url: str) -> None:
+    topic = f"test.outbox.bulk.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(stack.kafka.bootstrap, [TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=1)])
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    events = [CloudEvent.of(ConsentGranted(person_id="bulk", purpose=f"PARTNER:b{i}", granted_at=datetime.now(UTC))) for i in range(300)]
+    with transaction(engine) as session:
+        assert enqueue_many(session, events, topic=topic) == 300
+    relay = OutboxRelay(engine, stack.kafka.bootstrap, client_id="test-bulk", poll_seconds=0.2)
+    relay.start()
+    try:
+
+        async def drained() -> bool:
+            return (await asyncio.to_thread(backlog, engine))[0] == 0
+
+        await eventually(drained, timeout=60, what="bulk rows published")
+    finally:
+        await relay.stop()
+    records = await read_topic(stack.kafka.bootstrap, topic)
+    assert [header(r, "ce_id") for r in records] == [e.id for e in events]  # one key: in order
     engine.dispose()

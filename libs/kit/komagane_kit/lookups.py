@@ -20,7 +20,7 @@ from komagane_contracts.events.base import EventModel
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
-from komagane_kit.outbox import enqueue
+from komagane_kit.outbox import enqueue, enqueue_many
 from komagane_kit.people_replica import KnownPerson, known_person
 
 T = TypeVar("T", bound=SQLModel)
@@ -86,6 +86,11 @@ def require_person(session: Session, person_id: str, field: str = "person_id") -
 def publish(session: Session, body: EventModel, *, sensitive: bool = False) -> None:
     """Add the event to the outbox in the session's transaction; `sensitive` raises it to S2."""
     enqueue(session, CloudEvent.of(body, sensitivity=Sensitivity.S2 if sensitive else None))
+
+
+def publish_many(session: Session, bodies: Sequence[EventModel]) -> int:
+    """Many events at once (batch endpoints), in one bulk insert into the outbox."""
+    return enqueue_many(session, [CloudEvent.of(body) for body in bodies])
 
 
 def today() -> date:

@@ -21,10 +21,11 @@ from sqlmodel import Session, col, select
 
 from komagane_contracts.events.health import DailyActivitySummarized, HealthPointsAwarded, PointReason
 from komagane_health.consent import consenting
-from komagane_health.lookups import known_people, publish
+from komagane_health.lookups import known_people
 from komagane_health.models import DailyActivity, DailyActivityRow, IngestReport, PointAward, RowError
 from komagane_health.settings import HealthSettings
 from komagane_kit.clock import now, tokyo_date
+from komagane_kit.lookups import publish_many
 
 CHUNK = 500  # ids per lookup query: well below SQLite's bound-parameter limit
 
@@ -144,17 +145,28 @@ def ingest(session: Session, raw_rows: Sequence[Any], settings: HealthSettings) 
 
     stamp = now()
     _upsert(session, [{**row.model_dump(), "updated_at": stamp} for row, _ in changed])
-    for row, replaced in changed:
-        publish(
-            session,
-            DailyActivitySummarized(person_id=row.person_id, day=row.day, steps=row.steps, brisk_walk_minutes=row.brisk_walk_minutes, replaced=replaced),
-        )
+    publish_many(
+        session,
+        [
+            DailyActivitySummarized(person_id=row.person_id, day=row.day, steps=row.steps, brisk_walk_minutes=row.brisk_walk_minutes, replaced=replaced)
+            for row, replaced in changed
+        ],
+    )
 
     reached = [row for row, _ in changed if row.steps >= settings.step_goal]
     awarded = _award_goals(session, reached, settings.step_goal_points)
-    for person_id, source in awarded:
-        day = date.fromisoformat(source.removeprefix("goal:"))
-        publish(session, HealthPointsAwarded(person_id=person_id, points=settings.step_goal_points, reason=PointReason.ACTIVITY_GOAL, awarded_for=day))
+    publish_many(
+        session,
+        [
+            HealthPointsAwarded(
+                person_id=person_id,
+                points=settings.step_goal_points,
+                reason=PointReason.ACTIVITY_GOAL,
+                awarded_for=date.fromisoformat(source.removeprefix("goal:")),
+            )
+            for person_id, source in awarded
+        ],
+    )
 
     batch.errors.sort(key=lambda e: e.row)
     return IngestReport(
