@@ -1,6 +1,7 @@
 # Komagane Lifelong-Active Town platform — every command sets up what it needs first.
 #   make up     the whole suite locally on SQLite with demo data (Ctrl-C stops everything)
 #   make test   lint, type checks, contract checks and the full test suite (real Kafka, Redis, PostgreSQL)
+#   make token ROLE=<role> [SUB=<person_id>] [HUB=<hub_id>]   a development bearer token for the local gateway
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml)
 
-.PHONY: deps system-deps kafka-jars venv up test pytest lint schemas bench clean help
+.PHONY: deps system-deps kafka-jars venv up test pytest lint schemas bench clean help token
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -34,6 +35,11 @@ up: deps
 	@$(PY) -m komagane_devstack up
 
 test: deps lint pytest
+
+# Signed with the gateway's development key in $(KOMAGANE_DATA_DIR)/gateway (created on first use); roles
+# and what each may call: docs/access-matrix.md. Prints the token alone on stdout.
+token: venv
+	@DATA_DIR="$${KOMAGANE_DATA_DIR:-.data}/gateway" $(PY) -m komagane_gateway.tokens --role "$(ROLE)" $(if $(SUB),--sub "$(SUB)") $(if $(HUB),--hub "$(HUB)")
 
 pytest: deps
 	@$(VENV)/bin/pytest

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from komagane_health.consent import HealthConsent
 from komagane_health.main import build_app
 from komagane_health.settings import HealthSettings
 from komagane_kit.clock import now, tokyo_date
+from komagane_kit.internal_auth import internal_headers
 from komagane_kit.people_replica import KnownPerson
 
 DAYS_PER_PERSON = 50
@@ -59,10 +61,11 @@ def _timed(label: str, rows: int, send: Any) -> None:
 
 
 def run(database_url: str, label: str, count: int) -> None:
-    settings = HealthSettings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=3600)
+    secret = secrets.token_urlsafe(48)  # the service trusts callers presenting an internal token signed with it
+    settings = HealthSettings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=3600, internal_token_secret=secret)
     app = build_app(settings)
     logging.disable(logging.CRITICAL)  # no broker on purpose: its connection errors are expected noise here
-    with TestClient(app) as client:
+    with TestClient(app, headers=internal_headers(secret, subject="bench", ttl_seconds=3600)) as client:
         with Session(app.state.engine) as session:
             for p in range((count + DAYS_PER_PERSON - 1) // DAYS_PER_PERSON):
                 person_id = f"00000000-0000-4000-8000-{p:012d}"

@@ -41,7 +41,8 @@ def main() -> None:
 
             latencies: list[float] = []
             began = time.perf_counter()
-            with httpx.Client(base_url=stack.gateway.url, timeout=30) as client:
+            token = stack.mint_token("admin", subject="bench")
+            with httpx.Client(base_url=stack.gateway.url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
                 for i in range(args.people):
                     body = {"display_name": f"bench {i}", "birth_year": 1940 + i % 70, "residency_status": "RESIDENT", "lives_alone": i % 4 == 0}
                     person_id = client.post("/v1/people", json=body).raise_for_status().json()["id"]

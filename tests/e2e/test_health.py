@@ -4,12 +4,11 @@ the health-internal topic (every topic in the broker is scanned)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import connect
 
@@ -17,6 +16,7 @@ from komagane_contracts.events.health import HEALTH_INTERNAL_TOPIC, HEALTH_TOPIC
 from komagane_devstack.stack import Stack
 from komagane_kit.clock import now, tokyo_date
 from tests.support.kafka import header, read_topic
+from tests.support.platform import gateway_client
 from tests.support.waiting import eventually
 
 # Values no other test uses, so finding them anywhere means they leaked there.
@@ -24,14 +24,8 @@ WEIGHT_KG = 73.219
 SYSTOLIC = 187
 STEPS = 97_531
 ADVICE = "かかと着地を意識した歩き方 (e2e-leak-probe)"
-READER = {"actor": "pt-e2e", "actor_role": "physiotherapist"}  # today's gateway forwards query strings, not X-Actor headers
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as client:
-        yield client
+# What a client claims about itself is ignored: the gateway tells the service who the token says.
+SPOOFED = {"actor": "someone-else", "actor_role": "admin"}
 
 
 def _health_db(stack: Stack, sql: str, params: tuple[Any, ...]) -> Any:
@@ -139,10 +133,11 @@ async def test_s2_payloads_appear_on_no_topic_but_the_health_internal_one(stack:
     advice = {"group_id": group.json()["id"], "held_on": yesterday, "physiotherapist": "pt-e2e", "attendees": [{"person_id": person, "advice": ADVICE}]}
     assert (await gateway.post("/v1/health/advice-sessions", json=advice)).status_code == 201
 
-    read = await gateway.get(f"/v1/health/people/{person}/measurements", params={"reason": "e2e audit check", **READER})
-    assert read.status_code == 200 and read.json()["items"][0]["weight_kg"] == WEIGHT_KG
-    audit = await gateway.get("/v1/health/audit", params={"person_id": person, "actor": "care-e2e", "actor_role": "care"})
-    assert [(e["actor"], e["reason"]) for e in audit.json()["items"]] == [("pt-e2e", "e2e audit check")]
+    async with gateway_client(stack, "care", subject="pt-e2e") as reader:
+        read = await reader.get(f"/v1/health/people/{person}/measurements", params={"reason": "e2e audit check", **SPOOFED}, headers={"X-Actor": "spoof"})
+        assert read.status_code == 200 and read.json()["items"][0]["weight_kg"] == WEIGHT_KG
+        audit = await reader.get("/v1/health/audit", params={"person_id": person})
+    assert [(e["actor"], e["actor_role"], e["reason"]) for e in audit.json()["items"]] == [("pt-e2e", "care", "e2e audit check")]
 
     async def internal_has_all() -> list[Any] | None:
         records = [r for r in await read_topic(stack.kafka.bootstrap, HEALTH_INTERNAL_TOPIC) if r.key in (person.encode(), group.json()["id"].encode())]

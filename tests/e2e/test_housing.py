@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from jsonschema import Draft202012Validator
 from psycopg import connect
 
@@ -25,13 +23,6 @@ from tests.support.waiting import eventually
 
 def day(offset: int) -> str:
     return (datetime.now(ZoneInfo("Asia/Tokyo")).date() + timedelta(days=offset)).isoformat()
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as client:
-        yield client
 
 
 def housing_db(stack: Stack) -> str:

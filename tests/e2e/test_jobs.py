@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from jsonschema import Draft202012Validator
 
 from komagane_contracts.schemas import published, schema_filename
@@ -19,13 +17,6 @@ from komagane_kit.clock import now, tokyo_date
 from tests.support.kafka import header, read_topic
 from tests.support.platform import register_people
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as client:
-        yield client
 
 
 async def people(gateway: httpx.AsyncClient, stack: Stack, count: int) -> list[str]:

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from komagane_contracts.topics import ALERTS
 from komagane_devstack.stack import Stack
 from tests.e2e.test_exchange import people, post, upcoming_session
 from tests.support.kafka import header, read_topic
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=60) as client:
-        yield client
 
 
 async def test_participation_shows_in_the_profile_only_after_opt_in(stack: Stack, gateway: httpx.AsyncClient) -> None:

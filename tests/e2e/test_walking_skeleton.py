@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -30,13 +29,6 @@ from tests.support.waiting import eventually
 
 HANAKO = {"display_name": "駒ヶ根 花子", "birth_year": 1948, "residency_status": "RESIDENT", "preferred_language": "ja", "lives_alone": True}
 RAFAEL = {"display_name": "Rafael Souza", "birth_year": 1990, "residency_status": "RELATIONSHIP", "preferred_language": "pt-BR", "lives_alone": False}
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=30) as client:
-        yield client
 
 
 async def register(gateway: httpx.AsyncClient, body: dict[str, object], **kwargs: object) -> str:

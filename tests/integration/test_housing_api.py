@@ -24,6 +24,7 @@ from komagane_housing.settings import HousingSettings
 from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.outbox import OutboxMessage
 from komagane_kit.people_replica import KnownPerson
+from tests.support.internal import INTERNAL_SECRET, as_gateway
 
 VISITOR, VISITOR_2, RELATIONSHIP, RESIDENT = (f"00000000-0000-4000-8000-{i:012d}" for i in range(4))
 RESIDENCY = {VISITOR: "VISITOR", VISITOR_2: "VISITOR", RELATIONSHIP: "RELATIONSHIP", RESIDENT: "RESIDENT"}
@@ -37,9 +38,9 @@ def day(offset: int) -> str:
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    settings = HousingSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60)
+    settings = HousingSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60, internal_token_secret=INTERNAL_SECRET)
     app = build_app(settings)
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=as_gateway()) as test_client:
         with Session(app.state.engine) as session:
             for person_id, residency in RESIDENCY.items():
                 session.add(KnownPerson(person_id=person_id, age_band="40-64", residency_status=residency, registered_at=datetime.now(UTC)))
@@ -205,7 +206,7 @@ async def test_concurrent_overlapping_bookings_give_one(client: TestClient) -> N
     people = [VISITOR, VISITOR_2, RELATIONSHIP, RESIDENT] * 3
     bodies = [{"property_id": home, "person_id": p, "check_in": day(5 + i % 3), "check_out": day(9 + i % 2)} for i, p in enumerate(people)]
     transport = httpx.ASGITransport(app=client.app)  # the running app, called from many threads at once
-    async with httpx.AsyncClient(transport=transport, base_url="http://housing") as concurrent:
+    async with httpx.AsyncClient(transport=transport, base_url="http://housing", headers=as_gateway()) as concurrent:
         responses = await asyncio.gather(*(concurrent.post("/v1/trial-stays", json=b) for b in bodies))
     assert sorted(r.status_code for r in responses) == [201] + [409] * (len(bodies) - 1), [r.text for r in responses]
     assert rows(client, "trial_stay") == 1

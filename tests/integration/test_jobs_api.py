@@ -20,6 +20,7 @@ from komagane_kit.clock import now, tokyo_date
 from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.outbox import OutboxMessage
 from komagane_kit.people_replica import KnownPerson
+from tests.support.internal import INTERNAL_SECRET, as_gateway
 
 PEOPLE = [f"00000000-0000-4000-8000-{i:012d}" for i in range(6)]
 STRANGER = "99999999-0000-4000-8000-000000000000"
@@ -32,9 +33,9 @@ def ago(days: int) -> str:
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    settings = JobsSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60)
+    settings = JobsSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60, internal_token_secret=INTERNAL_SECRET)
     app = build_app(settings)
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=as_gateway()) as test_client:
         with Session(app.state.engine) as session:
             for person_id in PEOPLE:
                 session.add(KnownPerson(person_id=person_id, age_band="40-64", residency_status="RESIDENT", registered_at=datetime.now(UTC)))

@@ -14,6 +14,7 @@ from komagane_kit.outbox import OutboxMessage
 from komagane_people.main import build_app
 from komagane_people.models import Person
 from komagane_people.settings import PeopleSettings
+from tests.support.internal import INTERNAL_SECRET, as_gateway
 
 HANAKO = {
     "display_name": "駒ヶ根 花子",
@@ -28,8 +29,8 @@ HANAKO = {
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     # Nothing listens on this port: events stay in the outbox, where the test can see them.
-    settings = PeopleSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60)
-    with TestClient(build_app(settings)) as test_client:
+    settings = PeopleSettings(database_url=db_url, kafka_bootstrap_servers="127.0.0.1:9", outbox_backoff_max_seconds=60, internal_token_secret=INTERNAL_SECRET)
+    with TestClient(build_app(settings), headers=as_gateway()) as test_client:
         yield test_client
 
 

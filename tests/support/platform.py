@@ -11,6 +11,13 @@ from komagane_devstack.stack import Stack
 from tests.support.waiting import eventually
 
 
+def gateway_client(stack: Stack, role: str = "admin", *, subject: str | None = None, hub_id: str | None = None, timeout: float = 60) -> httpx.AsyncClient:
+    """A client of the running gateway, authenticated as `role` with a token from its development key."""
+    assert stack.gateway is not None
+    token = stack.mint_token(role, subject=subject, hub_id=hub_id)
+    return httpx.AsyncClient(base_url=stack.gateway.url, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+
+
 async def register_people(
     gateway: httpx.AsyncClient,
     stack: Stack,

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
 from komagane_contracts.schemas import published, schema_filename
-from komagane_devstack.stack import Stack
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.waiting import eventually
 from tests.telemetry.deployment import COLLECTOR_CONFIG, EXPORTER_METRICS, ROOT, alert_rules, dashboard_queries, load_yaml
@@ -31,13 +28,6 @@ PILLAR_READS = {
     "health": "/v1/health/programs",
     "housing": "/v1/properties",
 }
-
-
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    assert stack.gateway is not None
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=30) as client:
-        yield client
 
 
 def person(name: str) -> dict[str, object]:

@@ -48,8 +48,9 @@ def up() -> int:
         assert stack.gateway is not None
         marker = data_dir / "demo-loaded"
         if not marker.exists():
-            ids = load_demo_people(stack.gateway.url)
-            load_demo_town(stack.gateway.url, ids)
+            token = stack.mint_token("admin", subject="demo-loader", ttl_seconds=600)
+            ids = load_demo_people(stack.gateway.url, token)
+            load_demo_town(stack.gateway.url, token, ids)
             marker.write_text("\n".join(ids) + "\n")
         first_person = marker.read_text().split()[0]
         gateway = stack.gateway.url
@@ -57,12 +58,13 @@ def up() -> int:
             f"""
 Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_ready_s"]:.1f}s; Kafka {stack.timings["kafka_ready_s"]:.1f}s).
 
-  API docs        {gateway}/docs
+  API docs        {gateway}/docs   (Authorize with a token: make token ROLE=admin)
   a person        {gateway}/v1/people/{first_person}
   their profile   {gateway}/v1/profiles/{first_person}
   hubs, sessions  {gateway}/v1/hubs   {gateway}/v1/sessions
   event contract  {gateway}/asyncapi.json
   health          {gateway}/readyz
+  a token         make token ROLE=resident SUB={first_person}   (roles: docs/access-matrix.md)
   Kafka           {stack.kafka.bootstrap}    Redis {stack.redis.url}
   logs            {stack.log_dir}
 

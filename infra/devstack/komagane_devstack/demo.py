@@ -25,10 +25,14 @@ DEMO_PEOPLE: list[tuple[str, int, str, str, bool, tuple[str, ...]]] = [
 ]
 
 
-def load_demo_people(gateway_url: str) -> list[str]:
-    """Register the demo people and their consents; returns their ids."""
+def _client(gateway_url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=gateway_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
+def load_demo_people(gateway_url: str, token: str) -> list[str]:
+    """Register the demo people and their consents (as `token`'s caller, staff or admin); returns their ids."""
     ids = []
-    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+    with _client(gateway_url, token) as client:
         for name, birth_year, residency, language, alone, consents in DEMO_PEOPLE:
             response = client.post(
                 "/v1/people",
@@ -81,9 +85,9 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, An
         return dict(response.json())
 
 
-def load_demo_town(gateway_url: str, people: list[str]) -> None:
+def load_demo_town(gateway_url: str, token: str, people: list[str]) -> None:
     """Hubs modelled on the seed, weekly sessions next week, reservations and a 通いの場 group."""
-    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+    with _client(gateway_url, token) as client:
         hubs = [_post(client, "/v1/hubs", hub)["id"] for hub in HUBS]
         start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         for n, (hub, title, category, languages, capacity) in enumerate(ACTIVITIES):

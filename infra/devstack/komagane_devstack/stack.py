@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from komagane_devstack.infra import KafkaBroker, PostgresServer, RedisServer
 from komagane_devstack.services import ServiceProcess
+from komagane_gateway.settings import GatewaySettings
+from komagane_gateway.tokens import mint_token
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,11 @@ class Stack:
         self.profiles: ServiceProcess | None = None
         self.gateway: ServiceProcess | None = None
         self.timings: dict[str, float] = {}
+        # The services trust the caller identity the gateway signs with this; a fresh one per run,
+        # held in memory and handed to every process (never written to the repository).
+        self.internal_token_secret = secrets.token_urlsafe(48)
+        # The gateway's data: its development signing key, generated there on first start.
+        self.gateway_data_dir = config.data_dir / "gateway"
 
     def database_url(self, service: str) -> str:
         if self.postgres is not None:
@@ -62,7 +70,16 @@ class Stack:
         return f"sqlite:///{self.config.data_dir / f'{service}.db'}"
 
     def common_env(self) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap, "REDIS_URL": self.redis.url, **self.config.extra_env}
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+            "REDIS_URL": self.redis.url,
+            "INTERNAL_TOKEN_SECRET": self.internal_token_secret,
+            **self.config.extra_env,
+        }
+
+    def mint_token(self, role: str = "admin", *, subject: str | None = None, hub_id: str | None = None, ttl_seconds: int = 3600) -> str:
+        """A bearer token for the gateway, signed with its development key (demo loader, tests, benchmarks)."""
+        return mint_token(GatewaySettings(data_dir=self.gateway_data_dir), role, subject=subject, hub_id=hub_id, ttl_seconds=ttl_seconds)
 
     def start(self) -> None:
         began = time.monotonic()
@@ -89,7 +106,8 @@ class Stack:
             for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles]]:
                 future.result()
         upstreams = {f"{name.upper()}_URL": service.url for name, service in self.pillars.items()}
-        self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env={**env, **upstreams})
+        gateway_env = {**env, **upstreams, "DATA_DIR": str(self.gateway_data_dir)}
+        self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env=gateway_env)
         self.gateway.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
 

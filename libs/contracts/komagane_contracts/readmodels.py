@@ -20,3 +20,11 @@ def hub_mix_key(hub_id: str) -> str:
 
 LAPSE_ALERTS_KEY = "alerts:lapses:v1"
 """A Redis hash: person id → JSON BelongingLapsed, for the people currently lapsed."""
+
+
+CITY_KPIS_KEY_PREFIX = "kpis:v1:"
+
+
+def city_kpis_key(month: str) -> str:
+    """Key of the city KPIs of a month (YYYY-MM): a JSON CityKpisUpdated body."""
+    return CITY_KPIS_KEY_PREFIX + month

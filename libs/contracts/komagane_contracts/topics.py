@@ -11,7 +11,16 @@ from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVEN
 from komagane_contracts.events.housing import HOUSING_EVENTS, HOUSING_TOPIC
 from komagane_contracts.events.jobs import JOBS_EVENTS, JOBS_TOPIC
 from komagane_contracts.events.people import PEOPLE_EVENTS, PEOPLE_TOPIC
-from komagane_contracts.events.profiles import ALERT_EVENTS, ALERTS_TOPIC, HUB_MIX_EVENTS, HUB_MIX_TOPIC, PROFILE_EVENTS, PROFILES_TOPIC
+from komagane_contracts.events.profiles import (
+    ALERT_EVENTS,
+    ALERTS_TOPIC,
+    CITY_KPI_EVENTS,
+    CITY_KPIS_TOPIC,
+    HUB_MIX_EVENTS,
+    HUB_MIX_TOPIC,
+    PROFILE_EVENTS,
+    PROFILES_TOPIC,
+)
 from komagane_contracts.vocabulary import Sensitivity
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -178,9 +187,55 @@ def _table_changelog(table: str, description: str) -> TopicSpec:
 PERSON_STATE_CHANGELOG = _table_changelog("person-state", "Per-person folding state of the profiles processor (restores its table)")
 HUB_MIX_CHANGELOG = _table_changelog("hub-mix", "Per-hub age-band counts of the profiles processor (restores its table)")
 
+CITY_KPIS = TopicSpec(
+    name=CITY_KPIS_TOPIC,
+    key="month (YYYY-MM)",
+    value_types=CITY_KPI_EVENTS,
+    sensitivity=Sensitivity.S0,
+    description="City KPIs per month (aggregate, cells under 10 people suppressed); latest per month",
+    cleanup_policy="compact",
+    has_dlq=False,
+)
+
+# Each person's KPI summary (pseudonymous, counts per month), re-keyed to one key so the city
+# totals are folded in one partition. Declared here for the same reason as HUB_ATTENDANCE.
+KPI_CONTRIBUTIONS = TopicSpec(
+    name="profiles.kpi-contributions.internal.v1",
+    key="the constant city",
+    value_types=(),
+    sensitivity=Sensitivity.S1,
+    description="Internal to the profiles processor: {pseudonym, per-month counts} of one person, latest wins",
+    has_dlq=False,
+    internal=True,
+    retention_ms=7 * DAY_MS,
+)
+
+KPI_PEOPLE_CHANGELOG = TopicSpec(
+    name="komagane-profiles-kpi-people-changelog",
+    key="pseudonym",
+    value_types=(),
+    sensitivity=Sensitivity.S1,
+    description="Per-pseudonym KPI contribution of the profiles processor (restores its table)",
+    cleanup_policy="compact",
+    has_dlq=False,
+    internal=True,
+)
+
+KPI_TOTALS_CHANGELOG = TopicSpec(
+    name="komagane-profiles-kpi-totals-changelog",
+    key="the constant city",
+    value_types=(),
+    sensitivity=Sensitivity.S0,
+    description="City KPI totals per month of the profiles processor (restores its table)",
+    cleanup_policy="compact",
+    has_dlq=False,
+    internal=True,
+)
+
 TOPICS: tuple[TopicSpec, ...] = (
     PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS,
     HUB_ATTENDANCE, PERSON_STATE_CHANGELOG, HUB_MIX_CHANGELOG,
+    CITY_KPIS, KPI_CONTRIBUTIONS, KPI_PEOPLE_CHANGELOG, KPI_TOTALS_CHANGELOG,
 )  # fmt: skip
 
 

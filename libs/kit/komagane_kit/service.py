@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware import Middleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.errors import BodySizeLimit, install_problem_handlers
 from komagane_kit.health import Check, health_router
 from komagane_kit.idempotency import IdempotencyMiddleware
+from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
 from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
@@ -42,8 +44,15 @@ def create_app(
     routers: Sequence[APIRouter],
     checks: dict[str, Check],
     lifespan: Lifespan,
+    internal_auth: bool = True,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
-    """What every HTTP process shares: telemetry, problem+json, body limit, health, tracing."""
+    """What every HTTP process shares: telemetry, problem+json, body limit, health, tracing.
+
+    With `internal_auth` (every service; only the gateway, which authenticates callers itself,
+    turns it off) a request needs the gateway's internal token (komagane_kit.internal_auth);
+    that check runs before anything else, `middleware` included.
+    """
     setup_telemetry(settings.service_name, log_level=settings.log_level)
 
     @asynccontextmanager
@@ -59,6 +68,13 @@ def create_app(
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for extra in middleware:
+        app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
+    if internal_auth:
+        secret = settings.internal_token_secret.get_secret_value()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            log.error("INTERNAL_TOKEN_SECRET is not set (or too short): %s will refuse every request but its probes", settings.service_name)
+        app.add_middleware(InternalAuth, secret=secret)  # added last: runs first
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)
@@ -127,9 +143,15 @@ def create_service_app(
 
     # Kafka is deliberately not a readiness dependency: the outbox keeps accepting writes
     # while the broker is away, which is the point of having one.
-    app = create_app(settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan)
-    if idempotent_posts:
-        app.add_middleware(IdempotencyMiddleware, engine_of=lambda: app.state.engine)
+    # Idempotency replays stored responses, so it runs after the internal token check.
+    def engine_of() -> Engine:
+        engine: Engine = app.state.engine
+        return engine
+
+    middleware = [Middleware(IdempotencyMiddleware, engine_of=engine_of)] if idempotent_posts else []
+    app: FastAPI = create_app(
+        settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan, middleware=middleware
+    )
     return app
 
 

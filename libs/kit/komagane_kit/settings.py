@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,3 +28,7 @@ class ServiceSettings(BaseSettings):
     # Retry backoff of the relay while Kafka is unreachable.
     outbox_backoff_max_seconds: float = 5.0
     run_migrations: bool = True
+    # Shared secret of the internal tokens the gateway signs (komagane_kit.internal_auth). No
+    # default: without it a service refuses every request but its probes. The devstack generates
+    # one per run; in production it comes from the secret store.
+    internal_token_secret: SecretStr = SecretStr("")

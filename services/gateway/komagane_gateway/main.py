@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
 from komagane_gateway.routes import SERVICES, owner_of, router
 from komagane_gateway.settings import GatewaySettings
+from komagane_gateway.tokens import TokenVerifier
 from komagane_gateway.upstream import Upstream
+from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
 settings = GatewaySettings()
@@ -22,7 +24,21 @@ settings = GatewaySettings()
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = aioredis.Redis.from_url(settings.redis_url)
-    app.state.upstreams = {name: Upstream(name, getattr(settings, f"{name}_url"), settings.upstream_timeout_seconds) for name in SERVICES}
+    secret = settings.internal_token_secret.get_secret_value()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(
+            f"INTERNAL_TOKEN_SECRET must be set (at least {MIN_SECRET_BYTES} bytes): the gateway signs the caller's identity for the services with it"
+        )
+    app.state.upstreams = {
+        name: Upstream(
+            name,
+            getattr(settings, f"{name}_url"),
+            settings.upstream_timeout_seconds,
+            internal_secret=secret,
+            internal_ttl_seconds=settings.internal_token_ttl_seconds,
+        )
+        for name in SERVICES
+    }
     await fetch_upstream_docs(app)
     try:
         yield
@@ -48,7 +64,10 @@ app = create_app(
     routers=[router],
     checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
+    internal_auth=False,  # the gateway authenticates callers itself (auth.py)
 )
+# Before the first request: on first start this generates the development signing key.
+app.state.token_verifier = TokenVerifier(settings)
 
 app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
 

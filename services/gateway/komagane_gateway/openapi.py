@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from komagane_gateway.access import ANY, route_class
+
 log = logging.getLogger(__name__)
 
 
@@ -29,11 +31,31 @@ def merged_openapi(app: FastAPI, owner_of: Callable[[str], str | None]) -> Calla
                     document["paths"][path] = operations
             for name, schema in upstream_doc.get("components", {}).get("schemas", {}).items():
                 components.setdefault(name, schema)
+        _declare_bearer_auth(document)
         if len(upstream_docs) == len(getattr(app.state, "upstreams", {})):
             app.openapi_schema = document  # complete: cache it
         return document
 
     return build
+
+
+def _declare_bearer_auth(document: dict[str, Any]) -> None:
+    """Every operation needs a bearer token except the public ones (access.py); each may answer
+    401 (no or invalid token) and 403 (the access matrix)."""
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    document["security"] = [{"bearer": []}]
+    problem = {"application/problem+json": {"schema": {"type": "object"}}}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or method.upper() not in ANY:
+                continue
+            rc, _ = route_class(method.upper(), path)
+            if rc.public or not path.startswith(("/v1/", "/asyncapi")):
+                operation["security"] = []
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "No or an invalid bearer token", "content": problem})
+            responses.setdefault("403", {"description": f"The caller's role may not use {rc.name} routes (docs/access-matrix.md)", "content": problem})
 
 
 async def fetch_upstream_docs(app: FastAPI) -> None:

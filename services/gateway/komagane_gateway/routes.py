@@ -6,18 +6,19 @@ import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from komagane_contracts.events.profiles import BelongingLapsed, HubMixUpdated, PersonProfileUpdated
-from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
+from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
-from komagane_gateway.auth import CareStaff, CurrentPrincipal
+from komagane_gateway.auth import CareStaff, CurrentPrincipal, authorize
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem
 
-router = APIRouter()
+# Every route passes the access matrix (auth.authorize; access.py is the one table).
+router = APIRouter(dependencies=[Depends(authorize)])
 PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
 Purpose = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
 
@@ -121,6 +122,19 @@ async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=3
     if raw is None:
         raise Problem(404, "hub-mix-not-found", "No attendance has been counted for this hub yet.")
     return HubMixUpdated.model_validate_json(raw)
+
+
+@router.get("/v1/kpis", tags=["profiles"], response_model=CityKpisUpdated, summary="City KPIs of one month")
+async def get_city_kpis(
+    request: Request,
+    principal: CurrentPrincipal,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (Asia/Tokyo)")],
+) -> CityKpisUpdated:
+    """Aggregate only, by event time; figures with fewer than 10 people behind them are suppressed."""
+    raw = await request.app.state.redis.get(city_kpis_key(month))
+    if raw is None:
+        raise Problem(404, "kpis-not-found", "Nothing has been counted for this month yet.")
+    return CityKpisUpdated.model_validate_json(raw)
 
 
 @router.get("/v1/alerts/lapses", tags=["profiles"], response_model=list[BelongingLapsed], summary="People whose belonging has lapsed")

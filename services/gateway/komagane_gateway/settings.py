@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from komagane_kit.settings import ServiceSettings
 
 
@@ -15,3 +17,20 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 8 * 1024 * 1024
     # Per-request timeout towards a service, in seconds.
     upstream_timeout_seconds: float = 10.0
+    # The gateway's own files (the development signing key).
+    data_dir: Path = Path("./.data/gateway")
+
+    # Bearer tokens (OAuth2 access tokens, JWT). Production configures the identity provider's
+    # issuer and audience and either its JWKS URL or a PEM public key; with neither, the gateway
+    # signs and accepts tokens with a development key it generates in `data_dir` on first start
+    # (`make token ROLE=…`), unless `auth_allow_development_key` is off (then it refuses to start).
+    auth_issuer: str = "komagane-dev"
+    auth_audience: str = "komagane-api"
+    auth_jwks_url: str = ""
+    auth_public_key_pem: str = ""
+    auth_algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+    auth_allow_development_key: bool = True
+    # Tolerated clock difference with the identity provider, in seconds.
+    auth_leeway_seconds: int = 30
+    # Lifetime of the internal tokens the gateway signs for the services.
+    internal_token_ttl_seconds: int = 60

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 import redis.asyncio as aioredis
@@ -21,17 +21,30 @@ from faust.web import Request, Response, View
 from opentelemetry import trace
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
-from komagane_contracts.events.exchange import ParticipantAttended
 from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
-from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
-from komagane_contracts.topics import ALERTS, EXCHANGE, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, PEOPLE, PROFILES, dlq_name
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
+from komagane_contracts.topics import (
+    ALERTS,
+    CITY_KPIS,
+    EXCHANGE,
+    HOUSING,
+    HUB_ATTENDANCE,
+    HUB_MIX,
+    JOBS,
+    KPI_CONTRIBUTIONS,
+    PEOPLE,
+    PROFILES,
+    dlq_name,
+)
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
-from komagane_profiles.fold import apply, is_profile_withdrawal, new_state, person_of, profile_of
-from komagane_profiles.hubmix import add_attendance, new_hub, summary
+from komagane_profiles.fold import new_state, person_of, profile_of
+from komagane_profiles.hubmix import new_hub, summary
+from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
+from komagane_profiles.pipeline import CITY_KEY, fold_hub, fold_kpi, fold_person, profile_json
 from komagane_profiles.settings import ProfilesSettings
 
 log = logging.getLogger(__name__)
@@ -64,6 +77,11 @@ person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, valu
 # the hub table). Created from the topic registry before the processor subscribes.
 hub_attendance = app.topic(HUB_ATTENDANCE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 hub_mix = app.Table("hub-mix", default=dict, partitions=PEOPLE.partitions)
+# Every person's KPI summary (pseudonymous) under one key, so the city totals fold in one
+# partition; the tables remember each pseudonym's contribution and the totals per month.
+kpi_contributions = app.topic(KPI_CONTRIBUTIONS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+kpi_people = app.Table("kpi-people", default=dict, partitions=PEOPLE.partitions)
+kpi_totals = app.Table("kpi-totals", default=dict, partitions=PEOPLE.partitions)
 person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
 
 _redis: aioredis.Redis | None = None
@@ -141,32 +159,22 @@ class Watermark:
 
 
 async def fold_person_event(event: CloudEvent) -> None:
-    body = event.body()
-    person_id = person_of(body)
+    person_id = person_of(event.body())
     if person_id is None:
         return  # about a hub, session or group, not a person
     Watermark.advance(event.time)
     state = dict(person_state[person_id]) or new_state(person_id)
-    applied = apply(state, event)
-    profile = profile_of(state)
-    # Outputs are rewritten even for a redelivered event: a crash may have cut them short.
-    if profile is not None:
-        await publish_profile(person_id, profile)
-        state["profile_published"] = True
-    elif state.get("profile_published") or (not applied and is_profile_withdrawal(event)):
+    step = fold_person(state, event)
+    if step.profile is not None:
+        await publish_profile(person_id, step.profile)
+    elif step.erase:
         await erase_profile(person_id)
-        state["profile_published"] = False
-    if isinstance(body, ParticipantAttended):
-        month = tokyo_date(body.attended_at).strftime("%Y-%m")
-        pending = [r for r in state.get("pending_mix", []) if r["attendance_id"] != body.attendance_id]
-        pending.append({"attendance_id": body.attendance_id, "session_id": body.session_id, "hub_id": body.hub_id, "month": month})
-        state["pending_mix"] = pending
-    band = state.get("registration", {}).get("age_band")
-    # Only the age band travels on: the hub side never learns who attended. Topics are not
-    # ordered among each other, so attendance seen before the registration waits in the state.
-    # Sent before the state is saved: a crash in between re-sends, and the hub side dedups.
-    for record in state.pop("pending_mix", []) if band is not None else []:
-        await hub_attendance.send(key=record.pop("hub_id").encode(), value=json.dumps({**record, "age_band": band}).encode())
+    # Sent before the state is saved: a crash in between re-sends, and the receivers dedup
+    # (attendance by id; a KPI summary replaces the person's previous one).
+    for hub_id, record in step.hub_records:
+        await hub_attendance.send(key=hub_id.encode(), value=json.dumps(record).encode())
+    if step.kpi is not None:
+        await kpi_contributions.send(key=CITY_KEY.encode(), value=json.dumps(step.kpi, separators=(",", ":")).encode())
     if Watermark.latest is not None and lapse_of(state, tokyo_date(Watermark.latest)) is None:
         await redis_client().hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
     person_state[person_id] = state
@@ -191,12 +199,66 @@ async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
         hub_id = event.message.key.decode()
         record = json.loads(event.value)
         state = dict(hub_mix[hub_id]) or new_hub(hub_id)
-        add_attendance(state, attendance_id=record["attendance_id"], session_id=record["session_id"], month=record["month"], age_band=record["age_band"])
+        mix = fold_hub(state, record)
         hub_mix[hub_id] = state
-        mix = HubMixUpdated.model_validate(summary(state))
         await redis_client().set(hub_mix_key(hub_id), mix.model_dump_json())
         cloud_event = CloudEvent.of(mix)
         await app.producer.send_and_wait(HUB_MIX.name, hub_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+
+
+@app.agent(kpi_contributions, concurrency=1)
+async def fold_city_kpis(stream: faust.StreamT[bytes]) -> None:
+    """A person's latest KPI summary replaces their previous contribution to the city totals."""
+    async for event in stream.events():
+        record = json.loads(event.value)
+        name = record["pseudonym"]
+        totals = dict(kpi_totals[CITY_KEY])
+        contribution, changed = fold_kpi(totals, dict(kpi_people[name]), record["summary"])
+        if not changed:
+            continue
+        kpi_people[name] = contribution
+        kpi_totals[CITY_KEY] = totals
+        KpiOutputs.dirty |= changed
+
+
+class KpiOutputs:
+    """Months whose KPIs changed since the last flush, and what was last written per month.
+
+    KPIs are written on a short timer rather than per message: a busy month changes with every
+    visit, and only its latest value matters (Redis key and compacted topic alike).
+    """
+
+    dirty: ClassVar[set[str]] = set()
+    written: ClassVar[dict[str, bytes]] = {}
+
+
+@app.timer(settings.profiles_kpi_flush_seconds)
+async def flush_city_kpis() -> None:
+    if not KpiOutputs.dirty:
+        return
+    months, KpiOutputs.dirty = sorted(KpiOutputs.dirty), set()
+    totals = dict(kpi_totals[CITY_KEY]) if CITY_KEY in kpi_totals else {}
+    try:
+        for month in months:
+            kpis = city_kpis(month, totals)
+            cloud_event = kpi_cloud_event(kpis)
+            value = cloud_event.value()
+            if KpiOutputs.written.get(month) == value:
+                continue
+            await redis_client().set(city_kpis_key(month), kpis.model_dump_json())
+            await app.producer.send_and_wait(CITY_KPIS.name, month.encode(), value, None, None, cloud_event.headers())
+            KpiOutputs.written[month] = value
+    except Exception:
+        KpiOutputs.dirty |= set(months)  # written next time
+        raise
+
+
+@kpi_totals.on_recover
+async def rewrite_city_kpis() -> None:
+    """After (re)start or rebalance, every month is written again from the table."""
+    KpiOutputs.written.clear()
+    if CITY_KEY in kpi_totals:
+        KpiOutputs.dirty |= set(dict(kpi_totals[CITY_KEY]))
 
 
 @app.timer(settings.profiles_lapse_check_seconds)
@@ -225,7 +287,7 @@ async def rebuild_read_model() -> None:
         profile = profile_of(state) if state else None
         if profile is None:
             continue
-        pipeline.set(profile_key(person_id), json.dumps(profile.model_dump(mode="json"), ensure_ascii=False))
+        pipeline.set(profile_key(person_id), profile_json(profile))
         written += 1
         if written % 500 == 0:
             await pipeline.execute()

@@ -44,6 +44,7 @@ from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, P
 from komagane_contracts.events.profiles import Belonging, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import tokyo_date
+from komagane_profiles import kpis
 from komagane_profiles.metrics import Participation, category_bands, places, prune, regularity, roles
 
 State = dict[str, Any]
@@ -73,6 +74,13 @@ def apply(state: State, event: CloudEvent) -> bool:
         # Participation at support-specific activities (S2) is kept out of the profile until
         # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
         _apply_exchange(state, body, event)
+    if event.sensitivity is not Sensitivity.S2:
+        # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
+        record = _participation(body, event.id)
+        changed = kpis.count(state, body)
+        changed |= kpis.refresh_flags(state, kpis.affected_months(body, record.day if record else None))
+        if changed:
+            state["kpi_rev"] = state.get("kpi_rev", 0) + 1
     state["version"] += 1
     state["updated_at"] = _later(state["updated_at"], event.time)
     state["seen"] = (state["seen"] + [event.id])[-SEEN_IDS_KEPT:]

@@ -17,4 +17,6 @@ class ProfilesSettings(BaseSettings):
     profiles_retry_backoff_seconds: float = 0.2
     # How often the lapse check looks over every profile (event-time based; see lapses.py).
     profiles_lapse_check_seconds: float = 60.0
+    # How often changed city KPIs are written to Redis and the compacted topic.
+    profiles_kpi_flush_seconds: float = 0.5
     log_level: str = "INFO"

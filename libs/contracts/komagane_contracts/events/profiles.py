@@ -13,6 +13,7 @@ from komagane_contracts.vocabulary import AgeBand, Controller, ResidencyStatus, 
 PROFILES_TOPIC = "profiles.v1"
 HUB_MIX_TOPIC = "profiles.hub-mix.v1"
 ALERTS_TOPIC = "profiles.alerts.v1"
+CITY_KPIS_TOPIC = "profiles.city-kpis.v1"
 PROFILES_SOURCE = "/komagane/profiles"
 
 
@@ -118,6 +119,47 @@ class BelongingLapsed(EventModel):
     as_of: date = Field(description="The processor's event-time date when the lapse was found")
 
 
+class CityKpisUpdated(EventModel):
+    """The city's KPIs of one calendar month (Asia/Tokyo, by event time; S0, compacted, keyed by month).
+
+    Aggregates only. Every count of people under 10 is suppressed (None), and so is every figure
+    derived from such a cell (an event count made by fewer than 10 people, a rate over it); the
+    names of the suppressed figures are listed in `suppressed`. Places and roles are counted only
+    for people who opted in to profiling (PROFILE consent) and took part that month.
+    """
+
+    event_type: ClassVar[str] = "jp.komagane.profiles.city-kpis-updated.v1"
+    sensitivity: ClassVar[Sensitivity] = Sensitivity.S0
+    controller: ClassVar[Controller] = Controller.CITY
+    topic: ClassVar[str] = CITY_KPIS_TOPIC
+    source: ClassVar[str] = PROFILES_SOURCE
+
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (Asia/Tokyo)")
+    hub_visits: int | None = Field(description="Hub visits and session attendances in the month")
+    hub_visitors: int | None = Field(description="Distinct people behind hub_visits")
+    profiled_participants: int | None = Field(description="People with PROFILE consent who took part in the month")
+    people_with_place: int | None = Field(description="Of profiled_participants: with at least one place (居場所) at the month's end")
+    people_with_role: int | None = Field(description="Of profiled_participants: with at least one role (役割) in the 12 months to the month's end")
+    registered_65_plus: int | None = Field(description="People aged 65+ registered by the month's end")
+    kayoinoba_participants_65_plus: int | None = Field(description="People aged 65+ who attended a 通いの場 in the month")
+    kayoinoba_rate_65_plus: float | None = Field(description="kayoinoba_participants_65_plus ÷ registered_65_plus")
+    social_participants_65_plus: int | None = Field(description="People aged 65+ with any participation in the month")
+    social_participation_share_65_plus: float | None = Field(description="social_participants_65_plus ÷ registered_65_plus")
+    seminar_attendances: int | None = Field(description="まちゼミ attendances in the month")
+    seminar_attendees: int | None = Field(description="Distinct people behind seminar_attendances")
+    trial_stays_completed: int | None = Field(description="Trial stays completed in the month")
+    trial_stays_moved_within_12m: int | None = Field(description="Of those, stays whose guest moved in within 12 months of completing")
+    migration_conversion: float | None = Field(description="trial_stays_moved_within_12m ÷ trial_stays_completed")
+    moves: int | None = Field(description="Households moved in during the month")
+    relationship_registrations: int | None = Field(description="People first registered as 関係人口 in the month")
+    relationship_population: int | None = Field(description="People registered as 関係人口 by the month's end")
+    suppressed: list[str] = Field(default_factory=list, description="Figures withheld because fewer than 10 people are behind them")
+
+    def subject(self) -> str | None:
+        return self.month
+
+
 PROFILE_EVENTS: tuple[type[EventModel], ...] = (PersonProfileUpdated,)
 ALERT_EVENTS: tuple[type[EventModel], ...] = (BelongingLapsed,)
 HUB_MIX_EVENTS: tuple[type[EventModel], ...] = (HubMixUpdated,)
+CITY_KPI_EVENTS: tuple[type[EventModel], ...] = (CityKpisUpdated,)
