@@ -8,10 +8,19 @@ from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVEN
 from komagane_contracts.events.housing import HOUSING_EVENTS
 from komagane_contracts.events.jobs import JOBS_EVENTS
 from komagane_contracts.events.people import PEOPLE_EVENTS
-from komagane_contracts.events.profiles import ALERT_EVENTS, HUB_MIX_EVENTS, PROFILE_EVENTS
+from komagane_contracts.events.profiles import ALERT_EVENTS, CITY_KPI_EVENTS, HUB_MIX_EVENTS, PROFILE_EVENTS
 
 ALL_EVENTS: tuple[type[EventModel], ...] = (
-    PEOPLE_EVENTS + EXCHANGE_EVENTS + JOBS_EVENTS + HEALTH_EVENTS + HEALTH_INTERNAL_EVENTS + HOUSING_EVENTS + PROFILE_EVENTS + HUB_MIX_EVENTS + ALERT_EVENTS
+    PEOPLE_EVENTS
+    + EXCHANGE_EVENTS
+    + JOBS_EVENTS
+    + HEALTH_EVENTS
+    + HEALTH_INTERNAL_EVENTS
+    + HOUSING_EVENTS
+    + PROFILE_EVENTS
+    + HUB_MIX_EVENTS
+    + ALERT_EVENTS
+    + CITY_KPI_EVENTS
 )
 _BY_TYPE: dict[str, type[EventModel]] = {cls.event_type: cls for cls in ALL_EVENTS}
 
