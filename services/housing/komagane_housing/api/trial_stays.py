@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from komagane_contracts.events.housing import PropertyKind, PropertyStatus, TrialStayBooked, TrialStayCancelled, TrialStayCompleted, TrialStayStarted
@@ -34,6 +34,7 @@ from komagane_kit.service import DbSession
 router = APIRouter(prefix="/v1/trial-stays", tags=["trial stays"])
 StayId = Annotated[str, Path(max_length=36)]
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
 
 
 def _overlap_problem(check_in: date, check_out: date) -> Problem:
@@ -105,9 +106,11 @@ def book(body: TrialStayCreate, session: DbSession, response: Response) -> Trial
     session.add(stay)
     try:
         session.flush()  # on PostgreSQL the exclusion constraint decides here
-    except IntegrityError as exc:
+    except DBAPIError as exc:
         session.rollback()
-        if getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+        # Concurrent inserts that overlap wait on each other; PostgreSQL then either reports the
+        # exclusion violation or aborts one of them as a deadlock. Both mean "it overlaps".
+        if getattr(exc.orig, "sqlstate", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
             raise _overlap_problem(body.check_in, body.check_out) from exc
         raise
     publish(
