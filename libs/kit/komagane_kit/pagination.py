@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -37,3 +38,17 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(key, list):
         raise Problem(400, "invalid-cursor", "The cursor is not one this API returned.", errors=[{"field": "cursor", "message": "invalid"}])
     return key
+
+
+M = TypeVar("M")
+P = TypeVar("P")
+
+
+def page_by_id(session: Any, query: Any, model: type[M], cursor: str | None, limit: int, to_public: Callable[[M], P]) -> Page[P]:
+    """One page of `query` (already filtered and ordered by its string `model.id`), after the cursor's id."""
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(model.id > str(after[0]))  # type: ignore[attr-defined]
+    found: list[M] = list(session.exec(query.limit(limit + 1)).all())
+    page = found[:limit]
+    return Page(items=[to_public(row) for row in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)  # type: ignore[attr-defined]

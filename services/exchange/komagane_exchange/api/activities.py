@@ -14,7 +14,7 @@ from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.views import session_view
 from komagane_kit.clock import aware, now
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
@@ -71,12 +71,7 @@ def list_activities(
         query = query.where(Activity.hub_id == hub_id)
     if category:
         query = query.where(Activity.category == category.value)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(Activity.id > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[activity_public(a) for a in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Activity, cursor, limit, lambda a: activity_public(a))
 
 
 @router.get("/{activity_id}", response_model=ActivityPublic)

@@ -13,7 +13,7 @@ from komagane_exchange.lookups import get_or_404, get_or_422, publish, require_p
 from komagane_exchange.models import Group, GroupCreate, GroupPublic, Hub, Membership, MembershipCreate, MembershipPublic
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"])
@@ -54,12 +54,7 @@ def list_groups(
     query = select(Group).order_by(col(Group.id))
     if hub_id:
         query = query.where(Group.hub_id == hub_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Group.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[group_public(session, g) for g in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Group, cursor, limit, lambda g: group_public(session, g))
 
 
 @router.get("/{group_id}", response_model=GroupPublic)

@@ -12,7 +12,7 @@ from komagane_exchange.lookups import dump_list, get_or_404, load_list, publish,
 from komagane_exchange.models import Headcount, HeadcountCreate, Hub, HubCreate, HubPublic, HubVisit, HubVisitCreate
 from komagane_kit.clock import aware, now
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/hubs", tags=["hubs"])
@@ -43,13 +43,7 @@ def list_hubs(
     query = select(Hub).order_by(Hub.id)  # type: ignore[arg-type]
     if area:
         query = query.where(Hub.area == area)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(Hub.id > str(after[0]))
-    hubs = list(session.exec(query.limit(limit + 1)).all())
-    more = len(hubs) > limit
-    hubs = hubs[:limit]
-    return Page(items=[hub_public(h) for h in hubs], next_cursor=encode_cursor(hubs[-1].id) if more else None)
+    return page_by_id(session, query, Hub, cursor, limit, hub_public)
 
 
 @router.get("/{hub_id}", response_model=HubPublic)

@@ -19,7 +19,7 @@ from komagane_housing.lookups import PROSPECT_STATUSES, dump_list, get_or_404, g
 from komagane_housing.models import CaseCreate, CasePublic, MigrationCase, Property, StageChangeCreate, StageRecord
 from komagane_housing.views import case_public
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/migration-cases", tags=["migration cases"])
@@ -70,12 +70,7 @@ def list_cases(
         query = query.where(MigrationCase.stage == stage.value)
     if person_id:
         query = query.where(MigrationCase.person_id == person_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(MigrationCase.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[case_public(session, c) for c in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, MigrationCase, cursor, limit, lambda c: case_public(session, c))
 
 
 @router.get("/{case_id}", response_model=CasePublic)

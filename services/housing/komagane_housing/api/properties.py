@@ -15,7 +15,7 @@ from komagane_housing.models import InquiryCreate, InquiryPublic, Property, Prop
 from komagane_housing.views import property_public
 from komagane_kit.clock import now
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/properties", tags=["properties"])
@@ -61,12 +61,7 @@ def list_properties(
         query = query.where(Property.status == property_status.value)
     if area:
         query = query.where(Property.area == area)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Property.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[property_public(p) for p in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Property, cursor, limit, lambda p: property_public(p))
 
 
 @router.get("/{property_id}", response_model=PropertyPublic)

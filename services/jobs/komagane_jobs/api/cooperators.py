@@ -12,7 +12,7 @@ from komagane_jobs.lookups import get_or_404, invalid, locked, publish, require_
 from komagane_jobs.models import CompletionCreate, Cooperator, CooperatorCreate, CooperatorPublic, CooperatorStatus
 from komagane_jobs.views import cooperator_public
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/cooperators", tags=["地域おこし協力隊"])
@@ -53,12 +53,7 @@ def list_cooperators(
     query = select(Cooperator).order_by(col(Cooperator.id))
     if status_:
         query = query.where(Cooperator.status == status_.value)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Cooperator.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[cooperator_public(c) for c in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Cooperator, cursor, limit, lambda c: cooperator_public(c))
 
 
 @router.get("/{cooperator_id}", response_model=CooperatorPublic)

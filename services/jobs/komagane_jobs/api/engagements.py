@@ -33,7 +33,7 @@ from komagane_jobs.models import (
 )
 from komagane_jobs.views import engagement_public
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.people_replica import KnownPerson
 from komagane_kit.service import DbSession
 
@@ -138,12 +138,7 @@ def list_engagements(
         query = query.where(Engagement.person_id == person_id)
     if opportunity_id:
         query = query.where(Engagement.opportunity_id == opportunity_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Engagement.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[engagement_public(e) for e in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Engagement, cursor, limit, lambda e: engagement_public(e))
 
 
 @router.get("/{engagement_id}", response_model=EngagementPublic)

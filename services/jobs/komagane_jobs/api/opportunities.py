@@ -23,7 +23,7 @@ from komagane_jobs.models import (
 from komagane_jobs.skills import normalise_tags
 from komagane_jobs.views import opportunity_public
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/opportunities", tags=["opportunities"])
@@ -93,12 +93,7 @@ def list_opportunities(
         query = query.where(Opportunity.area == area)
     if hub_id:
         query = query.where(Opportunity.hub_id == hub_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Opportunity.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[opportunity_public(o) for o in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Opportunity, cursor, limit, lambda o: opportunity_public(o))
 
 
 @router.get("/{opportunity_id}", response_model=OpportunityPublic)
@@ -153,9 +148,4 @@ def list_applications(
 ) -> Page[ApplicationPublic]:
     get_or_404(session, Opportunity, opportunity_id)
     query = select(Application).where(Application.opportunity_id == opportunity_id).order_by(col(Application.id))
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Application.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[ApplicationPublic.model_validate(a) for a in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Application, cursor, limit, lambda a: ApplicationPublic.model_validate(a))

@@ -31,7 +31,7 @@ from komagane_jobs.models import (
 )
 from komagane_jobs.views import seminar_public
 from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/seminars", tags=["まちゼミ seminars"])
@@ -80,12 +80,7 @@ def list_seminars(
         query = query.where(Seminar.area == area)
     if language:
         query = query.where(col(Seminar.languages).contains(f'"{language}"'))
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Seminar.id) > str(after[0]))
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[seminar_public(s) for s in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, Seminar, cursor, limit, lambda s: seminar_public(s))
 
 
 @router.get("/{seminar_id}", response_model=SeminarPublic)
