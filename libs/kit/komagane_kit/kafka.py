@@ -15,10 +15,20 @@ from komagane_contracts.topics import TopicSpec, all_topic_specs
 log = logging.getLogger(__name__)
 
 
+def client_config(bootstrap_servers: str) -> dict[str, Any]:
+    """How any client reaches the cluster (aiokafka keyword arguments): the one place for connection settings."""
+    return {"bootstrap_servers": bootstrap_servers}
+
+
+def java_client_properties(bootstrap_servers: str) -> dict[str, str]:
+    """The same connection settings for Kafka's Java tools (`--producer-props`, `--consumer.config`)."""
+    return {"bootstrap.servers": client_config(bootstrap_servers)["bootstrap_servers"]}
+
+
 def producer_config(bootstrap_servers: str, *, client_id: str) -> dict[str, Any]:
     """Idempotent producer, acks from all in-sync replicas; small linger to batch bursts."""
     return {
-        "bootstrap_servers": bootstrap_servers,
+        **client_config(bootstrap_servers),
         "client_id": client_id,
         "enable_idempotence": True,
         "acks": "all",
