@@ -57,6 +57,11 @@ CEILING_TOPIC = "bench.ceiling.v1"
 KAFKA_LIBS = repo_root() / "infra" / "kafka" / "libs"
 
 
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    await consumer._client.force_metadata_update()  # a fresh consumer knows no partitions yet
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -104,7 +109,7 @@ class ProfileWatcher:
 
     async def start(self) -> None:
         await self.consumer.start()
-        partitions = [TopicPartition(PROFILES.name, p) for p in sorted(self.consumer.partitions_for_topic(PROFILES.name) or {0})]
+        partitions = await partitions_of(self.consumer, PROFILES.name)
         self.consumer.assign(partitions)
         await self.consumer.seek_to_end(*partitions)
         self._task = asyncio.create_task(self._follow())
@@ -273,7 +278,7 @@ async def read_all(bootstrap: str, topic: str) -> list[Any]:
     consumer = AIOKafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+        partitions = await partitions_of(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -389,7 +394,7 @@ async def aiokafka_ceiling(bootstrap: str, records: int) -> dict[str, Any]:
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(CEILING_TOPIC, p) for p in sorted(consumer.partitions_for_topic(CEILING_TOPIC) or {0})]
+        partitions = await partitions_of(consumer, CEILING_TOPIC)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen = 0
@@ -634,6 +639,7 @@ def main() -> None:
     parser.add_argument("--ceiling-records", type=int, default=200_000)
     parser.add_argument("--py-spy", metavar="PROCESS", help="profile this process (gateway, exchange, profiles, …) during the step nearest 500/s")
     parser.add_argument("--no-rebuild", action="store_true")
+    parser.add_argument("--rebuild-events", type=int, default=100_000, help="synthetic person events added to the run's history for the rebuild")
     args = parser.parse_args()
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -652,10 +658,16 @@ def main() -> None:
             asyncio.run(ceilings(stack, args, results))
             if not args.no_rebuild:
                 messages = asyncio.run(history_messages(stack.kafka.bootstrap))
+        except BaseException:
+            print(stack.log_tails(), file=sys.stderr)
+            raise
         finally:
             stack.stop()
     if messages:
-        rebuild(messages, results)
+        from bench.profiles_replay import generate
+
+        # The run's own history plus synthetic person events, so start-up does not dominate the rate.
+        rebuild(messages + generate(args.rebuild_events), results)
     results["ratios"] = ratios(results)
     stem = RESULTS / results["date"]
     stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
