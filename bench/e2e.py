@@ -79,6 +79,7 @@ class Step:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     unreflected: int = 0
+    shed: int = 0
     memory_kib: dict[str, int] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
@@ -86,6 +87,7 @@ class Step:
             "target_per_s": self.target,
             "seconds": round(self.elapsed, 1),
             "sent": self.sent,
+            "not_sent_behind_schedule": self.shed,
             "accepted": self.accepted,
             "achieved_per_s": round(self.accepted / self.elapsed, 1) if self.elapsed else 0,
             "errors": dict(self.errors),
@@ -198,9 +200,14 @@ class Bench:
         total = int(step.target * step.seconds)
         began = time.perf_counter()
 
+        deadline = began + step.seconds
+
         async def write(n: int) -> None:
             person = self.people[n % len(self.people)]
             async with gate:
+                if time.perf_counter() > deadline:
+                    step.shed += 1  # the platform fell behind: what is still queued at the end is not sent
+                    return
                 step.sent += 1
                 try:
                     response = await self.client.post(f"/v1/hubs/{self.hub}/visits", json={"person_id": person}, headers={"Idempotency-Key": uuid.uuid4().hex})
@@ -219,6 +226,9 @@ class Bench:
         memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None
         for n in range(total):
             due = began + n / step.target
+            if time.perf_counter() > deadline:
+                step.shed += total - n
+                break
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -1,10 +1,14 @@
-"""The town simulator's plan: one seed, one town and one history; shaped like an ageing town."""
+"""The town simulator without a platform: one seed plans one town and one history, shaped like
+an ageing town; its gateway client waits out 429/503 and sends Idempotency-Key."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import httpx
+
 from komagane_simulator import plan_history, plan_town
+from komagane_simulator.gateway import Gateway
 
 AS_OF = date(2026, 11, 29)
 
@@ -46,3 +50,24 @@ def test_history_has_weekly_rhythms_and_a_seminar_month() -> None:
         for person in town.people
         if person.away and person.away[0] <= (d.day - history[0].day).days < person.away[1]
     )
+
+
+async def test_the_gateway_client_waits_out_429_and_503_and_sends_idempotency_keys() -> None:
+    seen: list[httpx.Request] = []
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "0.05"}), httpx.Response(503, headers={"Retry-After": "0.05"}), httpx.Response(201, json={"id": "x"})]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    gateway = Gateway("http://gateway.test", lambda: "token")
+    gateway.client = httpx.AsyncClient(base_url="http://gateway.test", transport=httpx.MockTransport(handler))
+    try:
+        assert await gateway.post("/v1/hubs", {"name_ja": "x"}, "sim-1-abc") == {"id": "x"}
+    finally:
+        await gateway.aclose()
+    assert len(seen) == 3 and gateway.stats.retried == 2
+    assert {r.headers["Idempotency-Key"] for r in seen} == {"sim-1-abc"}
+    assert seen[0].headers["Authorization"] == "Bearer token"

@@ -104,7 +104,7 @@ def plan_history(town: Town, days: int) -> list[Day]:
                 day.visits.append(Visit(person.key, rng.choice(("hub:wellness", "hub:patona")), at))
             if person.volunteer_hub and today.weekday() == int(person.key[-1]) % 7 and rng.random() < 0.8:
                 day.volunteering.append(Shift(person.key, person.volunteer_hub, today, rng.choice((2.0, 3.0, 4.0))))
-            if person.job and today.weekday() in jobs[person.job].weekdays and rng.random() < 0.9:
+            if person.job and today.weekday() in jobs[person.job].weekdays and rng.random() < 0.75:
                 day.work.append(Shift(person.key, person.job, today, jobs[person.job].hours))
             if person.walker:
                 steps = max(300, int(rng.gauss(6500 if town.as_of.year - person.birth_year < 75 else 4200, 1800)))

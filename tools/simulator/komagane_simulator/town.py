@@ -335,8 +335,8 @@ def _activities_and_habits(rng: random.Random, town: Town) -> None:
             extra[person.key]["job"] = "job:jica:guide"
         if a >= 16 and rng.random() < (0.06 if a < 65 else 0.09):
             extra[person.key]["volunteer_hub"] = rng.choice(["hub:wellness", "hub:patona", "hub:jica"] + [h.key for h in halls[:2]])
-        if a >= 18 and rng.random() < 0.12:
-            extra[person.key]["visits_per_week"] = rng.choice((0.5, 1.0, 2.0))
+        if a >= 18 and rng.random() < 0.1:
+            extra[person.key]["visits_per_week"] = rng.choice((0.5, 1.0, 1.5))
         if "HEALTH" in person.consents and rng.random() < 0.6:
             extra[person.key]["walker"] = True
 
