@@ -148,7 +148,7 @@ class Bench:
         self.stack = stack
         self.people_count = people
         self.concurrency = concurrency
-        token = stack.mint_token("staff", subject="bench-e2e", ttl_seconds=4 * 3600)
+        token = stack.mint_token("admin", subject="bench-e2e", ttl_seconds=4 * 3600)
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self.client = httpx.AsyncClient(base_url=stack.gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits)
         self.people: list[str] = []
@@ -457,7 +457,8 @@ def start_stack(root: Path, database: str) -> Stack:
     if database == "postgresql" and os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
-    env = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.05"}
+    # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
+    env = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.05", "RATE_LIMIT_ENABLED": "false"}
     stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
     stack.start()
     return stack

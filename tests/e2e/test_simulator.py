@@ -18,7 +18,7 @@ SEED, PEOPLE, DAYS = 11, 60, 14
 
 async def test_a_small_town_loads_through_the_gateway_and_profiles_appear(stack: Stack, gateway: httpx.AsyncClient) -> None:
     assert stack.gateway is not None
-    loaded = await load_town(stack.gateway.url, lambda: stack.mint_token("staff", subject="town-simulator"), seed=SEED, population=PEOPLE, history_days=DAYS)
+    loaded = await load_town(stack.gateway.url, lambda: stack.mint_token("admin", subject="town-simulator"), seed=SEED, population=PEOPLE, history_days=DAYS)
 
     assert loaded.stats.failed.total() == 0, dict(loaded.stats.failed)
     town = plan_town(SEED, PEOPLE, today())
