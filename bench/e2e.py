@@ -476,11 +476,13 @@ async def measure(stack: Stack, args: argparse.Namespace, results: dict[str, Any
     memory_step = min(steps, key=lambda s: abs(s.target - 500))
     try:
         for step in steps:
-            profiler = _start_py_spy(stack, args.py_spy, step.seconds) if args.py_spy and step is memory_step else None
+            names = args.py_spy.split(",") if args.py_spy and step is memory_step else []
+            profilers = {name: _start_py_spy(stack, name, step.seconds) for name in names}
             await bench.run_step(step, watcher, sample_memory=step is memory_step)
             figures = step.figures()
-            if profiler is not None:
-                results["py_spy"] = {"process": args.py_spy, "step_per_s": step.target, "top": _py_spy_top(profiler)}
+            for name, profiler in profilers.items():
+                if profiler is not None:
+                    results.setdefault("py_spy", {})[name] = {"step_per_s": step.target, "top": _py_spy_top(profiler)}
             print(
                 f"step {step.target:5d}/s  achieved {figures['achieved_per_s']:7.1f}/s  errors {sum(step.errors.values()):5d}  "
                 f"write→profile p50 {figures['write_to_profile_ms']['p50']} ms  p95 {figures['write_to_profile_ms']['p95']} ms  "
@@ -507,7 +509,8 @@ def _start_py_spy(stack: Stack, name: str, seconds: float) -> tuple[subprocess.P
     if pid is None:
         return None
     out = RESULTS / f"py-spy-{name}.txt"
-    argv = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw", "-o", str(out), "--nonblocking"]
+    spy = str(Path(sys.executable).parent / "py-spy")
+    argv = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "-f", "raw", "-o", str(out), "--nonblocking"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
 
@@ -633,9 +636,9 @@ def markdown(results: dict[str, Any]) -> str:
             "|---|---:|---:|",
         ]
         lines += [f"| {name} | {idle[name] / 1024:.0f} | {loaded.get(name, 0) / 1024:.0f} |" for name in idle]
-    if "py_spy" in results:
-        lines += ["", f"## py-spy: {results['py_spy']['process']} under the {results['py_spy']['step_per_s']}/s step (inclusive share)", "", "```"]
-        lines += results["py_spy"]["top"] + ["```"]
+    for name, spied in results.get("py_spy", {}).items():
+        lines += ["", f"## py-spy: {name} under the {spied['step_per_s']}/s step (share of samples, inclusive)", "", "```"]
+        lines += spied["top"] + ["```"]
     return "\n".join(lines) + "\n"
 
 
@@ -648,7 +651,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--read-seconds", type=float, default=10)
     parser.add_argument("--ceiling-records", type=int, default=200_000)
-    parser.add_argument("--py-spy", metavar="PROCESS", help="profile this process (gateway, exchange, profiles, …) during the step nearest 500/s")
+    parser.add_argument("--py-spy", metavar="NAMES", help="profile these processes (gateway,exchange,profiles,…) in the step nearest 500/s")
     parser.add_argument("--no-rebuild", action="store_true")
     parser.add_argument("--rebuild-events", type=int, default=100_000, help="synthetic person events added to the run's history for the rebuild")
     args = parser.parse_args()

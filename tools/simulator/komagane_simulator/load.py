@@ -334,14 +334,18 @@ class Loader:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _quietly(self, step: Awaitable[None]) -> None:
+        """One live action: a refusal is part of town life (counted), anything else is logged, never fatal."""
         try:
             await step
         except RequestFailed as exc:
             log.debug("%s", exc)
+        except Exception:
+            log.exception("live action failed")
 
     async def _session_now(self, rng: random.Random, tick: int, regulars: list[Person]) -> None:
         person = rng.choice(regulars)
-        activity = next(a for a in self.town.activities if a.key == rng.choice(person.habits))
+        chosen = rng.choice(person.habits)
+        activity = next(a for a in self.town.activities if a.key == chosen)
         now = datetime.now(TOKYO).replace(second=0, microsecond=0)
         body = {
             "starts_at": (now - timedelta(minutes=20)).isoformat(),
