@@ -519,14 +519,26 @@ def _py_spy_top(profiler: tuple[subprocess.Popen[bytes], Path]) -> list[str]:
     process.wait(120)
     if not out.exists():
         return []
+    return py_spy_summary(out)
+
+
+def py_spy_summary(raw: Path) -> list[str]:
+    """Where the samples were: the top frames by own time, then our code by inclusive time."""
     inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
     total = 0
-    for line in out.read_text().splitlines():
+    for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
         total += int(count)
-        for frame in dict.fromkeys(stack.split(";")):
+        own[frames[-1]] += int(count)
+        for frame in dict.fromkeys(frames):
             inclusive[frame] += int(count)
-    return [f"{100 * n / total:5.1f}% {frame}" for frame, n in inclusive.most_common(40) if "komagane" in frame or "site-packages" in frame][:20]
+    if not total:
+        return []
+    top_own = [f"own  {100 * n / total:5.1f}% {frame}" for frame, n in own.most_common(8)]
+    ours = [f"incl {100 * n / total:5.1f}% {frame}" for frame, n in inclusive.most_common(60) if "komagane" in frame and "main" not in frame][:10]
+    return top_own + ours
 
 
 async def history_messages(bootstrap: str) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
@@ -585,7 +597,9 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# End-to-end benchmark, {results['date']}",
         "",
-        f"`{results['command']}` on {results['machine']} ({results['database']}, {results['people']} people). Figures only; nothing here passes or fails.",
+        f"`{results['command']}` on {results['machine']} ({results['database']}, {results['people']} people).",
+        f"Load average (1 min) {results.get('load_average_at_start', '?')} at the start and {results.get('load_average_at_end', '?')} at the end:",
+        "other processes share the cores. Figures only; nothing here passes or fails.",
         "",
         "## Writes through the gateway → profile",
         "",
@@ -637,7 +651,7 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         lines += [f"| {name} | {idle[name] / 1024:.0f} | {loaded.get(name, 0) / 1024:.0f} |" for name in idle]
     for name, spied in results.get("py_spy", {}).items():
-        lines += ["", f"## py-spy: {name} under the {spied['step_per_s']}/s step (share of samples, inclusive)", "", "```"]
+        lines += ["", f"## py-spy: {name} under the {spied['step_per_s']}/s step (share of samples: own time, then inclusive)", "", "```"]
         lines += spied["top"] + ["```"]
     return "\n".join(lines) + "\n"
 
@@ -659,6 +673,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "command": "python -m bench.e2e " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average_at_start": round(os.getloadavg()[0], 1),
         "database": args.database,
         "people": args.people,
         "steps": [],
@@ -683,6 +698,7 @@ def main() -> None:
         # The run's own history plus synthetic person events, so start-up does not dominate the rate.
         rebuild(messages + generate(args.rebuild_events), results)
     results["ratios"] = ratios(results)
+    results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     stem = RESULTS / results["date"]
     stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(results))
