@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
 import time
@@ -32,6 +33,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from komagane_contracts.topics import EXCHANGE, HOUSING, HUB_ATTENDANCE, JOBS, KPI_CONTRIBUTIONS, PEOPLE
 from komagane_devstack.infra import KafkaBroker, RedisServer
 from komagane_devstack.services import ServiceProcess
+from komagane_kit.kafka import client_options
 from komagane_profiles.pipeline import Replay
 from komagane_profiles.synthetic import people_events
 
@@ -61,7 +63,7 @@ def pure_fold(messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]])
 
 
 async def produce(bootstrap: str, messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
     began = time.perf_counter()
     try:
@@ -74,7 +76,7 @@ async def produce(bootstrap: str, messages: list[tuple[str, bytes, bytes, list[t
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -86,7 +88,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 async def lag(bootstrap: str, group: str, topics: tuple[str, ...]) -> int:
     """Messages on `topics` the group has not committed yet; -1 while the group is not there."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
@@ -112,9 +114,16 @@ def faust_worker(messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]
             kafka.start()
             redis.start()
             kafka.create_topics()
+            os.environ.update(kafka.admin.env())  # this process produces and watches lag as the operator
             took = asyncio.run(produce(kafka.bootstrap, messages))
             print(f"produced into the pillar topics  {len(messages):9d} events in {took:7.1f} s")
-            env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "REDIS_URL": redis.url, "PROFILES_DATA_DIR": str(root / "profiles"), "LOG_LEVEL": "WARNING"}
+            env = {
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+                **kafka.auth("profiles").env(),
+                "REDIS_URL": redis.url,
+                "PROFILES_DATA_DIR": str(root / "profiles"),
+                "LOG_LEVEL": "WARNING",
+            }
             worker = ServiceProcess("profiles", "komagane_profiles", root / "logs", port_env="PROFILES_WEB_PORT", env=env)
             began = time.perf_counter()
             worker.start()

@@ -91,16 +91,15 @@ class Stack:
         self.kafka.create_topics()
         env = self.common_env()
         for name, module in PILLARS:
-            self.pillars[name] = ServiceProcess(
-                name, module, self.log_dir, port=self.config.service_ports.get(name), env={**env, "DATABASE_URL": self.database_url(name)}
-            )
+            service_env = {**env, **self.kafka.auth(name).env(), "DATABASE_URL": self.database_url(name)}
+            self.pillars[name] = ServiceProcess(name, module, self.log_dir, port=self.config.service_ports.get(name), env=service_env)
         self.profiles = ServiceProcess(
             "profiles",
             "komagane_profiles",
             self.log_dir,
             port=self.config.profiles_port,
             port_env="PROFILES_WEB_PORT",
-            env={**env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
+            env={**env, **self.kafka.auth("profiles").env(), "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
         )
         with ThreadPoolExecutor(max_workers=len(self.pillars) + 1) as pool:
             for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles]]:

@@ -22,6 +22,7 @@ from opentelemetry import trace
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.kafka_access import PROFILES_APP_ID
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.topics import (
     ALERTS,
@@ -38,7 +39,7 @@ from komagane_contracts.topics import (
 )
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
-from komagane_kit.kafka import cluster_ready
+from komagane_kit.kafka import KafkaAuth, cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.fold import new_state, person_of, profile_of
 from komagane_profiles.hubmix import new_hub, summary
@@ -53,9 +54,17 @@ tracer = trace.get_tracer("komagane.profiles")
 settings = ProfilesSettings()
 setup_telemetry(settings.service_name, log_level=settings.log_level)
 
+
+def broker_credentials() -> faust.SASLCredentials | None:
+    """The processor's SASL/SCRAM login, from the same environment every Kafka client reads."""
+    auth = KafkaAuth.from_env()
+    return None if auth is None else faust.SASLCredentials(username=auth.username, password=auth.password, mechanism=auth.mechanism)
+
+
 app = faust.App(
-    "komagane-profiles",
+    PROFILES_APP_ID,
     broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")),
+    broker_credentials=broker_credentials(),
     store=settings.profiles_store,
     datadir=settings.profiles_data_dir,
     web_host=settings.profiles_web_host,
