@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware import Middleware
@@ -92,7 +92,7 @@ def create_service_app(
     description: str = "",
     subscriptions: Mapping[str, EventHandler] | None = None,
     idempotent_posts: bool = False,
-    background: Sequence[Callable[[Engine], Awaitable[None]]] = (),
+    background: Sequence[Callable[[Engine], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """A pillar service: its own database (migrated at start) and an outbox relay to Kafka.
 
