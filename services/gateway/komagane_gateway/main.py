@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.resilience import CircuitBreaker
 from komagane_gateway.routes import SERVICES, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
@@ -36,6 +37,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.upstream_timeout_seconds,
             internal_secret=secret,
             internal_ttl_seconds=settings.internal_token_ttl_seconds,
+            breaker=CircuitBreaker(settings.circuit_failure_threshold, settings.circuit_open_seconds),
+            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+            read_timeout_seconds=settings.upstream_read_timeout_seconds,
         )
         for name in SERVICES
     }

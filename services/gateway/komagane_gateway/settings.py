@@ -15,8 +15,14 @@ class GatewaySettings(ServiceSettings):
     # Bodies up to this size pass the gateway (health batches are several MiB); each service
     # still enforces its own, smaller limit where it has no batch endpoints.
     max_body_bytes: int = 8 * 1024 * 1024
-    # Per-request timeout towards a service, in seconds.
+    # Timeout of writes towards a service, in seconds (reads and batches: resilience.ROUTE_TIMEOUTS).
     upstream_timeout_seconds: float = 10.0
+    upstream_read_timeout_seconds: float = 5.0
+    # Opening a connection to a service; a service that is down is known within this.
+    upstream_connect_timeout_seconds: float = 1.0
+    # Circuit breaker per service: consecutive failures that open it, and how long it stays open.
+    circuit_failure_threshold: int = 5
+    circuit_open_seconds: float = 10.0
     # The gateway's own files (the development signing key).
     data_dir: Path = Path("./.data/gateway")
 
