@@ -13,7 +13,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from komagane_gateway.access import route_class
+from komagane_gateway.access import WRITE, route_class
+from komagane_gateway.ratelimit import RateLimiter
 from komagane_gateway.tokens import AuthenticationError, Principal, TokenVerifier
 from komagane_kit.errors import Problem
 
@@ -52,12 +53,33 @@ async def _body_person_id(request: Request) -> str | None:
     return str(value) if value is not None else None
 
 
+async def _rate_limit(request: Request, client: str, route_class_name: str) -> None:
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return
+    decision = await limiter.take(client, route_class_name, write=request.method in WRITE)
+    if decision is None:
+        return
+    request.state.ratelimit = decision  # ratelimit.RateLimitHeaders puts it on the answer
+    if not decision.allowed:
+        raise Problem(
+            429,
+            "rate-limited",
+            f"Too many {route_class_name} requests; try again in {decision.retry_after_seconds} s.",
+            headers={"Retry-After": str(decision.retry_after_seconds), **decision.headers()},
+            route_class=route_class_name,
+        )
+
+
 async def authorize(request: Request) -> Principal:
-    """Authenticate the caller (unless the route class is public) and apply the access matrix."""
+    """Authenticate the caller (unless the route class is public), apply the access matrix and
+    the caller's rate limit for the route class."""
     rc, match = route_class(request.method, request.url.path)
     if rc.public:
+        await _rate_limit(request, f"ip:{request.client.host if request.client else 'unknown'}", rc.name)
         return ANONYMOUS
     principal = await authenticate(request)
+    await _rate_limit(request, f"sub:{principal.subject}", rc.name)
     allowed = [role for role in principal.roles if rc.allows(role)]
     if not allowed:
         raise Problem(403, "forbidden", f"The role {principal.role} may not use {rc.name} routes.", route_class=rc.name)

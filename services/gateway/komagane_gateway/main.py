@@ -9,8 +9,12 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
+from fastapi.middleware import Middleware
 
+from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
+from komagane_gateway.readcache import ReadCache
 from komagane_gateway.resilience import CircuitBreaker
 from komagane_gateway.routes import SERVICES, owner_of, router
 from komagane_gateway.settings import GatewaySettings
@@ -25,6 +29,14 @@ settings = GatewaySettings()
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = aioredis.Redis.from_url(settings.redis_url)
+    app.state.rate_limiter = RateLimiter(
+        app.state.redis,
+        read=Limit(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
+        write=Limit(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
+        enabled=settings.rate_limit_enabled,
+    )
+    app.state.read_cache = ReadCache(settings.read_cache_entries)
+    app.state.idempotency = IdempotencyStore(app.state.redis, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds)
     secret = settings.internal_token_secret.get_secret_value()
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(
@@ -69,6 +81,7 @@ app = create_app(
     checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
     internal_auth=False,  # the gateway authenticates callers itself (auth.py)
+    middleware=[Middleware(RateLimitHeaders)],
 )
 # Before the first request: on first start this generates the development signing key.
 app.state.token_verifier = TokenVerifier(settings)

@@ -38,5 +38,18 @@ class GatewaySettings(ServiceSettings):
     auth_allow_development_key: bool = True
     # Tolerated clock difference with the identity provider, in seconds.
     auth_leeway_seconds: int = 30
+    # Rate limits per client and route class (token buckets in Redis, ratelimit.py): sustained
+    # requests per second and burst. Generous by default: they stop a runaway client.
+    rate_limit_enabled: bool = True
+    rate_limit_read_per_second: float = 200.0
+    rate_limit_read_burst: int = 1000
+    rate_limit_write_per_second: float = 50.0
+    rate_limit_write_burst: int = 300
+    # Idempotency-Key (idempotency.py): how long a first answer is kept, and how long a repeat
+    # waits for a first request that is still running.
+    idempotency_ttl_seconds: int = 24 * 3600
+    idempotency_wait_seconds: float = 10.0
+    # Rendered profile and KPI answers kept in memory (readcache.py); 0 turns the cache off.
+    read_cache_entries: int = 10_000
     # Lifetime of the internal tokens the gateway signs for the services.
     internal_token_ttl_seconds: int = 60

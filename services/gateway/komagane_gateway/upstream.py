@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from fastapi import Request, Response
 
+from komagane_gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
+from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.resilience import RETRY_BACKOFF_SECONDS, RETRYABLE_STATUS, SAFE_METHODS, CircuitBreaker, CircuitOpen, timeout_for
 from komagane_gateway.tokens import Principal
 from komagane_kit.errors import Problem
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 # verified identity travels in the internal token, and in X-Actor / X-Actor-Role for the
 # health audit log.
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "idempotency-key")
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag", "idempotent-replayed", "content-language")
 
 
 class Upstream:
@@ -105,9 +107,20 @@ class Upstream:
 
     async def forward(self, request: Request, path: str) -> Response:
         body = await request.body()
-        upstream = await self.call(request.method, path, params=request.query_params, content=body, headers=self.forward_headers(request))
-        response_headers = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
-        return Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
+        headers = self.forward_headers(request)
+
+        async def send(scoped_idempotency_key: str | None = None) -> Response:
+            if scoped_idempotency_key is not None:
+                headers["idempotency-key"] = scoped_idempotency_key
+            upstream = await self.call(request.method, path, params=request.query_params, content=body, headers=headers)
+            response_headers = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
+            return Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
+
+        store: IdempotencyStore | None = getattr(request.app.state, "idempotency", None)
+        if request.method == "POST" and store is not None and IDEMPOTENCY_HEADER in request.headers:
+            principal: Principal = request.state.principal
+            return await store.run(request, principal.subject, body, send)
+        return await send()
 
     async def ready(self) -> bool:
         response = await self.client.get("/readyz", timeout=2.0)
