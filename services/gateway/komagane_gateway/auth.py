@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from komagane_gateway.access import WRITE, route_class
 from komagane_gateway.ratelimit import RateLimiter
+from komagane_gateway.staff_rules import apply_staff_rules
 from komagane_gateway.tokens import AuthenticationError, Principal, TokenVerifier
 from komagane_kit.errors import Problem
 
@@ -83,11 +84,11 @@ async def authorize(request: Request) -> Principal:
     allowed = [role for role in principal.roles if rc.allows(role)]
     if not allowed:
         raise Problem(403, "forbidden", f"The role {principal.role} may not use {rc.name} routes.", route_class=rc.name)
-    if rc.own and allowed == ["resident"]:
-        person = match.groupdict().get("person") or await _body_person_id(request)
-        if person != principal.subject:
-            raise Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
+    person = match.groupdict().get("person") or await _body_person_id(request) if rc.own else None
+    if rc.own and allowed == ["resident"] and person != principal.subject:
+        raise Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
     request.state.principal = principal
+    await apply_staff_rules(request, principal, rc, person)
     return principal
 
 

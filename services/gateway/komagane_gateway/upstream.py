@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request, Response
@@ -12,6 +13,7 @@ from fastapi import Request, Response
 from komagane_gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.resilience import RETRY_BACKOFF_SECONDS, RETRYABLE_STATUS, SAFE_METHODS, CircuitBreaker, CircuitOpen, timeout_for
+from komagane_gateway.staff_rules import REASON_HEADER
 from komagane_gateway.tokens import Principal
 from komagane_kit.errors import Problem
 from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, Identity, mint_internal_token
@@ -103,7 +105,17 @@ class Upstream:
         principal: Principal = request.state.principal  # set by auth.authorize on every routed request
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
         headers.update(self.identity_headers(principal))
+        reason: str | None = getattr(request.state, "access_reason", None)
+        if reason is not None:
+            headers[REASON_HEADER] = quote(reason, safe=" ")
         return headers
+
+    def forward_params(self, request: Request) -> Any:
+        """The query, plus the access reason as `reason` where the service records it (S2 reads)."""
+        reason: str | None = getattr(request.state, "access_reason", None)
+        if reason is None or not getattr(request.state, "reason_in_query", False) or "reason" in request.query_params:
+            return request.query_params
+        return [*request.query_params.multi_items(), ("reason", reason)]
 
     async def forward(self, request: Request, path: str) -> Response:
         body = await request.body()
@@ -112,7 +124,7 @@ class Upstream:
         async def send(scoped_idempotency_key: str | None = None) -> Response:
             if scoped_idempotency_key is not None:
                 headers["idempotency-key"] = scoped_idempotency_key
-            upstream = await self.call(request.method, path, params=request.query_params, content=body, headers=headers)
+            upstream = await self.call(request.method, path, params=self.forward_params(request), content=body, headers=headers)
             response_headers = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
             return Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
 
