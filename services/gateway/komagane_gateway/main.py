@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
+from komagane_gateway.composed import router as composed_router
 from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
 from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         enabled=settings.rate_limit_enabled,
     )
     app.state.read_cache = ReadCache(settings.read_cache_entries)
+    app.state.stream_poll_seconds = settings.profile_stream_poll_seconds
     app.state.idempotency = IdempotencyStore(app.state.redis, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds)
     secret = settings.internal_token_secret.get_secret_value()
     if len(secret.encode()) < MIN_SECRET_BYTES:
@@ -77,7 +79,7 @@ app = create_app(
     settings,
     title="Komagane Lifelong-Active Town API",
     description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
-    routers=[router],
+    routers=[composed_router, router],  # composed first: `router` ends with the catch-all forwarder
     checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
     internal_auth=False,  # the gateway authenticates callers itself (auth.py)

@@ -51,5 +51,7 @@ class GatewaySettings(ServiceSettings):
     idempotency_wait_seconds: float = 10.0
     # Rendered profile and KPI answers kept in memory (readcache.py); 0 turns the cache off.
     read_cache_entries: int = 10_000
+    # How often an open profile stream (GET /v1/people/{id}/stream) looks at the read model.
+    profile_stream_poll_seconds: float = 0.5
     # Lifetime of the internal tokens the gateway signs for the services.
     internal_token_ttl_seconds: int = 60
