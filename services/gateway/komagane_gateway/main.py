@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from komagane_gateway.composed import router as composed_router
+from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
 from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
@@ -83,7 +84,7 @@ app = create_app(
     checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
     internal_auth=False,  # the gateway authenticates callers itself (auth.py)
-    middleware=[Middleware(RateLimitHeaders)],
+    middleware=[Middleware(RateLimitHeaders), Middleware(LocalizedProblems)],
 )
 # Before the first request: on first start this generates the development signing key.
 app.state.token_verifier = TokenVerifier(settings)
