@@ -72,9 +72,20 @@ async def _rate_limit(request: Request, client: str, route_class_name: str) -> N
         )
 
 
+async def refuse_nul(request: Request) -> None:
+    """NUL characters are never valid input (PostgreSQL text cannot hold them): 422 at the edge."""
+    if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+        raise Problem(422, "invalid-characters", "The path or query contains a NUL character.", errors=[{"field": "query", "message": "NUL character"}])
+    if request.method in WRITE:
+        body = await request.body()
+        if b"\x00" in body or b"\\u0000" in body:
+            raise Problem(422, "invalid-characters", "The request body contains a NUL character.", errors=[{"field": "body", "message": "NUL character"}])
+
+
 async def authorize(request: Request) -> Principal:
     """Authenticate the caller (unless the route class is public), apply the access matrix and
     the caller's rate limit for the route class."""
+    await refuse_nul(request)
     rc, match = route_class(request.method, request.url.path)
     if rc.public:
         await _rate_limit(request, f"ip:{request.client.host if request.client else 'unknown'}", rc.name)

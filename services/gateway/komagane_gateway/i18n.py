@@ -64,6 +64,7 @@ CATALOGUE: dict[str, tuple[str, str | None]] = {
     "invalid-idempotency-key": ("Idempotency-Key が不正です", "Idempotency-Key は1〜200文字で指定してください。"),
     "validation-error": ("入力内容に誤りがあります", "入力内容に誤りがあります: {fields}"),
     "payload-too-large": ("リクエストが大きすぎます", None),
+    "invalid-characters": ("使えない文字が含まれています", "リクエストに NUL 文字が含まれています。"),
     "internal-error": ("内部エラーが発生しました", "予期しないエラーが発生しました。記録済みです。"),
     "internal-token-required": ("認証が必要です", None),
     "unknown-person": ("登録されていない人です", None),

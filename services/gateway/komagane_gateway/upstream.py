@@ -70,6 +70,9 @@ class Upstream:
         Raises Problem 503 (unavailable or circuit open, with Retry-After) or 504 (timed out).
         """
         seconds = timeout if timeout is not None else timeout_for(method, path, read=self.read_timeout_seconds, write=self.timeout_seconds)
+        # The path arrives decoded; any character (control characters, non-ASCII ids) is sent
+        # percent-encoded, as the service will decode it.
+        path = quote(path, safe="/:@!$&'()*+,;=")
         request_timeout = httpx.Timeout(seconds, connect=min(self.connect_timeout_seconds, seconds))
         attempts = 1 + (len(RETRY_BACKOFF_SECONDS) if method in SAFE_METHODS else 0)
         for attempt in range(attempts):
