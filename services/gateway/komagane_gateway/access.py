@@ -98,6 +98,24 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "person-sessions",
+        READ,
+        rf"/v1/people/{P}/sessions",
+        _roles("resident", "staff", "care"),
+        "A person's upcoming reserved sessions",
+        ("GET", "/v1/people/{person}/sessions"),
+        own=True,
+    ),
+    RouteClass(
+        "person-overview",
+        READ,
+        rf"/v1/people/{P}/(overview|stream)",
+        _roles("resident", "staff", "care"),
+        "A person's overview (profile, sessions, work, matches, housing) and profile stream",
+        ("GET", "/v1/people/{person}/overview"),
+        own=True,
+    ),
+    RouteClass(
         "profile", READ, rf"/v1/profiles/{P}", _roles("resident", "staff", "care"), "Role-and-belonging profile", ("GET", "/v1/profiles/{person}"), own=True
     ),
     RouteClass("hub-mix", READ, r"/v1/hubs/[^/]+/mix", _roles("staff", "city"), "ごちゃまぜ index of a hub (aggregate)", ("GET", "/v1/hubs/h-1/mix")),

@@ -13,7 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from komagane_gateway.access import route_class
+from komagane_gateway.access import WRITE, route_class
+from komagane_gateway.ratelimit import RateLimiter
+from komagane_gateway.staff_rules import apply_staff_rules
 from komagane_gateway.tokens import AuthenticationError, Principal, TokenVerifier
 from komagane_kit.errors import Problem
 
@@ -52,20 +54,52 @@ async def _body_person_id(request: Request) -> str | None:
     return str(value) if value is not None else None
 
 
+async def _rate_limit(request: Request, client: str, route_class_name: str) -> None:
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return
+    decision = await limiter.take(client, route_class_name, write=request.method in WRITE)
+    if decision is None:
+        return
+    request.state.ratelimit = decision  # ratelimit.RateLimitHeaders puts it on the answer
+    if not decision.allowed:
+        raise Problem(
+            429,
+            "rate-limited",
+            f"Too many {route_class_name} requests; try again in {decision.retry_after_seconds} s.",
+            headers={"Retry-After": str(decision.retry_after_seconds), **decision.headers()},
+            route_class=route_class_name,
+        )
+
+
+async def refuse_nul(request: Request) -> None:
+    """NUL characters are never valid input (PostgreSQL text cannot hold them): 422 at the edge."""
+    if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+        raise Problem(422, "invalid-characters", "The path or query contains a NUL character.", errors=[{"field": "query", "message": "NUL character"}])
+    if request.method in WRITE:
+        body = await request.body()
+        if b"\x00" in body or b"\\u0000" in body:
+            raise Problem(422, "invalid-characters", "The request body contains a NUL character.", errors=[{"field": "body", "message": "NUL character"}])
+
+
 async def authorize(request: Request) -> Principal:
-    """Authenticate the caller (unless the route class is public) and apply the access matrix."""
+    """Authenticate the caller (unless the route class is public), apply the access matrix and
+    the caller's rate limit for the route class."""
+    await refuse_nul(request)
     rc, match = route_class(request.method, request.url.path)
     if rc.public:
+        await _rate_limit(request, f"ip:{request.client.host if request.client else 'unknown'}", rc.name)
         return ANONYMOUS
     principal = await authenticate(request)
+    await _rate_limit(request, f"sub:{principal.subject}", rc.name)
     allowed = [role for role in principal.roles if rc.allows(role)]
     if not allowed:
         raise Problem(403, "forbidden", f"The role {principal.role} may not use {rc.name} routes.", route_class=rc.name)
-    if rc.own and allowed == ["resident"]:
-        person = match.groupdict().get("person") or await _body_person_id(request)
-        if person != principal.subject:
-            raise Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
+    person = match.groupdict().get("person") or await _body_person_id(request) if rc.own else None
+    if rc.own and allowed == ["resident"] and person != principal.subject:
+        raise Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
     request.state.principal = principal
+    await apply_staff_rules(request, principal, rc, person)
     return principal
 
 

@@ -44,6 +44,11 @@ class Principal:
     hub_id: str | None = None
 
     @property
+    def hubs(self) -> frozenset[str]:
+        """The hubs a staff member works at (the `hub` claim, space-separated for several)."""
+        return frozenset((self.hub_id or "").split())
+
+    @property
     def role(self) -> str:
         """The most privileged of the caller's roles (the one services are told about)."""
         return max(self.roles, key=lambda r: ROLES.index(r) if r in ROLES else -1)
@@ -155,6 +160,8 @@ class TokenVerifier:
         if not roles:
             raise AuthenticationError(f"the token carries none of the roles {', '.join(ROLES)}")
         hub = claims.get("hub")
+        if isinstance(hub, list):
+            hub = " ".join(str(h) for h in hub)
         return Principal(subject=str(claims["sub"]), roles=roles, hub_id=str(hub) if hub else None)
 
 
