@@ -11,8 +11,9 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import field_validator, model_validator
 from sqlalchemy import BigInteger, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -22,7 +23,10 @@ from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.lookups import load_list
 from komagane_partners.catalogue import CATALOGUE
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+SLUG = re.compile(SLUG_PATTERN)
+# A partner id in a query string: the same slug, so it is safe in file names and headers too.
+PartnerFilter = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=63, description="Only this partner's")]
 FEED = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 

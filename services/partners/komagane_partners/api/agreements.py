@@ -16,7 +16,7 @@ from komagane_kit.kafka import ensure_topics
 from komagane_kit.lookups import Lookups, invalid, today
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
-from komagane_partners.models import Agreement, AgreementCreate, AgreementEnd, AgreementPublic, new_agreement
+from komagane_partners.models import Agreement, AgreementCreate, AgreementEnd, AgreementPublic, PartnerFilter, new_agreement
 
 router = APIRouter(prefix="/v1/partners/agreements", tags=["partner agreements"])
 lookups = Lookups({Agreement: "agreement"})
@@ -59,7 +59,7 @@ async def create_agreement(body: AgreementCreate, session: DbSession, request: R
 @router.get("", response_model=Page[AgreementPublic], summary="Agreements, optionally of one partner")
 def list_agreements(
     session: DbSession,
-    partner_id: Annotated[str | None, Query(max_length=63)] = None,
+    partner_id: PartnerFilter = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AgreementPublic]:
@@ -76,7 +76,9 @@ def get_agreement(agreement_id: str, session: DbSession) -> AgreementPublic:
 
 @router.post("/{agreement_id}/end", response_model=AgreementPublic, summary="End an agreement: nothing is shared after its new end date")
 def end_agreement(agreement_id: str, body: AgreementEnd, session: DbSession) -> AgreementPublic:
-    agreement = lookups.locked(session, Agreement, agreement_id)
+    agreement = session.get(Agreement, agreement_id, with_for_update=True)
+    if agreement is None:
+        raise lookups.not_found(Agreement, agreement_id)
     if body.ends_on < today() or body.ends_on < agreement.starts_on:
         raise invalid("ends_on", "too early", "ends_on must be today or later, and not before the start.")
     if body.ends_on > agreement.ends_on:

@@ -5,16 +5,16 @@ Through the gateway a `partner` token's subject is the partner id; admins may na
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlmodel import col, select
 
 from komagane_kit.errors import Problem
 from komagane_kit.lookups import today
 from komagane_kit.service import DbSession
 from komagane_partners.contract import message_schema, message_types, partner_asyncapi
-from komagane_partners.models import Agreement
+from komagane_partners.models import Agreement, PartnerFilter
 
 router = APIRouter(prefix="/v1/partner", tags=["partner contract"])
 
@@ -36,13 +36,13 @@ def _agreements(session: DbSession, partner_id: str) -> list[Agreement]:
 
 
 @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the caller's partner feeds")
-def asyncapi(request: Request, session: DbSession, partner_id: Annotated[str | None, Query(max_length=63)] = None) -> dict[str, Any]:
+def asyncapi(request: Request, session: DbSession, partner_id: PartnerFilter = None) -> dict[str, Any]:
     partner = _partner_id(request, partner_id)
     return partner_asyncapi(partner, _agreements(session, partner))
 
 
 @router.get("/schemas/{feed}/{event_type}", summary="JSON Schema of one message type of one of the caller's feeds")
-def schema(feed: str, event_type: str, request: Request, session: DbSession, partner_id: Annotated[str | None, Query(max_length=63)] = None) -> dict[str, Any]:
+def schema(feed: str, event_type: str, request: Request, session: DbSession, partner_id: PartnerFilter = None) -> dict[str, Any]:
     partner = _partner_id(request, partner_id)
     for agreement in _agreements(session, partner):
         if agreement.feed == feed and event_type in message_types(agreement):

@@ -11,11 +11,10 @@ from sqlmodel import col, select
 from komagane_kit.errors import Problem
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.service import DbSession
-from komagane_partners.models import ProvisionRecord, ProvisionRecordPublic
+from komagane_partners.models import PartnerFilter, ProvisionRecord, ProvisionRecordPublic
 from komagane_partners.provision import records_csv
 
 router = APIRouter(prefix="/v1/partners/provision-records", tags=["provision records"])
-PartnerFilter = Annotated[str | None, Query(max_length=63, description="Only this partner's records")]
 
 
 def _query(partner_id: str | None, after: int | None = None):  # type: ignore[no-untyped-def]
