@@ -1,13 +1,15 @@
 """Pure folding of events into per-person state, and the profile derived from it.
 
-State is a JSON-able dict (it lives in a faust table); applying an event twice is a no-op, so
-redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
+State is a dict kept parsed in memory while it is folded (its participation history as
+`Participation` records) and stored compactly as JSON bytes in a faust table (`encode_state`,
+`decode_state`); applying an event twice is a no-op, so redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
 are computed as of the latest event time, never the wall clock, so a replay gives the same
 profile.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +55,22 @@ SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not 
 
 def new_state(person_id: str) -> State:
     return {"person_id": person_id, "version": 0, "consents": [], "seen": [], "updated_at": None}
+
+
+def encode_state(state: State) -> bytes:
+    """The table value: compact JSON, the history as rows."""
+    stored = dict(state)
+    if "participation" in stored:
+        stored["participation"] = [r.to_json() for r in stored["participation"]]
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_state(raw: bytes | str | dict[str, Any]) -> State:
+    """The in-memory state from a table value (bytes, or a dict from before states were bytes)."""
+    state: State = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
+    if "participation" in state:
+        state["participation"] = [Participation.from_json(r) for r in state["participation"]]
+    return state
 
 
 def person_of(body: EventModel) -> str | None:
@@ -134,9 +152,9 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
         journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id]]
         state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
     if record is not None:
-        history = [Participation.from_json(r) for r in state.get("participation", [])] + [record]
+        history: list[Participation] = [*state.get("participation", []), record]
         latest = max(r.day for r in history)
-        state["participation"] = [r.to_json() for r in prune(history, latest)]
+        state["participation"] = prune(history, latest)
 
 
 def _participation(body: EventModel, event_id: str) -> Participation | None:
@@ -192,7 +210,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
     registration = state.get("registration", {})
     updated_at = datetime.fromisoformat(state["updated_at"])
     as_of = tokyo_date(updated_at)
-    history = [Participation.from_json(r) for r in state.get("participation", [])]
+    history: list[Participation] = state.get("participation", [])
     groups: dict[str, str | None] = state.get("groups", {})
     return PersonProfileUpdated(
         person_id=state["person_id"],

@@ -22,6 +22,7 @@ people (and whatever is derived from it) suppressed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
@@ -37,7 +38,7 @@ from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, P
 from komagane_contracts.events.profiles import CityKpisUpdated
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_kit.clock import tokyo_date
-from komagane_profiles.metrics import Participation, places, roles
+from komagane_profiles.metrics import Participation
 
 SUPPRESS_BELOW = 10
 SENIOR_BANDS = frozenset({AgeBand.SENIOR_65_74.value, AgeBand.SENIOR_75_PLUS.value})
@@ -51,8 +52,9 @@ Contribution = dict[str, dict[str, int]]  # month → counter → value
 Totals = dict[str, int]
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(day: date) -> str:
-    return day.strftime("%Y-%m")
+    return f"{day.year:04d}-{day.month:02d}"  # called for every record of a history per event
 
 
 def pseudonym(person_id: str) -> str:
@@ -118,8 +120,12 @@ def affected_months(body: EventModel, participation_day: date | None) -> Iterabl
         return None
     if participation_day is None:
         return ()
-    first = date(participation_day.year, participation_day.month, 1)
-    return [month_of(_add_months(first, n)) for n in range(ROLE_MONTHS)]
+    return _months_from(date(participation_day.year, participation_day.month, 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _months_from(first: date) -> tuple[str, ...]:
+    return tuple(month_of(_add_months(first, n)) for n in range(ROLE_MONTHS))
 
 
 def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
@@ -130,19 +136,18 @@ def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
     their opt-in; a withdrawal (history erased) clears every month.
     """
     summary: Summary = state.setdefault("kpi", new_summary())
-    history = [Participation.from_json(r) for r in state.get("participation", [])]
-    active = {month_of(r.day) for r in history}
-    candidates = set(summary["months"]) | active if months is None else set(months)
+    history: list[Participation] = state.get("participation", [])
+    index = _FlagIndex(history)
+    candidates = set(summary["months"]) | set(index.active) if months is None else set(months)
     changed = False
     for month in sorted(candidates):
         cell = summary["months"].get(month, {})
         flags: dict[str, int] = {}
-        if month in active:
-            end = _month_end(month)
+        if month in index.active:
             flags["profiled"] = 1
-            if places(history, end):
+            if index.place_at_end_of(month):
                 flags["place"] = 1
-            if roles(history, end).role_types:
+            if index.role_at_end_of(month):
                 flags["role"] = 1
         for flag in ("profiled", "place", "role"):
             if cell.get(flag, 0) != flags.get(flag, 0):
@@ -156,6 +161,36 @@ def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
         else:
             summary["months"].pop(month, None)
     return changed
+
+
+class _FlagIndex:
+    """The history grouped once per event for the month-end flags, which are checked for up to
+    twelve months each time: the same answers as `metrics.places` and `metrics.roles`
+    (non-empty as of the month's end), without walking the whole history per month."""
+
+    def __init__(self, history: list[Participation]) -> None:
+        self.active: dict[str, int] = {}  # month → month number (year × 12 + month − 1)
+        self.place_months: dict[str, set[int]] = {}
+        self.contributing_days: list[date] = []
+        for record in history:
+            day = record.day
+            number = day.year * 12 + day.month - 1
+            self.active.setdefault(month_of(day), number)
+            self.place_months.setdefault(record.place, set()).add(number)
+            if record.contributing:
+                self.contributing_days.append(day)
+
+    def place_at_end_of(self, month: str) -> bool:
+        """A place attended in at least 2 of this month and the two before (metrics.places)."""
+        number = self.active[month]
+        window = {number - 2, number - 1, number}
+        return any(len(window & seen) >= 2 for seen in self.place_months.values())
+
+    def role_at_end_of(self, month: str) -> bool:
+        """Any contribution in the 365 days up to the month's end (metrics.roles' role types)."""
+        end = _month_end(month)
+        year_ago = end - timedelta(days=365)
+        return any(year_ago < day <= end for day in self.contributing_days)
 
 
 def _add_months(first: date, n: int) -> date:
