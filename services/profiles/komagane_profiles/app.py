@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import faust
 import redis.asyncio as aioredis
-from faust.types import EventT
+from faust.types import TP, EventT
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
@@ -35,6 +35,7 @@ from komagane_contracts.topics import (
     KPI_CONTRIBUTIONS,
     PEOPLE,
     PROFILES,
+    PROFILES_PARTITIONS,
     dlq_name,
 )
 from komagane_kit.clock import tokyo_date
@@ -53,7 +54,9 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.profiles")
 
 settings = ProfilesSettings()
-setup_telemetry(settings.service_name, log_level=settings.log_level)
+# Each message is folded under its own span (continued from its `traceparent`); outputs go out
+# per batch, where per-message Kafka and Redis client spans would belong to no request.
+setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=())
 
 app = faust.App(
     settings.profiles_app_id,
@@ -63,7 +66,7 @@ app = faust.App(
     web_host=settings.profiles_web_host,
     web_port=settings.profiles_web_port,
     topic_replication_factor=1,
-    topic_partitions=PEOPLE.partitions,
+    topic_partitions=PROFILES_PARTITIONS,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
     table_standby_replicas=0,
@@ -76,14 +79,14 @@ person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, valu
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
 # the hub table). Created from the topic registry before the processor subscribes.
 hub_attendance = app.topic(HUB_ATTENDANCE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-hub_mix = app.Table("hub-mix", default=dict, partitions=PEOPLE.partitions)
+hub_mix = app.Table("hub-mix", default=dict, partitions=PROFILES_PARTITIONS)
 # Every person's KPI summary (pseudonymous) under one key, so the city totals fold in one
 # partition; the tables remember each pseudonym's contribution and the totals per month.
 kpi_contributions = app.topic(KPI_CONTRIBUTIONS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-kpi_people = app.Table("kpi-people", default=dict, partitions=PEOPLE.partitions)
-kpi_totals = app.Table("kpi-totals", default=dict, partitions=PEOPLE.partitions)
+kpi_people = app.Table("kpi-people", default=dict, partitions=PROFILES_PARTITIONS)
+kpi_totals = app.Table("kpi-totals", default=dict, partitions=PROFILES_PARTITIONS)
 # Values are fold.encode_state bytes (compact JSON), decoded once per batch, not per message.
-person_state = app.Table("person-state", partitions=PEOPLE.partitions, value_type=bytes)
+person_state = app.Table("person-state", partitions=PROFILES_PARTITIONS, value_type=bytes)
 
 _redis: aioredis.Redis | None = None
 
@@ -249,7 +252,9 @@ async def flush_hubs() -> None:
     HubOutputsBatch.events.clear()
 
 
-hub_batches = BatchingAgent("hub mix", flush_hubs, max_events=settings.profiles_batch_max_events, max_delay=settings.profiles_batch_max_delay_seconds)
+hub_batches = BatchingAgent(
+    "hub mix", flush_hubs, max_events=settings.profiles_aggregate_batch_max_events, max_delay=settings.profiles_aggregate_batch_max_delay_seconds
+)
 
 
 @app.agent(hub_attendance, concurrency=1)
@@ -278,6 +283,7 @@ async def fold_kpi_event(event: EventT) -> None:
         KpiBatch.contributions[name] = contribution
         KpiBatch.months |= changed
     KpiBatch.event = event
+    KpiOutputs.partition = event.message.partition
 
 
 async def flush_kpis() -> None:
@@ -292,7 +298,9 @@ async def flush_kpis() -> None:
     KpiBatch.months.clear()
 
 
-kpi_batches = BatchingAgent("city KPIs", flush_kpis, max_events=settings.profiles_batch_max_events, max_delay=settings.profiles_batch_max_delay_seconds)
+kpi_batches = BatchingAgent(
+    "city KPIs", flush_kpis, max_events=settings.profiles_aggregate_batch_max_events, max_delay=settings.profiles_aggregate_batch_max_delay_seconds
+)
 
 
 @app.agent(kpi_contributions, concurrency=1)
@@ -309,11 +317,15 @@ class KpiOutputs:
 
     dirty: ClassVar[set[str]] = set()
     written: ClassVar[dict[str, bytes]] = {}
+    partition: ClassVar[int | None] = None  # of the KPI contributions topic: where the totals live
 
 
 @app.timer(settings.profiles_kpi_flush_seconds)
 async def flush_city_kpis() -> None:
     if not KpiOutputs.dirty:
+        return
+    if KpiOutputs.partition is not None and TP(KPI_CONTRIBUTIONS.name, KpiOutputs.partition) not in app.assignor.assigned_actives():
+        KpiOutputs.dirty.clear()  # another worker owns the totals now (it rewrites them on recovery)
         return
     months, KpiOutputs.dirty = sorted(KpiOutputs.dirty), set()
     totals = dict(kpi_totals[CITY_KEY]) if CITY_KEY in kpi_totals else {}
@@ -389,6 +401,15 @@ async def fold_people(stream: faust.StreamT[bytes]) -> None:
 class Liveness(View):
     async def get(self, request: Request) -> Response:
         return self.json({"status": "ok"})
+
+
+@app.page("/assignment")
+class Assignment(View):
+    """The input partitions this worker folds (several workers split them: one consumer group)."""
+
+    async def get(self, request: Request) -> Response:
+        active = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
+        return self.json({"active": active})
 
 
 @app.page("/readyz")

@@ -47,7 +47,7 @@ from komagane_contracts.events.profiles import Belonging, JourneyStep, Living, P
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.metrics import Participation, category_bands, places, prune, regularity, roles
+from komagane_profiles.metrics import Participation, add_record, category_bands, places, regularity, roles
 
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
@@ -152,9 +152,7 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
         journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id]]
         state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
     if record is not None:
-        history: list[Participation] = [*state.get("participation", []), record]
-        latest = max(r.day for r in history)
-        state["participation"] = prune(history, latest)
+        add_record(state.setdefault("participation", []), record)
 
 
 def _participation(body: EventModel, event_id: str) -> Participation | None:

@@ -136,6 +136,8 @@ def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
     their opt-in; a withdrawal (history erased) clears every month.
     """
     summary: Summary = state.setdefault("kpi", new_summary())
+    if months is not None and not months:
+        return False  # nothing to recompute: most events are not participation
     history: list[Participation] = state.get("participation", [])
     index = _FlagIndex(history)
     candidates = set(summary["months"]) | set(index.active) if months is None else set(months)

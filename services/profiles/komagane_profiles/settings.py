@@ -25,7 +25,11 @@ class ProfilesSettings(BaseSettings):
     profiles_kpi_flush_seconds: float = 0.5
     # Outputs are written per batch: after this many messages, or this long after one arrived.
     profiles_batch_max_events: int = 1000
-    profiles_batch_max_delay_seconds: float = 0.05
+    profiles_batch_max_delay_seconds: float = 0.1
+    # Hub mixes and KPI totals are aggregates nobody waits for, and a hub's state is large
+    # (its recent attendance ids): they are written less often.
+    profiles_aggregate_batch_max_events: int = 20000
+    profiles_aggregate_batch_max_delay_seconds: float = 1.0
     log_level: str = "INFO"
 
 
