@@ -28,6 +28,8 @@ from komagane_contracts.topics import (
     ALERTS,
     CITY_KPIS,
     EXCHANGE,
+    HEALTH,
+    HEALTH_INTERNAL,
     HOUSING,
     HUB_ATTENDANCE,
     HUB_MIX,
@@ -74,7 +76,8 @@ app = faust.App(
 
 # Person-centred input topics, co-partitioned with the person table (same partition count,
 # keyed by person id). Hub- and session-level events on them are skipped here.
-PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING)
+# health.internal.v1 (S2) is read for coarse signals of people with PROFILE and HEALTH consent.
+PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, HEALTH_INTERNAL)
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
 # the hub table). Created from the topic registry before the processor subscribes.

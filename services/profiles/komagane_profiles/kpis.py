@@ -27,11 +27,13 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import ActivityCategory, HubVisited, ParticipantAttended
+from komagane_contracts.events.health import HealthStationEnrolled
 from komagane_contracts.events.housing import HouseholdMovedIn, RelationshipRegistered, TrialStayCompleted
 from komagane_contracts.events.jobs import SeminarAttended
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
@@ -66,6 +68,26 @@ def new_summary() -> Summary:
     return {"band": None, "registered": None, "relationship": None, "months": {}, "trials": {}, "moves": {}}
 
 
+def count_steps(state: dict[str, Any], step_buckets: Mapping[str, int], day: date) -> None:
+    """The person's median daily-steps bucket (thousands) of `day`'s month, from the days kept.
+    Only called for people with PROFILE and HEALTH consent (fold._apply_health)."""
+    summary: Summary = state.setdefault("kpi", new_summary())
+    month = month_of(day)
+    buckets = sorted(k for d, k in step_buckets.items() if d.startswith(month))
+    value = int(median(buckets)) if buckets else None
+    steps = summary.setdefault("steps", {})
+    if value is not None and steps.get(month) != value:
+        steps[month] = value
+        state["kpi_rev"] = state.get("kpi_rev", 0) + 1
+
+
+def forget_health(state: dict[str, Any]) -> None:
+    """HEALTH consent withdrawn: the person's step figures leave the city totals too."""
+    summary: Summary | None = state.get("kpi")
+    if summary is not None and summary.pop("steps", None):
+        state["kpi_rev"] = state.get("kpi_rev", 0) + 1
+
+
 # --- person side -----------------------------------------------------------------------------
 
 
@@ -98,6 +120,12 @@ def count(state: dict[str, Any], body: EventModel) -> bool:
         return True
     if isinstance(body, SeminarAttended):
         _bump(summary, month_of(body.held_on), "seminars")
+        return True
+    if isinstance(body, HealthStationEnrolled):
+        month = month_of(body.enrolled_on)
+        if summary.get("station") is not None and summary["station"] <= month:
+            return False
+        summary["station"] = month  # the first enrolment counts
         return True
     return False
 
@@ -266,10 +294,18 @@ def contribution(summary: Mapping[str, Any]) -> Contribution:
         add(summary["registered"], "registered_65")
     if summary.get("relationship"):
         add(summary["relationship"], "relationship")
+    if summary.get("station"):
+        add(summary["station"], "station_enrolled")
+    for month, bucket in summary.get("steps", {}).items():
+        add(month, "step_walkers")
+        add(month, f"steps_k{min(int(bucket), MAX_STEPS_BUCKET)}")
     return out
 
 
-CUMULATIVE = frozenset({"registered_65", "relationship"})
+MAX_STEPS_BUCKET = 30  # 30,000 steps a day and more share one bucket
+
+
+CUMULATIVE = frozenset({"registered_65", "relationship", "station_enrolled"})
 
 
 def apply_contribution(totals: dict[str, Totals], old: Contribution, new: Contribution) -> set[str]:
@@ -302,6 +338,7 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
     t = totals.get(month, {})
     registered_65 = sum(m.get("registered_65", 0) for k, m in totals.items() if k <= month)
     relationship_population = sum(m.get("relationship", 0) for k, m in totals.items() if k <= month)
+    station_enrolled = sum(m.get("station_enrolled", 0) for k, m in totals.items() if k <= month)
     suppressed: list[str] = []
 
     def cell(name: str, value: int, people: int) -> int | None:
@@ -342,8 +379,23 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
         moves=cell("moves", get("moves", 0), get("move_people", 0)),
         relationship_registrations=cell("relationship_registrations", get("relationship", 0), get("relationship", 0)),
         relationship_population=cell("relationship_population", relationship_population, relationship_population),
+        health_station_enrolments=cell("health_station_enrolments", get("station_enrolled", 0), get("station_enrolled", 0)),
+        health_station_enrolled=cell("health_station_enrolled", station_enrolled, station_enrolled),
+        step_walkers=cell("step_walkers", get("step_walkers", 0), get("step_walkers", 0)),
+        median_daily_steps=cell("median_daily_steps", _median_steps(t), get("step_walkers", 0)),
         suppressed=sorted(suppressed),
     )
+
+
+def _median_steps(cell: Mapping[str, int]) -> int:
+    """The median of the people's monthly step buckets, as the bucket's midpoint in steps."""
+    walkers = cell.get("step_walkers", 0)
+    seen = 0
+    for bucket in range(MAX_STEPS_BUCKET + 1):
+        seen += cell.get(f"steps_k{bucket}", 0)
+        if walkers and 2 * seen >= walkers:
+            return bucket * 1000 + 500
+    return 0
 
 
 def kpi_cloud_event(kpis: CityKpisUpdated) -> CloudEvent:
