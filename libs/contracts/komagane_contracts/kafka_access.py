@@ -81,11 +81,12 @@ SERVICE_RIGHTS: dict[str, Rights] = {
     "profiles": Rights(
         produce=tuple(t.name for t in _PROFILES_OUTPUTS + _PROFILES_INTERNAL) + tuple(dlq_name(t.name) for t in _PROFILES_INPUTS if t.has_dlq),
         consume=tuple(t.name for t in _PROFILES_INPUTS + _PROFILES_INTERNAL),
-        groups=(PROFILES_APP_ID,),
-        # faust manages a few topics of its own (its assignor's leader topic) under its app id.
-        produce_prefixes=(f"{PROFILES_APP_ID}-",),
-        consume_prefixes=(f"{PROFILES_APP_ID}-",),
-        create_prefixes=(f"{PROFILES_APP_ID}-",),
+        # faust manages a few topics of its own (its assignor's leader topic) under its app id;
+        # a second app id under the same prefix (a scale-out or replay run) is allowed too.
+        group_prefixes=(PROFILES_APP_ID,),
+        produce_prefixes=(PROFILES_APP_ID,),
+        consume_prefixes=(PROFILES_APP_ID,),
+        create_prefixes=(PROFILES_APP_ID,),
     ),
     "partners": Rights(
         produce=tuple(dlq_name(t.name) for t in PARTNER_FEED_INPUTS if t.has_dlq),
