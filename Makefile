@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml)
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml tools/*/pyproject.toml)
 
 .PHONY: deps system-deps kafka-jars venv up test pytest lint schemas bench clean help token
 
@@ -57,6 +57,7 @@ bench: deps
 	@$(PY) -m bench.startup
 	@$(PY) -m bench.jobs_matching
 	@$(PY) -m bench.health_ingest
+	@$(PY) -m bench.e2e $(E2E_ARGS)
 
 clean:
 	rm -rf .data

@@ -29,9 +29,11 @@ CLUSTER_ID="${KAFKA_CLUSTER_ID:-komagane-local-kraft01}"
 java_cp() { echo "$LIBS/*"; }
 
 fetch() {
-  if [ -f "$LIBS/.complete" ]; then return 0; fi
+  # The marker holds the POM's checksum, so a changed POM (a new jar) fetches again.
+  local want; want="$(sha256sum "$HERE/pom.xml" | cut -d' ' -f1)"
+  if [ -f "$LIBS/.complete" ] && [ "$(cat "$LIBS/.complete")" = "$want" ]; then return 0; fi
   (cd "$HERE" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime)
-  touch "$LIBS/.complete"
+  echo "$want" > "$LIBS/.complete"
 }
 
 admin_password() {

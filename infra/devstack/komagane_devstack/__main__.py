@@ -1,23 +1,29 @@
-"""`python -m komagane_devstack up`: the whole platform on SQLite, with demo data (what `make up` runs).
+"""`python -m komagane_devstack up`: the whole platform on SQLite with a living town (what `make up` runs).
 
 Ports come from the environment (KOMAGANE_KAFKA_PORT, KOMAGANE_REDIS_PORT, KOMAGANE_GATEWAY_PORT,
 KOMAGANE_PEOPLE_PORT, KOMAGANE_PROFILES_PORT) and data lives in .data/ (KOMAGANE_DATA_DIR), so
-a second `make up` finds the same people again. Ctrl-C stops every process, in order.
+a second `make up` finds the same town again. On first start the town simulator loads a town
+(KOMAGANE_TOWN_PEOPLE residents, default 2,000, with KOMAGANE_TOWN_DAYS of history, default 90,
+from KOMAGANE_TOWN_SEED) through the gateway; then it keeps a live trickle
+(KOMAGANE_TOWN_RATE actions per second, default 2; 0 turns it off). Ctrl-C stops every process, in order.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import signal
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 from types import FrameType
 
-from komagane_devstack.demo import load_demo_people, load_demo_town
 from komagane_devstack.paths import repo_root
 from komagane_devstack.stack import PILLARS, Stack, StackConfig
+from komagane_simulator import Loaded, keep_alive, load_town, plan_town
 
 # The profiles processor's web port (8106) sits between the pillars and partners.
 DEFAULT_PORTS = {"people": 8101, "exchange": 8102, "jobs": 8103, "health": 8104, "housing": 8105, "partners": 8107}
@@ -25,6 +31,87 @@ DEFAULT_PORTS = {"people": 8101, "exchange": 8102, "jobs": 8103, "health": 8104,
 
 def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+async def _until(stop: threading.Event, work: asyncio.Future[object] | asyncio.Task[object], stack: Stack) -> None:
+    """Wait for `work`, cancelling it on Ctrl-C or when a process of the stack dies."""
+    while not work.done():
+        if stop.is_set():
+            work.cancel()
+            break
+        for process in [stack.kafka.process, stack.redis.process] + [s.process for s in stack.services()]:
+            process.check_alive()
+        await asyncio.wait([work], timeout=1.0)
+    await asyncio.gather(work, return_exceptions=True)
+
+
+async def _town(stack: Stack, data_dir: Path, stop: threading.Event) -> str | None:
+    """Load the town once (remembered in data_dir/town.json), then keep it alive; returns a showcase person id."""
+    assert stack.gateway is not None
+    gateway = stack.gateway.url
+
+    def token() -> str:
+        return stack.mint_token("admin", subject="town-simulator", ttl_seconds=3600)
+
+    saved = data_dir / "town.json"
+    if saved.exists():
+        record = json.loads(saved.read_text())
+        town = plan_town(record["seed"], record["people"], date.fromisoformat(record["as_of"]))
+        ids: dict[str, str] = record["ids"]
+        showcase: str | None = record.get("showcase")
+    else:
+        people = int(os.environ.get("KOMAGANE_TOWN_PEOPLE", 2000))
+        days = int(os.environ.get("KOMAGANE_TOWN_DAYS", 90))
+        seed = int(os.environ.get("KOMAGANE_TOWN_SEED", 2026))
+        print(f"loading a town of {people:,} residents with {days} days of history (seed {seed}) through the gateway …", flush=True)
+        task = asyncio.ensure_future(load_town(gateway, token, seed=seed, population=people, history_days=days, progress=lambda line: print(line, flush=True)))
+        await _until(stop, task, stack)
+        if task.cancelled() or stop.is_set():
+            return None
+        loaded: Loaded = task.result()
+        town, ids, showcase = loaded.town, loaded.ids, loaded.showcase()
+        failed = sum(loaded.stats.failed.values())
+        print(f"town loaded in {loaded.seconds:.0f}s: {loaded.stats.ok:,} requests ({loaded.stats.rate():.0f}/s), {failed} refused", flush=True)
+        record = {"seed": seed, "people": people, "as_of": town.as_of.isoformat(), "ids": ids, "showcase": showcase}
+        saved.write_text(json.dumps(record, ensure_ascii=False))
+    _print_welcome(stack, town.as_of, showcase, ids.get("hub:wellness"))
+    rate = float(os.environ.get("KOMAGANE_TOWN_RATE", 2))
+    stop_live = asyncio.Event()
+    live = (
+        asyncio.ensure_future(keep_alive(gateway, token, town, ids, stop_live, per_second=rate)) if rate > 0 else asyncio.ensure_future(asyncio.Event().wait())
+    )
+    try:
+        await _until(stop, live, stack)
+    finally:
+        stop_live.set()
+    return showcase
+
+
+def _print_welcome(stack: Stack, as_of: date, person: str | None, hub: str | None) -> None:
+    assert stack.gateway is not None
+    gateway = stack.gateway.url
+    person = person or "<person_id>"
+    print(
+        f"""
+Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_ready_s"]:.1f}s; Kafka {stack.timings["kafka_ready_s"]:.1f}s).
+
+  API docs        {gateway}/docs   (Authorize with a token: make token ROLE=admin)
+  a person        {gateway}/v1/people/{person}
+  their profile   {gateway}/v1/profiles/{person}
+  city KPIs       {gateway}/v1/kpis?month={as_of.strftime("%Y-%m")}
+  ごちゃまぜ index {gateway}/v1/hubs/{hub or "<hub_id>"}/mix
+  lapse alerts    {gateway}/v1/alerts/lapses   (ROLE=care)
+  hubs, sessions  {gateway}/v1/hubs   {gateway}/v1/sessions
+  event contract  {gateway}/asyncapi.json
+  health          {gateway}/readyz
+  a token         make token ROLE=resident SUB={person}   (roles: docs/access-matrix.md)
+  Kafka           {stack.kafka.bootstrap}    Redis {stack.redis.url}
+  logs            {stack.log_dir}
+
+The town goes on living (a live trickle of visits, sessions, shifts and migration steps).
+Press Ctrl-C to stop everything.""",
+        flush=True,
+    )
 
 
 def up() -> int:
@@ -48,35 +135,7 @@ def up() -> int:
     print(f"starting Kafka, Redis and the services (data in {data_dir}) …", flush=True)
     try:
         stack.start()
-        assert stack.gateway is not None
-        marker = data_dir / "demo-loaded"
-        if not marker.exists():
-            token = stack.mint_token("admin", subject="demo-loader", ttl_seconds=600)
-            ids = load_demo_people(stack.gateway.url, token)
-            load_demo_town(stack.gateway.url, token, ids)
-            marker.write_text("\n".join(ids) + "\n")
-        first_person = marker.read_text().split()[0]
-        gateway = stack.gateway.url
-        print(
-            f"""
-Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_ready_s"]:.1f}s; Kafka {stack.timings["kafka_ready_s"]:.1f}s).
-
-  API docs        {gateway}/docs   (Authorize with a token: make token ROLE=admin)
-  a person        {gateway}/v1/people/{first_person}
-  their profile   {gateway}/v1/profiles/{first_person}
-  hubs, sessions  {gateway}/v1/hubs   {gateway}/v1/sessions
-  event contract  {gateway}/asyncapi.json
-  health          {gateway}/readyz
-  a token         make token ROLE=resident SUB={first_person}   (roles: docs/access-matrix.md)
-  Kafka           {stack.kafka.bootstrap}    Redis {stack.redis.url}
-  logs            {stack.log_dir}
-
-Press Ctrl-C to stop everything.""",
-            flush=True,
-        )
-        while not stop.wait(timeout=2.0):
-            for process in [stack.kafka.process, stack.redis.process] + [s.process for s in stack.services()]:
-                process.check_alive()
+        asyncio.run(_town(stack, data_dir, stop))
     except Exception as exc:
         print(f"\nfailed: {exc}\n\n{stack.log_tails()}", file=sys.stderr)
         return 1

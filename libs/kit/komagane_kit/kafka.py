@@ -68,6 +68,17 @@ def client_options(bootstrap_servers: str, auth: KafkaAuth | None = _FROM_ENV) -
     return options
 
 
+def java_client_properties(bootstrap_servers: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, str]:
+    """The same connection settings for Kafka's Java tools (`--producer-props`, `--consumer.config`)."""
+    if auth is _FROM_ENV:
+        auth = KafkaAuth.from_env()
+    props = {"bootstrap.servers": bootstrap_servers}
+    if auth is not None:
+        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{auth.username}" password="{auth.password}";'
+        props |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": auth.mechanism, "sasl.jaas.config": jaas}
+    return props
+
+
 def producer_config(bootstrap_servers: str, *, client_id: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, Any]:
     """Idempotent producer, acks from all in-sync replicas; small linger to batch bursts."""
     return {

@@ -3,13 +3,29 @@ the kit's (komagane_kit.lookups)."""
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from komagane_exchange.models import Activity, Group, Hub
 from komagane_exchange.models import Session as ExchangeSession
+from komagane_kit.errors import Problem
+from komagane_kit.internal_auth import Identity
 from komagane_kit.lookups import Lookups, dump_list, load_list, publish, require_person
+
+# Who may enter the past (a paper register typed in later): staff and admin, never residents.
+STAFF_ROLES = frozenset({"staff", "admin"})
 
 _lookups = Lookups({Hub: "hub", Activity: "activity", ExchangeSession: "session", Group: "group"})
 get_or_404 = _lookups.get_or_404
 get_or_422 = _lookups.get_or_422
 locked = _lookups.locked
 
-__all__ = ["dump_list", "get_or_404", "get_or_422", "load_list", "locked", "publish", "require_person"]
+
+def require_staff(request: Request, field: str) -> None:
+    identity: Identity | None = getattr(request.state, "identity", None)
+    if identity is None or not identity.roles & STAFF_ROLES:
+        raise Problem(
+            403, "staff-only", f"Only staff may use {field}: it records what happened in the past.", errors=[{"field": field, "message": "staff only"}]
+        )
+
+
+__all__ = ["dump_list", "get_or_404", "get_or_422", "load_list", "locked", "publish", "require_person", "require_staff"]

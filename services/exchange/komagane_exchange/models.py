@@ -150,6 +150,9 @@ class SessionCreate(SQLModel):
     starts_at: datetime = Field(description="Asia/Tokyo when no offset is given")
     ends_at: datetime
     capacity: int = Field(ge=1, le=10_000)
+    recorded_after: bool = Field(
+        default=False, description="Staff entering a session that has already begun or taken place (a paper register): starts_at is then in the past"
+    )
 
     @model_validator(mode="after")
     def _order(self) -> SessionCreate:
@@ -238,11 +241,17 @@ class AttendanceCreate(SQLModel):
     mode: ParticipationMode = ParticipationMode.ATTEND
     check_in_code: str | None = Field(default=None, max_length=12, description="Self check-in: the code shown at the session")
     proxy: ProxyRecord | None = Field(default=None, description="Recorded by staff for a person without a phone")
+    attended_at: datetime | None = Field(
+        default=None,
+        description="Staff recording from a paper register: when the person attended (within the session; staff and admin only, with proxy). Defaults to now",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> AttendanceCreate:
         if (self.check_in_code is None) == (self.proxy is None):
             raise ValueError("give either check_in_code (self check-in) or proxy (recorded by staff)")
+        if self.attended_at is not None and self.proxy is None:
+            raise ValueError("attended_at is for attendance recorded by staff (proxy)")
         return self
 
 

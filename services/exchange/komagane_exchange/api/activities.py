@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlmodel import select
 
 from komagane_contracts.events.exchange import ActivityCategory, ActivityPublished, SessionScheduled
-from komagane_exchange.lookups import dump_list, get_or_404, get_or_422, load_list, publish, require_person
+from komagane_exchange.lookups import dump_list, get_or_404, get_or_422, load_list, publish, require_person, require_staff
 from komagane_exchange.models import Activity, ActivityCreate, ActivityPublic, Hub, SessionCreate, SessionStaffView
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.views import session_view
@@ -80,10 +80,19 @@ def get_activity(activity_id: ActivityId, session: DbSession) -> ActivityPublic:
 
 
 @router.post("/{activity_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionStaffView)
-def schedule_session(activity_id: ActivityId, body: SessionCreate, session: DbSession, response: Response) -> SessionStaffView:
+def schedule_session(activity_id: ActivityId, body: SessionCreate, session: DbSession, response: Response, request: Request) -> SessionStaffView:
     activity = get_or_404(session, Activity, activity_id)
     starts_at, ends_at = aware(body.starts_at), aware(body.ends_at)
-    if starts_at <= now():
+    if body.recorded_after:
+        require_staff(request, "recorded_after")
+        if starts_at > now():
+            raise Problem(
+                422,
+                "validation-error",
+                "recorded_after is for a session that has begun: starts_at is in the future",
+                errors=[{"field": "starts_at", "message": "in the future"}],
+            )
+    elif starts_at <= now():
         raise Problem(
             422, "validation-error", "starts_at is in the past: sessions are scheduled ahead", errors=[{"field": "starts_at", "message": "in the past"}]
         )

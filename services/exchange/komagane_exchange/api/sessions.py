@@ -26,7 +26,7 @@ from komagane_contracts.events.exchange import (
     SessionHeld,
     SessionReserved,
 )
-from komagane_exchange.lookups import get_or_404, locked, publish, require_person
+from komagane_exchange.lookups import get_or_404, locked, publish, require_person, require_staff
 from komagane_exchange.models import (
     Activity,
     Attendance,
@@ -189,9 +189,23 @@ def record_attendance(session_id: SessionId, body: AttendanceCreate, session: Db
         raise Problem(409, "session-cancelled", "The session was cancelled; no attendance can be recorded.")
     current = now()
     opens = from_db(target.starts_at) - timedelta(minutes=settings.checkin_opens_minutes)
-    closes = from_db(target.ends_at) + timedelta(hours=settings.attendance_grace_hours)
-    if not opens <= current <= closes:
-        raise Problem(409, "session-not-under-way", "Attendance is recorded only while a session is under way or recently held.")
+    if body.attended_at is not None:
+        # Staff typing in a paper register of a past session: the time is when it happened.
+        require_staff(request, "attended_at")
+        attended_at = aware(body.attended_at)
+        if not opens <= attended_at <= min(from_db(target.ends_at), current):
+            raise Problem(
+                422,
+                "validation-error",
+                "attended_at must lie within the session and not in the future.",
+                title="Validation failed",
+                errors=[{"field": "attended_at", "message": "outside the session or in the future"}],
+            )
+    else:
+        attended_at = current
+        closes = from_db(target.ends_at) + timedelta(hours=settings.attendance_grace_hours)
+        if not opens <= current <= closes:
+            raise Problem(409, "session-not-under-way", "Attendance is recorded only while a session is under way or recently held.")
     require_person(session, body.person_id)
     if body.check_in_code is not None and body.check_in_code != target.check_in_code:
         raise Problem(
@@ -204,7 +218,7 @@ def record_attendance(session_id: SessionId, body: AttendanceCreate, session: Db
         session_id=session_id,
         person_id=body.person_id,
         mode=body.mode.value,
-        attended_at=current,
+        attended_at=attended_at,
         recorded_by=body.proxy.staff_id if body.proxy else None,
         proxy_reason=body.proxy.reason if body.proxy else None,
     )
@@ -220,7 +234,7 @@ def record_attendance(session_id: SessionId, body: AttendanceCreate, session: Db
             category=ActivityCategory(activity.category),
             is_kayoinoba=activity.is_kayoinoba,
             mode=body.mode,
-            attended_at=current,
+            attended_at=attended_at,
             recorded_by=attendance.recorded_by,
             proxy_reason=attendance.proxy_reason,
         ),

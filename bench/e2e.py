@@ -1,0 +1,695 @@
+"""End-to-end benchmark: sustained writes through the gateway to the profile, measured against
+the platform's own ceilings in the same run. Prints figures and ratios; never passes or fails.
+
+1. Write steps (default 100, 250, 500, 1,000 events/s for 60 s each): hub visits for people with
+   PROFILE consent, sent open-loop through the gateway. Per step: achieved rate, errors, and the
+   latency from the accepted write (the 201) to the profile reflecting it, seen on the compacted
+   profiles topic (the person's profile version reaching the count of their accepted writes).
+2. Loss check: every accepted write is in the exchange database, on the exchange topic exactly
+   once, and in the profile exactly once (its version grew by exactly the accepted writes).
+3. Ceilings on the same broker: Kafka's ProducerPerformance into a scratch topic shaped like the
+   exchange topic, ConsumerPerformance and a bare aiokafka loop reading it back.
+4. Reads: cached profiles through the gateway beside a bare FastAPI endpoint serving the same body.
+5. Memory of every process at idle and under the step nearest 500 events/s.
+6. Rebuild: the run's whole history replayed by a fresh profile processor (empty store,
+   offset 0; bench.profiles_replay.faust_worker).
+
+    python -m bench.e2e                          # the full run (several minutes)
+    python -m bench.e2e --seconds 15 --steps 100,250,500 --people 300   # a quick look
+
+Results go to bench/results/<date>.json and .md. Kafka connection settings come from
+komagane_kit.kafka (client_options / java_client_properties), as for every client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import pwd
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from komagane_contracts.topics import EXCHANGE, HOUSING, JOBS, PEOPLE, PROFILES
+from komagane_devstack.paths import repo_root
+from komagane_devstack.process import free_port
+from komagane_devstack.stack import Stack, StackConfig
+from komagane_kit.kafka import client_options, java_client_properties
+
+RESULTS = Path(__file__).parent / "results"
+CEILING_TOPIC = "bench.ceiling.v1"
+KAFKA_LIBS = repo_root() / "infra" / "kafka" / "libs"
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    await consumer._client.force_metadata_update()  # a fresh consumer knows no partitions yet
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Step:
+    target: int
+    seconds: float
+    sent: int = 0
+    accepted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    unreflected: int = 0
+    shed: int = 0
+    memory_kib: dict[str, int] = field(default_factory=dict)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "target_per_s": self.target,
+            "seconds": round(self.elapsed, 1),
+            "sent": self.sent,
+            "not_sent_behind_schedule": self.shed,
+            "accepted": self.accepted,
+            "achieved_per_s": round(self.accepted / self.elapsed, 1) if self.elapsed else 0,
+            "errors": dict(self.errors),
+            "write_to_profile_ms": {q: _ms(pct(self.latencies, v)) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
+            "not_reflected": self.unreflected,
+        }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+class ProfileWatcher:
+    """Follows the compacted profiles topic: when each person's profile reached each version."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
+        self.version: dict[str, int] = {}
+        self.reached: dict[str, list[tuple[int, float]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        partitions = await partitions_of(self.consumer, PROFILES.name)
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        self._task = asyncio.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=50, max_records=5000)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    if record.value is None or record.key is None:
+                        continue
+                    person, version = record.key.decode(), int(json.loads(record.value)["version"])
+                    if version > self.version.get(person, 0):
+                        self.version[person] = version
+                        self.reached.setdefault(person, []).append((version, now))
+
+    def first_time(self, person: str, version: int) -> float | None:
+        for reached, at in self.reached.get(person, []):
+            if reached >= version:
+                return at
+        return None
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.consumer.stop()
+
+
+class Bench:
+    def __init__(self, stack: Stack, people: int, concurrency: int) -> None:
+        assert stack.gateway is not None
+        self.stack = stack
+        self.people_count = people
+        self.concurrency = concurrency
+        token = stack.mint_token("admin", subject="bench-e2e", ttl_seconds=4 * 3600)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.client = httpx.AsyncClient(base_url=stack.gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits)
+        self.people: list[str] = []
+        self.hub = ""
+        self.base_version: dict[str, int] = {}
+        self.written: Counter[str] = Counter()
+        self.visit_ids: list[str] = []
+
+    async def setup(self) -> None:
+        hub = await self.client.post("/v1/hubs", json={"name_ja": "GOTCHA!WELLNESS 駒ケ根", "kind": "WELLNESS_HUB", "area": "赤穂"})
+        self.hub = hub.raise_for_status().json()["id"]
+        gate = asyncio.Semaphore(32)
+
+        async def register(n: int) -> str:
+            async with gate:
+                body = {"display_name": f"計測 {n}", "birth_year": 1940 + n % 70, "residency_status": "RESIDENT"}
+                person = (await self.client.post("/v1/people", json=body)).raise_for_status().json()["id"]
+                (await self.client.put(f"/v1/people/{person}/consents/PROFILE")).raise_for_status()
+                return str(person)
+
+        self.people = list(await asyncio.gather(*(register(n) for n in range(self.people_count))))
+        # Every person's profile exists (the processor has seen the consent) and the exchange
+        # service's replica knows them all, so no write is refused as unknown-person.
+        deadline = time.monotonic() + 300
+        for person in self.people:
+            while (await self.client.get(f"/v1/profiles/{person}")).status_code != 200:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("profiles did not appear")
+                await asyncio.sleep(0.2)
+        while await asyncio.to_thread(known_to_exchange, self.stack, self.people) < len(self.people):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the exchange service's people replica did not catch up")
+            await asyncio.sleep(0.2)
+
+    async def versions(self) -> dict[str, int]:
+        gate = asyncio.Semaphore(32)
+
+        async def read(person: str) -> tuple[str, int]:
+            async with gate:
+                return person, int((await self.client.get(f"/v1/profiles/{person}")).json()["version"])
+
+        return dict(await asyncio.gather(*(read(p) for p in self.people)))
+
+    async def run_step(self, step: Step, watcher: ProfileWatcher, sample_memory: bool) -> None:
+        # Settle first: the baseline is every profile as it stands when the step begins.
+        self.base_version = await self.versions()
+        accepted: dict[str, list[float]] = {p: [] for p in self.people}
+        gate = asyncio.Semaphore(self.concurrency)
+        total = int(step.target * step.seconds)
+        began = time.perf_counter()
+
+        deadline = began + step.seconds
+
+        async def write(n: int) -> None:
+            person = self.people[n % len(self.people)]
+            async with gate:
+                if time.perf_counter() > deadline:
+                    step.shed += 1  # the platform fell behind: what is still queued at the end is not sent
+                    return
+                step.sent += 1
+                try:
+                    response = await self.client.post(f"/v1/hubs/{self.hub}/visits", json={"person_id": person}, headers={"Idempotency-Key": uuid.uuid4().hex})
+                except httpx.HTTPError as exc:
+                    step.errors[type(exc).__name__] += 1
+                    return
+            if response.status_code == 201:
+                accepted[person].append(time.perf_counter())
+                self.visit_ids.append(response.json()["id"])
+                self.written[person] += 1
+                step.accepted += 1
+            else:
+                step.errors[str(response.status_code)] += 1
+
+        tasks = []
+        memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None
+        for n in range(total):
+            due = began + n / step.target
+            if time.perf_counter() > deadline:
+                step.shed += total - n
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(write(n)))
+        await asyncio.gather(*tasks)
+        step.elapsed = time.perf_counter() - began
+        if memory_task:
+            await memory_task
+        # Wait for the profiles to catch up with every accepted write (bounded).
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            behind = [p for p in self.people if watcher.version.get(p, 0) < self.base_version[p] + len(accepted[p])]
+            if not behind:
+                break
+            await asyncio.sleep(0.2)
+        for person, times in accepted.items():
+            for k, at in enumerate(sorted(times), start=1):
+                seen = watcher.first_time(person, self.base_version[person] + k)
+                if seen is None:
+                    step.unreflected += 1
+                else:
+                    step.latencies.append(max(0.0, seen - at))
+
+    async def _sample_memory(self, step: Step, after: float) -> None:
+        await asyncio.sleep(after)
+        step.memory_kib = await asyncio.to_thread(self.stack.processes)
+
+    async def reads(self, seconds: float) -> dict[str, Any]:
+        return await read_load(self.client, [f"/v1/profiles/{p}" for p in self.people], seconds, self.concurrency)
+
+
+async def read_load(client: httpx.AsyncClient, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        nonlocal errors
+        n = offset
+        while time.perf_counter() < stop_at:
+            began = time.perf_counter()
+            response = await client.get(paths[n % len(paths)])
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - began)
+            else:
+                errors += 1
+            n += concurrency
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    return {"reads_per_s": round(len(latencies) / elapsed, 1), "p50_ms": _ms(pct(latencies, 0.5)), "p99_ms": _ms(pct(latencies, 0.99)), "errors": errors}
+
+
+# -- loss check --------------------------------------------------------------------------------
+async def read_all(bootstrap: str, topic: str) -> list[Any]:
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        out: list[Any] = []
+        while True:
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True)):
+                break
+            for records in (await consumer.getmany(timeout_ms=500, max_records=10000)).values():
+                out.extend(records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def _count_in_exchange(stack: Stack, table: str, column: str, ids: list[str]) -> int:
+    """How many of `ids` the exchange service's database holds (the benchmark's own check, read-only)."""
+    if stack.postgres is not None:
+        from psycopg import connect
+
+        with connect(stack.postgres.url("exchange")) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = ANY(%s)", (ids,)).fetchone()
+            return int(row[0]) if row else 0
+    import sqlite3
+
+    with sqlite3.connect(stack.config.data_dir / "exchange.db") as conn:
+        found = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += int(conn.execute(f"SELECT count(*) FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk).fetchone()[0])
+        return found
+
+
+def stored_visits(stack: Stack, ids: list[str]) -> int:
+    return _count_in_exchange(stack, "hub_visit", "id", ids)
+
+
+def known_to_exchange(stack: Stack, people: list[str]) -> int:
+    return _count_in_exchange(stack, "known_person", "person_id", people)
+
+
+async def loss_check(bench: Bench, watcher: ProfileWatcher, first_versions: dict[str, int]) -> dict[str, Any]:
+    ids = list(bench.visit_ids)
+    in_service = await asyncio.to_thread(stored_visits, bench.stack, ids)
+    records = await read_all(bench.stack.kafka.bootstrap, EXCHANGE.name)
+    on_kafka: Counter[str] = Counter()
+    for record in records:
+        headers = dict(record.headers or [])
+        if headers.get("ce_type", b"").decode().endswith("hub-visited.v1"):
+            on_kafka[json.loads(record.value)["visit_id"]] += 1
+    accepted = set(ids)
+    final = await bench.versions()
+    profile_delta = sum(final[p] - first_versions[p] for p in bench.people)
+    return {
+        "accepted_writes": len(ids),
+        "in_service": in_service,
+        "on_kafka_once": sum(1 for i in accepted if on_kafka[i] == 1),
+        "on_kafka_duplicated": sum(1 for i in accepted if on_kafka[i] > 1),
+        "missing_on_kafka": sum(1 for i in accepted if on_kafka[i] == 0),
+        "profile_versions_added": profile_delta,
+        "expected_profile_versions": sum(bench.written.values()),
+    }
+
+
+# -- ceilings ----------------------------------------------------------------------------------
+def _java(main_class: str, *args: str, timeout: float = 600) -> str:
+    argv = ["java", "-Xmx512m", "-cp", f"{KAFKA_LIBS}/*", f"-Dlog4j2.configurationFile={KAFKA_LIBS.parent / 'log4j2.properties'}", main_class, *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True)
+    return done.stdout
+
+
+async def create_ceiling_topic(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
+    await admin.start()
+    try:
+        if CEILING_TOPIC not in await admin.list_topics():
+            await admin.create_topics([NewTopic(CEILING_TOPIC, num_partitions=EXCHANGE.partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+def producer_ceiling(bootstrap: str, records: int, size: int) -> dict[str, Any]:
+    props = java_client_properties(bootstrap) | {"acks": "all", "enable.idempotence": "true", "linger.ms": "5"}
+    out = _java(
+        "org.apache.kafka.tools.ProducerPerformance",
+        *("--topic", CEILING_TOPIC, "--num-records", str(records), "--record-size", str(size), "--throughput", "-1"),
+        *("--producer-props", *(f"{k}={v}" for k, v in props.items())),
+    )
+    last = [line for line in out.splitlines() if "records sent" in line][-1]
+    rate = float(re.search(r"\(?([\d.]+) records/sec", last).group(1))  # type: ignore[union-attr]
+    return {"records": records, "record_bytes": size, "records_per_s": round(rate), "summary": last.strip()}
+
+
+def consumer_ceiling(bootstrap: str, records: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
+        config.write("".join(f"{k}={v}\n" for k, v in java_client_properties(bootstrap).items()))
+    try:
+        out = _java(
+            "org.apache.kafka.tools.ConsumerPerformance",
+            *("--bootstrap-server", bootstrap, "--topic", CEILING_TOPIC, "--messages", str(records)),
+            *("--group", f"bench-{uuid.uuid4().hex[:8]}", "--consumer.config", config.name, "--timeout", "60000"),
+        )
+    finally:
+        os.unlink(config.name)
+    header, values = [line for line in out.splitlines() if line.strip()][-2:]
+    row = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in values.split(",")], strict=False))
+    return {"records_per_s": round(float(row["nMsg.sec"])), "fetch_records_per_s": round(float(row.get("fetch.nMsg.sec", row["nMsg.sec"])))}
+
+
+async def aiokafka_ceiling(bootstrap: str, records: int) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, CEILING_TOPIC)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen = 0
+        began = time.perf_counter()
+        while seen < records:
+            for batch in (await consumer.getmany(timeout_ms=500, max_records=10000)).values():
+                seen += len(batch)
+        elapsed = time.perf_counter() - began
+        return {"records": seen, "records_per_s": round(seen / elapsed)}
+    finally:
+        await consumer.stop()
+
+
+# -- bare FastAPI endpoint for reads -------------------------------------------------------------
+BARE_APP = """
+import json, os
+from fastapi import FastAPI, Response
+app = FastAPI()
+BODY = open(os.environ["BENCH_BODY"], "rb").read()
+@app.get("/v1/profiles/{person_id}")
+async def profile(person_id: str) -> Response:
+    return Response(BODY, media_type="application/json")
+"""
+
+
+async def bare_reads(body: bytes, people: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="komagane-bare-") as tmp:
+        (Path(tmp) / "bare_app.py").write_text(BARE_APP)
+        (Path(tmp) / "body.json").write_bytes(body)
+        port = free_port()
+        env = {**os.environ, "BENCH_BODY": str(Path(tmp) / "body.json")}
+        argv = [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        server = subprocess.Popen(argv, cwd=tmp, env=env)  # noqa: ASYNC220 (started once, not awaited on)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                for _ in range(100):
+                    try:
+                        if (await client.get(f"/v1/profiles/{people[0]}")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        await asyncio.sleep(0.1)
+                return await read_load(client, [f"/v1/profiles/{p}" for p in people], seconds, concurrency)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+# -- the run -----------------------------------------------------------------------------------
+def start_stack(root: Path, database: str) -> Stack:
+    if database == "postgresql" and os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
+    # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
+    env = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.05", "RATE_LIMIT_ENABLED": "false"}
+    stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
+    stack.start()
+    os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
+    return stack
+
+
+async def measure(stack: Stack, args: argparse.Namespace, results: dict[str, Any]) -> None:
+    bench = Bench(stack, args.people, args.concurrency)
+    print(f"setting up {args.people} people with PROFILE consent …", flush=True)
+    await bench.setup()
+    results["memory_idle_kib"] = await asyncio.to_thread(stack.processes)
+    watcher = ProfileWatcher(stack.kafka.bootstrap)
+    await watcher.start()
+    first_versions = await bench.versions()
+    steps = [Step(int(s), args.seconds) for s in args.steps.split(",")]
+    memory_step = min(steps, key=lambda s: abs(s.target - 500))
+    try:
+        for step in steps:
+            names = args.py_spy.split(",") if args.py_spy and step is memory_step else []
+            profilers = {name: _start_py_spy(stack, name, step.seconds) for name in names}
+            await bench.run_step(step, watcher, sample_memory=step is memory_step)
+            figures = step.figures()
+            for name, profiler in profilers.items():
+                if profiler is not None:
+                    results.setdefault("py_spy", {})[name] = {"step_per_s": step.target, "top": _py_spy_top(profiler)}
+            print(
+                f"step {step.target:5d}/s  achieved {figures['achieved_per_s']:7.1f}/s  errors {sum(step.errors.values()):5d}  "
+                f"write→profile p50 {figures['write_to_profile_ms']['p50']} ms  p95 {figures['write_to_profile_ms']['p95']} ms  "
+                f"p99 {figures['write_to_profile_ms']['p99']} ms  not reflected {step.unreflected}",
+                flush=True,
+            )
+            results["steps"].append(figures)
+        results["memory_under_load_kib"] = {"step_per_s": memory_step.target, **memory_step.memory_kib}
+        results["loss"] = await loss_check(bench, watcher, first_versions)
+        print(f"loss check: {results['loss']}", flush=True)
+        gateway_reads = await bench.reads(args.read_seconds)
+        body = (await bench.client.get(f"/v1/profiles/{bench.people[0]}")).content
+        bare = await bare_reads(body, bench.people, args.read_seconds, args.concurrency)
+        results["reads"] = {"gateway": gateway_reads, "bare_fastapi": bare, "ratio": round(gateway_reads["reads_per_s"] / max(1, bare["reads_per_s"]), 2)}
+        print(f"reads: gateway {gateway_reads}  bare FastAPI {bare}", flush=True)
+    finally:
+        await watcher.stop()
+        await bench.client.aclose()
+
+
+def _start_py_spy(stack: Stack, name: str, seconds: float) -> tuple[subprocess.Popen[bytes], Path] | None:
+    service = next((s for s in stack.services() if s.name == name), None)
+    pid = service.process.pid if service else None
+    if pid is None:
+        return None
+    out = RESULTS / f"py-spy-{name}.txt"
+    spy = str(Path(sys.executable).parent / "py-spy")
+    argv = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "-f", "raw", "-o", str(out), "--nonblocking"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+def _py_spy_top(profiler: tuple[subprocess.Popen[bytes], Path]) -> list[str]:
+    process, out = profiler
+    process.wait(120)
+    if not out.exists():
+        return []
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in dict.fromkeys(stack.split(";")):
+            inclusive[frame] += int(count)
+    return [f"{100 * n / total:5.1f}% {frame}" for frame, n in inclusive.most_common(40) if "komagane" in frame or "site-packages" in frame][:20]
+
+
+async def history_messages(bootstrap: str) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
+    """The run's whole history on the pillar topics, as bench.profiles_replay replays it."""
+    out = []
+    for topic in (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name):
+        for record in await read_all(bootstrap, topic):
+            out.append((topic, record.key, record.value, list(record.headers or [])))
+    return out
+
+
+async def ceilings(stack: Stack, args: argparse.Namespace, results: dict[str, Any]) -> None:
+    bootstrap = stack.kafka.bootstrap
+    await create_ceiling_topic(bootstrap)
+    visits = [r for r in await read_all(bootstrap, EXCHANGE.name) if r.value]
+    size = int(statistics.mean(len(r.value) + sum(len(k) + len(v) for k, v in r.headers or []) for r in visits[:5000])) if visits else 600
+    producer = await asyncio.to_thread(producer_ceiling, bootstrap, args.ceiling_records, size)
+    consumer = await asyncio.to_thread(consumer_ceiling, bootstrap, args.ceiling_records)
+    bare = await aiokafka_ceiling(bootstrap, args.ceiling_records)
+    results["ceilings"] = {"kafka_producer_perf": producer, "kafka_consumer_perf": consumer, "aiokafka_consume_loop": bare}
+    print(f"ceilings: producer {producer['records_per_s']}/s, consumer {consumer['records_per_s']}/s, aiokafka loop {bare['records_per_s']}/s", flush=True)
+
+
+def rebuild(messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]], results: dict[str, Any]) -> None:
+    from io import StringIO
+
+    from bench import profiles_replay
+
+    captured = StringIO()
+    stdout, sys.stdout = sys.stdout, captured
+    try:
+        profiles_replay.faust_workers(messages, 1)
+    finally:
+        sys.stdout = stdout
+    text = captured.getvalue()
+    print(text, end="")
+    match = re.search(r"faust workers? \(1 process\)\s+(\d+) events in\s+([\d.]+) s\s+(\d+) events/s", text)
+    results["rebuild"] = {"events": int(match.group(1)), "seconds": float(match.group(2)), "events_per_s": int(match.group(3))} if match else {"output": text}
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    ceilings = results.get("ceilings", {})
+    best = max((s["achieved_per_s"] for s in results["steps"] if not s["errors"]), default=0)
+    out: dict[str, Any] = {"best_clean_write_rate_per_s": best}
+    if ceilings:
+        out["writes_vs_kafka_producer"] = round(best / ceilings["kafka_producer_perf"]["records_per_s"], 4)
+        if "rebuild" in results and "events_per_s" in results["rebuild"]:
+            out["rebuild_vs_kafka_consumer"] = round(results["rebuild"]["events_per_s"] / ceilings["kafka_consumer_perf"]["records_per_s"], 4)
+            out["rebuild_vs_aiokafka_loop"] = round(results["rebuild"]["events_per_s"] / ceilings["aiokafka_consume_loop"]["records_per_s"], 4)
+    if "reads" in results:
+        out["reads_vs_bare_fastapi"] = results["reads"]["ratio"]
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"# End-to-end benchmark, {results['date']}",
+        "",
+        f"`{results['command']}` on {results['machine']} ({results['database']}, {results['people']} people). Figures only; nothing here passes or fails.",
+        "",
+        "## Writes through the gateway → profile",
+        "",
+        "| target/s | achieved/s | accepted | errors | p50 ms | p95 ms | p99 ms | max ms | not reflected |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in results["steps"]:
+        w = s["write_to_profile_ms"]
+        errors = sum(s["errors"].values())
+        figures = [s["target_per_s"], s["achieved_per_s"], s["accepted"], errors, w["p50"], w["p95"], w["p99"], w["max"], s["not_reflected"]]
+        lines.append("| " + " | ".join(str(f) for f in figures) + " |")
+    loss = results.get("loss", {})
+    if loss:
+        lines += ["", "## Loss check", "", "| check | count |", "|---|---:|"] + [f"| {k.replace('_', ' ')} | {v} |" for k, v in loss.items()]
+    c = results.get("ceilings")
+    if c:
+        lines += [
+            "",
+            "## Ceilings (same broker, topic shaped like the exchange topic)",
+            "",
+            "| what | records/s |",
+            "|---|---:|",
+            f"| Kafka ProducerPerformance ({c['kafka_producer_perf']['record_bytes']} B, acks=all, idempotent) | {c['kafka_producer_perf']['records_per_s']} |",
+            f"| Kafka ConsumerPerformance | {c['kafka_consumer_perf']['records_per_s']} |",
+            f"| bare aiokafka consume loop | {c['aiokafka_consume_loop']['records_per_s']} |",
+        ]
+    if "rebuild" in results:
+        lines += ["", "## Rebuild", "", f"Profile processor from offset 0 with an empty store: {results['rebuild']}"]
+    if "reads" in results:
+        r = results["reads"]
+        lines += [
+            "",
+            "## Cached profile reads",
+            "",
+            "| endpoint | reads/s | p50 ms | p99 ms |",
+            "|---|---:|---:|---:|",
+            f"| gateway `GET /v1/profiles/{{id}}` | {r['gateway']['reads_per_s']} | {r['gateway']['p50_ms']} | {r['gateway']['p99_ms']} |",
+            f"| bare FastAPI, same body | {r['bare_fastapi']['reads_per_s']} | {r['bare_fastapi']['p50_ms']} | {r['bare_fastapi']['p99_ms']} |",
+        ]
+    lines += ["", "## Ratios", "", "| ratio | value |", "|---|---:|"] + [f"| {k.replace('_', ' ')} | {v} |" for k, v in results.get("ratios", {}).items()]
+    idle, loaded = results.get("memory_idle_kib", {}), results.get("memory_under_load_kib", {})
+    if idle:
+        lines += [
+            "",
+            f"## Resident memory (MiB), idle and under the {loaded.get('step_per_s')}/s step",
+            "",
+            "| process | idle | under load |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {name} | {idle[name] / 1024:.0f} | {loaded.get(name, 0) / 1024:.0f} |" for name in idle]
+    for name, spied in results.get("py_spy", {}).items():
+        lines += ["", f"## py-spy: {name} under the {spied['step_per_s']}/s step (share of samples, inclusive)", "", "```"]
+        lines += spied["top"] + ["```"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", default="100,250,500,1000", help="target write rates, events/s")
+    parser.add_argument("--seconds", type=float, default=60, help="length of each step")
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight at most")
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--read-seconds", type=float, default=10)
+    parser.add_argument("--ceiling-records", type=int, default=200_000)
+    parser.add_argument("--py-spy", metavar="NAMES", help="profile these processes (gateway,exchange,profiles,…) in the step nearest 500/s")
+    parser.add_argument("--no-rebuild", action="store_true")
+    parser.add_argument("--rebuild-events", type=int, default=100_000, help="synthetic person events added to the run's history for the rebuild")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "command": "python -m bench.e2e " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "database": args.database,
+        "people": args.people,
+        "steps": [],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+    with tempfile.TemporaryDirectory(prefix="komagane-bench-e2e-") as tmp:
+        stack = start_stack(Path(tmp), args.database)
+        try:
+            asyncio.run(measure(stack, args, results))
+            asyncio.run(ceilings(stack, args, results))
+            if not args.no_rebuild:
+                messages = asyncio.run(history_messages(stack.kafka.bootstrap))
+        except BaseException:
+            print(stack.log_tails(), file=sys.stderr)
+            raise
+        finally:
+            stack.stop()
+    if messages:
+        from bench.profiles_replay import generate
+
+        # The run's own history plus synthetic person events, so start-up does not dominate the rate.
+        rebuild(messages + generate(args.rebuild_events), results)
+    results["ratios"] = ratios(results)
+    stem = RESULTS / results["date"]
+    stem.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(results))
+    print(markdown(results))
+    print(f"written to {stem}.json and {stem}.md")
+
+
+if __name__ == "__main__":
+    main()

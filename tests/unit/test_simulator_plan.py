@@ -1,0 +1,73 @@
+"""The town simulator without a platform: one seed plans one town and one history, shaped like
+an ageing town; its gateway client waits out 429/503 and sends Idempotency-Key."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+
+from komagane_simulator import plan_history, plan_town
+from komagane_simulator.gateway import Gateway
+
+AS_OF = date(2026, 11, 29)
+
+
+def test_same_seed_plans_the_same_town_and_history() -> None:
+    first, second = plan_town(7, 1200, AS_OF), plan_town(7, 1200, AS_OF)
+    assert first.people == second.people
+    assert first.activities == second.activities
+    assert plan_history(first, 30) == plan_history(second, 30)
+
+
+def test_another_seed_plans_another_town() -> None:
+    assert plan_town(7, 1200, AS_OF).people != plan_town(8, 1200, AS_OF).people
+
+
+def test_the_town_ages_like_komagane_and_mixes() -> None:
+    town = plan_town(2026, 3000, AS_OF)
+    figures = town.summary()
+    assert 0.28 <= figures["share_65_plus"] <= 0.38
+    assert 0.01 <= figures["share_foreign"] <= 0.08
+    assert figures["living_alone_65_plus"] > 0 and figures["with_care_need_or_disability"] > 0
+    assert figures["visitors_and_relationship"] >= 3000 // 40
+    kinds = {hub.kind for hub in town.hubs}
+    assert {"WELLNESS_HUB", "CIVIC_CENTRE", "COMMUNITY_HALL", "SHOP", "JICA"} <= kinds
+    assert any(p.away is not None for p in town.people), "some people drift away"
+
+
+def test_history_has_weekly_rhythms_and_a_seminar_month() -> None:
+    town = plan_town(3, 800, AS_OF)
+    history = plan_history(town, 28)
+    assert (history[0].day, history[-1].day) == (date(2026, 11, 1), date(2026, 11, 28))
+    kayoinoba = {a.key for a in town.activities if a.is_kayoinoba}
+    held = [s for d in history for s in d.sessions if s.activity in kayoinoba]
+    assert len(held) == 4 * len(kayoinoba), "every 通いの場 meets once a week"
+    assert any(d.seminars for d in history)
+    assert all(
+        not any(p == person.key for s in d.sessions for p, _ in s.attendees)
+        for d in history
+        for person in town.people
+        if person.away and person.away[0] <= (d.day - history[0].day).days < person.away[1]
+    )
+
+
+async def test_the_gateway_client_waits_out_429_and_503_and_sends_idempotency_keys() -> None:
+    seen: list[httpx.Request] = []
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "0.05"}), httpx.Response(503, headers={"Retry-After": "0.05"}), httpx.Response(201, json={"id": "x"})]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    gateway = Gateway("http://gateway.test", lambda: "token")
+    gateway.client = httpx.AsyncClient(base_url="http://gateway.test", transport=httpx.MockTransport(handler))
+    try:
+        assert await gateway.post("/v1/hubs", {"name_ja": "x"}, "sim-1-abc") == {"id": "x"}
+    finally:
+        await gateway.aclose()
+    assert len(seen) == 3 and gateway.stats.retried == 2
+    assert {r.headers["Idempotency-Key"] for r in seen} == {"sim-1-abc"}
+    assert seen[0].headers["Authorization"] == "Bearer token"
