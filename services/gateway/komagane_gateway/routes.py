@@ -42,6 +42,7 @@ ROUTE_TABLE: list[tuple[str, str]] = [
     (r"/v1/(opportunities|applications|engagements|seminars|cooperators)(/.*)?", "jobs"),
     (r"/v1/health(/.*)?", "health"),
     (r"/v1/(properties|trial-stays|migration-cases|moves|relocations|workation-stays|relationships)(/.*)?", "housing"),
+    (r"/v1/partners?(/.*)?", "partners"),
 ]
 _COMPILED = [(re.compile(pattern), service) for pattern, service in ROUTE_TABLE]
 SERVICES = tuple(dict.fromkeys(service for _, service in ROUTE_TABLE))

@@ -12,6 +12,7 @@ class GatewaySettings(ServiceSettings):
     jobs_url: str = "http://127.0.0.1:8103"
     health_url: str = "http://127.0.0.1:8104"
     housing_url: str = "http://127.0.0.1:8105"
+    partners_url: str = "http://127.0.0.1:8107"
     # Bodies up to this size pass the gateway (health batches are several MiB); each service
     # still enforces its own, smaller limit where it has no batch endpoints.
     max_body_bytes: int = 8 * 1024 * 1024
