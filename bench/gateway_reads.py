@@ -4,26 +4,29 @@ Starts Redis and a gateway process (as `make up` runs it: `python -m komagane_ga
 uvicorn, one process) with a realistic profile in the read model, and a bare FastAPI app
 serving the same body the same way (bench/bare_app.py). `wrk` (Debian package; installed by
 infra/scripts/install-system-deps.sh) loads each from outside the process with the same
-connections and duration; prints requests per second, p50/p99 latency and the ratio
+connections and duration, in interleaved rounds; prints requests per second, p50/p99 latency,
+the server's CPU time per request (steadier than req/s on a shared machine) and the ratio
 gateway ÷ bare (first bar: ≥ 0.5). The gateway path includes everything a real read does:
 bearer JWT verification, the access matrix, the Redis token-bucket rate limit (limits raised so
 nothing is refused), the Redis GET of the profile and the version-checked answer cache. A second
 gateway with the answer cache off (`READ_CACHE_ENTRIES=0`) shows what the cache is worth.
 
-    python -m bench.gateway_reads [--seconds 10] [--connections 32]
+    python -m bench.gateway_reads [--seconds 10] [--connections 32] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -35,6 +38,7 @@ from komagane_devstack.process import ManagedProcess, free_port, wait_until
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import mint_token
 
+LABELS = ("bare FastAPI (ceiling)", "gateway, answer cache on", "gateway, answer cache off")
 PERSON = "3f0c2a4e-8d7b-4c1e-9a55-0b7c1d2e3f40"
 
 
@@ -70,8 +74,14 @@ def realistic_profile(version: int = 42) -> dict[str, object]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def process(name: str, argv: list[str], log_dir: Path, env: dict[str, str], port: int) -> Iterator[str]:
+def process(name: str, argv: list[str], log_dir: Path, env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
     url = f"http://127.0.0.1:{port}"
     proc = ManagedProcess(name, argv, log_dir=log_dir, env={"PORT": str(port), **env})
     proc.start()
@@ -85,7 +95,8 @@ def process(name: str, argv: list[str], log_dir: Path, env: dict[str, str], port
 
     try:
         wait_until(alive, timeout=60, interval=0.2, what=f"{name} liveness")
-        yield url
+        assert proc.proc is not None
+        yield url, proc.proc.pid
     finally:
         proc.stop()
 
@@ -109,12 +120,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: bash infra/scripts/install-system-deps.sh")
 
     with tempfile.TemporaryDirectory(prefix="komagane-bench-") as tmp:
         log_dir, data_dir = Path(tmp) / "logs", Path(tmp) / "gateway"
+        results: dict[str, list[tuple[float, float, float, float]]] = {}
         cache = RedisServer(log_dir)
         cache.start()
         try:
@@ -133,28 +146,37 @@ def main() -> None:
                 **{f"{name}_URL": f"http://127.0.0.1:{free_port()}" for name in ("PEOPLE", "EXCHANGE", "JOBS", "HEALTH", "HOUSING")},
             }
             path = f"/v1/profiles/{PERSON}"
-            results: dict[str, tuple[float, float, float]] = {}
-            runs = [
-                ("bare FastAPI (ceiling)", [sys.executable, "-m", "bench.bare_app"], {"BARE_BODY": body}, {}),
-                ("gateway, answer cache on", [sys.executable, "-m", "komagane_gateway.main"], gateway_env, auth),
-                ("gateway, answer cache off", [sys.executable, "-m", "komagane_gateway.main"], {**gateway_env, "READ_CACHE_ENTRIES": "0"}, auth),
+            configs = [
+                (LABELS[0], [sys.executable, "-m", "bench.bare_app"], {"BARE_BODY": body}, {}),
+                (LABELS[1], [sys.executable, "-m", "komagane_gateway.main"], gateway_env, auth),
+                (LABELS[2], [sys.executable, "-m", "komagane_gateway.main"], {**gateway_env, "READ_CACHE_ENTRIES": "0"}, auth),
             ]
-            for label, argv, env, headers in runs:
-                with process(label.split()[0], argv, log_dir, env, free_port()) as url:
+            with ExitStack() as running:
+                servers = []
+                for label, argv, env, headers in configs:
+                    url, pid = running.enter_context(process(label.split()[0], argv, log_dir, env, free_port()))
                     check = httpx.get(url + path, headers=headers, timeout=10)
                     assert check.status_code == 200 and check.json()["version"] == 42, check.text
                     wrk(url + path, seconds=2, connections=args.connections, headers=headers)  # warm-up
-                    results[label] = wrk(url + path, seconds=args.seconds, connections=args.connections, headers=headers)
+                    servers.append((label, url, pid, headers))
+                # Interleaved rounds, so a burst of load from elsewhere on the machine hits all alike.
+                for _ in range(args.rounds):
+                    for label, url, pid, headers in servers:
+                        before = cpu_seconds(pid)
+                        rps, p50, p99 = wrk(url + path, seconds=args.seconds, connections=args.connections, headers=headers)
+                        cpu_ms = (cpu_seconds(pid) - before) * 1000 / max(rps * args.seconds, 1)
+                        results.setdefault(label, []).append((rps, p50, p99, cpu_ms))
         finally:
             cache.stop()
 
-    print(f"GET /v1/profiles/{{id}} — wrk, 1 thread, {args.connections} connections, {args.seconds} s each, profile {len(body)} bytes")
-    for label, (rps, p50, p99) in results.items():
-        print(f"  {label:28s} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
-    ceiling = results["bare FastAPI (ceiling)"][0]
-    cached, uncached = results["gateway, answer cache on"][0], results["gateway, answer cache off"][0]
-    print(f"ratio gateway (cached) ÷ bare FastAPI: {cached / ceiling:.2f}   (first bar: ≥ 0.5)")
-    print(f"answer cache: {cached / uncached:.2f}× the requests/s without it")
+    print(f"GET /v1/profiles/{{id}} ({len(body)}-byte profile) — wrk, 1 thread, {args.connections} connections, {args.rounds} rounds of {args.seconds} s")
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: figures are medians of the rounds)")
+    medians = {label: [statistics.median(run[i] for run in runs) for i in range(4)] for label, runs in results.items()}
+    for label, (rps, p50, p99, cpu_ms) in medians.items():
+        print(f"  {label:28s} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   server CPU {cpu_ms:5.2f} ms/request")
+    bare, cached, uncached = (medians[label] for label in LABELS)
+    print(f"ratio gateway (cached) ÷ bare FastAPI: {cached[0] / bare[0]:.2f} req/s   (first bar: ≥ 0.5); CPU per request {bare[3] / cached[3]:.2f}")
+    print(f"answer cache: {cached[0] / uncached[0]:.2f}× the requests/s, {uncached[3] / cached[3]:.2f}× less CPU per request than without it")
 
 
 if __name__ == "__main__":

@@ -148,10 +148,12 @@ class LocalizedProblems:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            with contextlib.suppress(ValueError, AttributeError):  # not a problem after all: pass it on untouched
-                body = json.dumps(localize(json.loads(body), lang), ensure_ascii=False).encode()
-            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-language")]
-            headers += [(b"content-length", str(len(body)).encode()), (b"content-language", lang.encode())]
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-language"]
+            if body:  # (a HEAD answer has none: its headers stay as they are)
+                with contextlib.suppress(ValueError, AttributeError):  # not a problem after all: pass it on untouched
+                    body = json.dumps(localize(json.loads(body), lang), ensure_ascii=False).encode()
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"] + [(b"content-length", str(len(body)).encode())]
+            headers.append((b"content-language", lang.encode()))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 

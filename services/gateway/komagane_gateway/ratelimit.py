@@ -16,14 +16,15 @@ a refusal is 429 problem+json with `Retry-After`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # KEYS[1] bucket; ARGV rate (tokens/s), capacity. Returns {allowed, tokens left (floor),
-# ms until one token is back (0 when allowed), ms until full}.
+# ms until one token is back (0 when allowed), ms until full}, followed — when allowed — by the
+# values of KEYS[2..] (read-model keys the request is about to read: one round trip for both).
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
@@ -48,7 +49,13 @@ end
 local full_ms = math.ceil((capacity - tokens) * 1000 / rate)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], full_ms + 1000)
-return {allowed, math.floor(tokens), wait_ms, full_ms}
+local reply = {allowed, math.floor(tokens), wait_ms, full_ms}
+if allowed == 1 then
+  for i = 2, #KEYS do
+    reply[#reply + 1] = redis.call('GET', KEYS[i])
+  end
+end
+return reply
 """
 
 KEY_PREFIX = "gw:rl:"
@@ -68,6 +75,8 @@ class Decision:
     remaining: int
     retry_after_seconds: int
     reset_seconds: int
+    # Values of the keys asked for with `prefetch` (None: absent), when allowed.
+    prefetched: dict[str, bytes | None] = field(default_factory=dict)
 
     def headers(self) -> dict[str, str]:
         return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining), "RateLimit-Reset": str(self.reset_seconds)}
@@ -81,13 +90,17 @@ class RateLimiter:
         self.enabled = enabled
         self._script: Any = redis.register_script(TOKEN_BUCKET)
 
-    async def take(self, client: str, route_class: str, *, write: bool) -> Decision | None:
+    async def take(self, client: str, route_class: str, *, write: bool, prefetch: tuple[str, ...] = ()) -> Decision | None:
+        """Take a token; with `prefetch`, also read those keys in the same round trip (a single
+        Redis node: the keys of one script call must live together)."""
         if not self.enabled:
             return None
         limit = self.write if write else self.read
         kind = "w" if write else "r"
-        allowed, remaining, wait_ms, full_ms = await self._script(keys=[f"{KEY_PREFIX}{client}:{route_class}:{kind}"], args=[limit.per_second, limit.burst])
+        reply = await self._script(keys=[f"{KEY_PREFIX}{client}:{route_class}:{kind}", *prefetch], args=[limit.per_second, limit.burst])
+        allowed, remaining, wait_ms, full_ms = reply[:4]
         return Decision(
+            prefetched=dict(zip(prefetch, reply[4:], strict=False)) if allowed else {},
             allowed=bool(allowed),
             limit=limit.burst,
             remaining=int(remaining),

@@ -160,7 +160,9 @@ async def list_lapses(request: Request, principal: CareStaff) -> list[BelongingL
 async def _read_profile(request: Request, person_id: str) -> Rendered | None:
     """The person's profile as rendered from the read model (readcache.py), or None."""
     key = profile_key(person_id)
-    raw = await request.app.state.redis.get(key)
+    prefetched: dict[str, bytes | None] = getattr(request.state, "prefetched", {})
+    # Read with the rate-limit token (auth.PREFETCH) on the first look; again when waiting.
+    raw = prefetched.pop(key) if key in prefetched else await request.app.state.redis.get(key)
     cache: ReadCache = request.app.state.read_cache
     if raw is None:
         cache.drop(key)  # erased (consent withdrawn): nothing of it stays in the gateway
