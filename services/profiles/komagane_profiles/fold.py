@@ -88,8 +88,13 @@ def person_of(body: EventModel) -> str | None:
 
 
 def apply(state: State, event: CloudEvent) -> bool:
-    """Fold `event` into `state` in place; False when the event was already applied."""
-    if event.id in state["seen"]:
+    """Fold `event` into `state` in place; False when the event was already applied.
+
+    Applied events are recognised by the last SEEN_IDS_KEPT ids, and beyond those by the ids
+    the history keeps (participation records, journey steps), so a redelivery of an older
+    participation event is not counted twice either.
+    """
+    if event.id in state["seen"] or _in_history(state, event.id):
         return False
     body = event.body()
     if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
@@ -117,6 +122,10 @@ def apply(state: State, event: CloudEvent) -> bool:
     state["updated_at"] = _later(state["updated_at"], event.time)
     state["seen"] = (state["seen"] + [event.id])[-SEEN_IDS_KEPT:]
     return True
+
+
+def _in_history(state: State, event_id: str) -> bool:
+    return any(r.event_id == event_id for r in state.get("participation", ())) or any(s[2] == event_id for s in state.get("journey", ()))
 
 
 def _apply_people(state: State, body: EventModel) -> None:
