@@ -18,7 +18,7 @@ the platform's own ceilings in the same run. Prints figures and ratios; never pa
     python -m bench.e2e --seconds 15 --steps 100,250,500 --people 300   # a quick look
 
 Results go to bench/results/<date>.json and .md. Kafka connection settings come from
-komagane_kit.kafka (client_config / java_client_properties), as for every client.
+komagane_kit.kafka (client_options / java_client_properties), as for every client.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from komagane_contracts.topics import EXCHANGE, HOUSING, JOBS, PEOPLE, PROFILES
 from komagane_devstack.paths import repo_root
 from komagane_devstack.process import free_port
 from komagane_devstack.stack import Stack, StackConfig
-from komagane_kit.kafka import client_config, java_client_properties
+from komagane_kit.kafka import client_options, java_client_properties
 
 RESULTS = Path(__file__).parent / "results"
 CEILING_TOPIC = "bench.ceiling.v1"
@@ -104,7 +104,7 @@ class ProfileWatcher:
     """Follows the compacted profiles topic: when each person's profile reached each version."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
+        self.consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
         self.version: dict[str, int] = {}
         self.reached: dict[str, list[tuple[int, float]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -285,7 +285,7 @@ async def read_load(client: httpx.AsyncClient, paths: list[str], seconds: float,
 
 # -- loss check --------------------------------------------------------------------------------
 async def read_all(bootstrap: str, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partitions = await partitions_of(consumer, topic)
@@ -361,7 +361,7 @@ def _java(main_class: str, *args: str, timeout: float = 600) -> str:
 
 
 async def create_ceiling_topic(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(**client_config(bootstrap))
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
         if CEILING_TOPIC not in await admin.list_topics():
@@ -400,7 +400,7 @@ def consumer_ceiling(bootstrap: str, records: int) -> dict[str, Any]:
 
 async def aiokafka_ceiling(bootstrap: str, records: int) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
-        **client_config(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20
     )
     await consumer.start()
     try:
@@ -461,6 +461,7 @@ def start_stack(root: Path, database: str) -> Stack:
     env = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.05", "RATE_LIMIT_ENABLED": "false"}
     stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
     stack.start()
+    os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
     return stack
 
 
@@ -570,12 +571,12 @@ def rebuild(messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]], r
     captured = StringIO()
     stdout, sys.stdout = sys.stdout, captured
     try:
-        profiles_replay.faust_worker(messages)
+        profiles_replay.faust_workers(messages, 1)
     finally:
         sys.stdout = stdout
     text = captured.getvalue()
     print(text, end="")
-    match = re.search(r"faust worker \(1 process\)\s+(\d+) events in\s+([\d.]+) s\s+(\d+) events/s", text)
+    match = re.search(r"faust workers? \(1 process\)\s+(\d+) events in\s+([\d.]+) s\s+(\d+) events/s", text)
     results["rebuild"] = {"events": int(match.group(1)), "seconds": float(match.group(2)), "events_per_s": int(match.group(3))} if match else {"output": text}
 
 

@@ -5,6 +5,7 @@ Unit tests (tests/unit) need none of it; fixtures start parts lazily, only when 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -33,8 +34,6 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def _is_root() -> bool:
-    import os
-
     return os.geteuid() == 0
 
 
@@ -75,7 +74,13 @@ def stack(postgres: PostgresServer, otlp: OtlpReceiver, tmp_path_factory: pytest
         print(platform.log_tails())
         platform.stop()
         raise
+    # The test process inspects topics and injects messages as the broker's operator (`admin`);
+    # every Kafka client built with komagane_kit.kafka.client_options picks this login up.
+    saved = {key: os.environ.get(key) for key in platform.kafka.admin.env()}
+    os.environ.update(platform.kafka.admin.env())
     yield platform
+    for key, value in saved.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     platform.stop()
 
 

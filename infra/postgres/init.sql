@@ -6,3 +6,4 @@ CREATE DATABASE exchange OWNER komagane;
 CREATE DATABASE jobs OWNER komagane;
 CREATE DATABASE health OWNER komagane;
 CREATE DATABASE housing OWNER komagane;
+CREATE DATABASE partners OWNER komagane;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the platform needs locally, only when missing:
-# redis-server, PostgreSQL (server binaries for throw-away test clusters) and kcat.
+# redis-server, PostgreSQL (server binaries for throw-away test clusters), kcat and wrk (the
+# HTTP load generator of bench/gateway_reads.py).
 # Java 17+ and Maven (for the Kafka jars) and Python 3.11+ are prerequisites.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -15,6 +15,7 @@ from psycopg import connect
 from komagane_contracts.events.health import HEALTH_INTERNAL_TOPIC, HEALTH_TOPIC
 from komagane_devstack.stack import Stack
 from komagane_kit.clock import now, tokyo_date
+from komagane_kit.kafka import client_options
 from tests.support.kafka import header, read_topic
 from tests.support.platform import gateway_client
 from tests.support.waiting import eventually
@@ -154,7 +155,7 @@ async def test_s2_payloads_appear_on_no_topic_but_the_health_internal_one(stack:
 
     await eventually(coarse_signals, timeout=60, what="the points award on health.v1")  # the relay has published past our events
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(stack.kafka.bootstrap))
     await admin.start()
     try:
         topics = sorted(t for t in await admin.list_topics() if not t.startswith("__"))

@@ -27,22 +27,23 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import ActivityCategory, ParticipantAttended, ParticipationMode
 from komagane_contracts.events.people import ConsentGranted, PersonRegistered
 from komagane_contracts.readmodels import CITY_KPIS_KEY_PREFIX, HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, city_kpis_key
-from komagane_contracts.topics import CITY_KPIS, EXCHANGE, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES
+from komagane_contracts.topics import CITY_KPIS, EXCHANGE, HEALTH, HEALTH_INTERNAL, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_devstack.stack import Stack
+from komagane_kit.kafka import client_options
 from komagane_profiles.kpis import kpi_cloud_event
 from komagane_profiles.pipeline import Replay, profile_json
 from komagane_profiles.synthetic import Message, people_events
 from tests.support.kafka import end_offsets, read_topic
 from tests.support.waiting import eventually
 
-INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name)
+INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name, HEALTH.name, HEALTH_INTERNAL.name)
 GROUP = "komagane-profiles"  # the faust app id
 TRACE_HEADERS = {"traceparent", "tracestate"}  # the producer's span, added by instrumentation
 
 
 async def produce(bootstrap: str, messages: Iterable[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     sent = 0
     try:
@@ -61,7 +62,7 @@ async def produce_events(bootstrap: str, messages: Iterable[Message]) -> int:
 
 async def caught_up(bootstrap: str, topics: Iterable[str]) -> bool:
     """The processor has committed everything on `topics` (so it has folded all of it)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(GROUP)

@@ -179,7 +179,7 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
     await produce(stack.kafka.bootstrap, PEOPLE.name, key=person_id.encode(), value=b"{broken json", headers=[("ce_specversion", b"1.0")])
     assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
 
-    await eventually(lambda: profile(gateway, person_id), what="the next event processed")
+    await eventually(lambda: profile(gateway, person_id), timeout=90, what="the next event processed")
 
     async def dead_letters() -> dict[str, Any] | None:
         mine = [r for r in await read_topic(stack.kafka.bootstrap, dlq_name(PEOPLE.name)) if r.key == person_id.encode()]
@@ -188,7 +188,7 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
         # pillar service's people replica.
         return by_group if set(by_group) == PEOPLE_CONSUMER_GROUPS else None
 
-    letters = await eventually(dead_letters, what="the malformed message in the DLQ from every group")
+    letters = await eventually(dead_letters, timeout=90, what="the malformed message in the DLQ from every group")
     for letter in letters.values():
         assert letter.value == b"{broken json"
         assert header(letter, "dlq_original_topic") == PEOPLE.name

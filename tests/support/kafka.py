@@ -6,9 +6,11 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from komagane_kit.kafka import client_options
+
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -33,7 +35,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -45,7 +47,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 async def produce(bootstrap: str, topic: str, *, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]] | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=f"test-{uuid.uuid4().hex[:6]}")
+    producer = AIOKafkaProducer(**client_options(bootstrap), client_id=f"test-{uuid.uuid4().hex[:6]}")
     await producer.start()
     try:
         await producer.send_and_wait(topic, key=key, value=value, headers=headers or [])

@@ -37,8 +37,9 @@ def compose_binary() -> Path:
 def run_compose(*files: str, args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     """`docker compose -f … config …` from the repository root, unaffected by the caller's COMPOSE_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
-    # A deployment injects this secret (it is in no file); any value lets `config` interpolate.
-    env.setdefault("INTERNAL_TOKEN_SECRET", "placeholder-for-compose-config-only")
+    # A deployment injects these secrets (they are in no file); any value lets `config` interpolate.
+    for secret in ("INTERNAL_TOKEN_SECRET", "PARTNER_PSEUDONYM_SECRET"):
+        env.setdefault(secret, "placeholder-for-compose-config-only")
     command = [str(compose_binary()), "--project-directory", str(ROOT), "--env-file", str(ROOT / ".env")]
     for file in files:
         command += ["-f", str(ROOT / file)]

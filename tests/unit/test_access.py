@@ -24,9 +24,9 @@ def test_each_class_example_belongs_to_it(rc: object) -> None:
     assert route_class(method, path.replace("{person}", "p-1"))[0] is rc
 
 
-def test_admin_may_call_everything_and_partners_only_public_routes_for_now() -> None:
+def test_admin_may_call_everything_and_partners_only_their_contract() -> None:
     assert all(rc.allows("admin") for rc in ACCESS)
-    assert [rc.name for rc in ACCESS if rc.allows("partner")] == ["contracts"]
+    assert [rc.name for rc in ACCESS if rc.allows("partner")] == ["contracts", "partner-contract"]
     assert all(rc.roles <= set(ROLES) for rc in ACCESS)
 
 

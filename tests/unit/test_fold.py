@@ -53,6 +53,27 @@ def test_redelivered_event_changes_nothing() -> None:
     assert state == snapshot
 
 
+def test_an_older_participation_event_redelivered_past_the_seen_ids_changes_nothing() -> None:
+    from komagane_contracts.events.exchange import HubVisited
+    from komagane_profiles.fold import SEEN_IDS_KEPT
+
+    state = new_state("p")
+    for event in events():
+        apply(state, event)
+    visits = [
+        CloudEvent.of(
+            HubVisited(person_id="p", visit_id=f"v{n}", hub_id="h", visited_at=T0 + timedelta(days=1, minutes=n)), time=T0 + timedelta(days=1, minutes=n)
+        )
+        for n in range(SEEN_IDS_KEPT + 10)
+    ]
+    for visit in visits:
+        assert apply(state, visit)
+    assert visits[0].id not in state["seen"]
+    version, kpi = state["version"], repr(state["kpi"])
+    assert not apply(state, visits[0])
+    assert (state["version"], repr(state["kpi"])) == (version, kpi)
+
+
 def test_withdrawal_removes_the_profile_and_regrant_restores_it() -> None:
     state = new_state("p")
     for event in events():

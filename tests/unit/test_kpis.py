@@ -41,8 +41,7 @@ def attended(person_id: str, at: datetime, *, kayoinoba: bool = False, mode: Par
 
 def feed(events: list[CloudEvent]) -> Replay:
     replay = Replay()
-    for e in events:
-        replay.feed(e.value(), e.headers())
+    replay.feed_all((e.value(), e.headers()) for e in events)
     return replay
 
 

@@ -68,7 +68,7 @@ def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:
 
     state = new_state("p") | {"consents": ["PROFILE"]}
     assert lapse_of(state, TODAY) is None  # never took part: not a lapse
-    state["participation"] = [p("2026-08-01").to_json(), p("2026-08-08", n=1).to_json()]
+    state["participation"] = [p("2026-08-01"), p("2026-08-08", n=1)]
     alert = lapse_of(state, TODAY)
     assert alert is not None and (alert.days_since, alert.threshold_days, alert.last_participation) == (104, 28, date(2026, 8, 8))
     assert lapse_of(state, date(2026, 9, 5)) is None  # 28 days: not yet

@@ -25,6 +25,9 @@ from komagane_devstack.paths import repo_root
 from komagane_devstack.stack import PILLARS, Stack, StackConfig
 from komagane_simulator import Loaded, keep_alive, load_town, plan_town
 
+# The profiles processor's web port (8106) sits between the pillars and partners.
+DEFAULT_PORTS = {"people": 8101, "exchange": 8102, "jobs": 8103, "health": 8104, "housing": 8105, "partners": 8107}
+
 
 def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -119,7 +122,7 @@ def up() -> int:
         redis_port=_port("KOMAGANE_REDIS_PORT", 16379),
         gateway_port=_port("KOMAGANE_GATEWAY_PORT", 8100),
         profiles_port=_port("KOMAGANE_PROFILES_PORT", 8106),
-        service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", 8101 + i) for i, (name, _module) in enumerate(PILLARS)},
+        service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
     )
     stack = Stack(config)
     stop = threading.Event()

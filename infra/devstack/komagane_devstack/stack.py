@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,14 +34,24 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-# The pillar services: name, module to run. Each gets its own database named after it.
+# The services with a database (the five pillars and partners): name, module to run. Each gets
+# its own database and Kafka login named after it.
 PILLARS: tuple[tuple[str, str], ...] = (
     ("people", "komagane_people.main"),
     ("exchange", "komagane_exchange.main"),
     ("jobs", "komagane_jobs.main"),
     ("health", "komagane_health.main"),
     ("housing", "komagane_housing.main"),
+    ("partners", "komagane_partners.main"),
 )
+
+
+def _stored_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 class Stack:
@@ -77,6 +88,13 @@ class Stack:
             **self.config.extra_env,
         }
 
+    def service_secrets(self, name: str) -> dict[str, str]:
+        """Secrets one service needs beyond the common ones, kept in the data dir (mode 600)."""
+        if name != "partners":
+            return {}
+        # Stable across restarts of `make up`: partners' pseudonyms must not change under them.
+        return {"PARTNER_PSEUDONYM_SECRET": _stored_secret(self.config.data_dir / "partners-pseudonym.secret")}
+
     def mint_token(self, role: str = "admin", *, subject: str | None = None, hub_id: str | None = None, ttl_seconds: int = 3600) -> str:
         """A bearer token for the gateway, signed with its development key (demo loader, tests, benchmarks)."""
         return mint_token(GatewaySettings(data_dir=self.gateway_data_dir), role, subject=subject, hub_id=hub_id, ttl_seconds=ttl_seconds)
@@ -91,16 +109,15 @@ class Stack:
         self.kafka.create_topics()
         env = self.common_env()
         for name, module in PILLARS:
-            self.pillars[name] = ServiceProcess(
-                name, module, self.log_dir, port=self.config.service_ports.get(name), env={**env, "DATABASE_URL": self.database_url(name)}
-            )
+            service_env = {**env, **self.kafka.auth(name).env(), **self.service_secrets(name), "DATABASE_URL": self.database_url(name)}
+            self.pillars[name] = ServiceProcess(name, module, self.log_dir, port=self.config.service_ports.get(name), env=service_env)
         self.profiles = ServiceProcess(
             "profiles",
             "komagane_profiles",
             self.log_dir,
             port=self.config.profiles_port,
             port_env="PROFILES_WEB_PORT",
-            env={**env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
+            env={**env, **self.kafka.auth("profiles").env(), "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
         )
         with ThreadPoolExecutor(max_workers=len(self.pillars) + 1) as pool:
             for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles]]:

@@ -76,14 +76,23 @@ class CloudEvent:
         return self.subject.encode() if self.subject else None
 
     def body(self) -> EventModel:
-        """The validated event body; raises InvalidEvent for unknown types or invalid data."""
+        """The validated event body; raises InvalidEvent for unknown types or invalid data.
+
+        Validated once per event (consumers ask for it at several steps); `data` is not to be
+        changed after that.
+        """
+        cached: EventModel | None = self.__dict__.get("_body")
+        if cached is not None:
+            return cached
         cls = event_class(self.type)
         if cls is None:
             raise InvalidEvent(f"unknown event type {self.type!r}")
         try:
-            return cls.model_validate(self.data)
+            body = cls.model_validate(self.data)
         except ValidationError as exc:
             raise InvalidEvent(f"invalid {self.type} body: {exc}") from exc
+        object.__setattr__(self, "_body", body)  # frozen: set past the dataclass guard
+        return body
 
     def value(self) -> bytes:
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode()

@@ -24,6 +24,9 @@ from komagane_contracts.events.profiles import (
 from komagane_contracts.vocabulary import Sensitivity
 
 DAY_MS = 24 * 60 * 60 * 1000
+# The profiles processor's inputs, internal topics and table changelogs are co-partitioned
+# (faust requires it): one count for all of them. Six lets up to six workers split the work.
+PROFILES_PARTITIONS = 6
 
 
 def dlq_name(topic: str) -> str:
@@ -69,6 +72,7 @@ PEOPLE = TopicSpec(
     name=PEOPLE_TOPIC,
     key="person_id",
     value_types=PEOPLE_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S1,
     description="Person registrations and consent changes from the people service",
     retention_ms=None,
@@ -80,6 +84,7 @@ EXCHANGE = TopicSpec(
     name=EXCHANGE_TOPIC,
     key="person_id for person events; hub_id (or group_id) otherwise",
     value_types=EXCHANGE_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S2,  # attendance at support-specific activities
     description="Hubs, activities, sessions, attendance, groups and volunteering from the exchange service",
     extra_config={"retention.ms": "-1"},
@@ -89,6 +94,7 @@ JOBS = TopicSpec(
     name=JOBS_TOPIC,
     key="person_id for person events; opportunity, seminar or organisation id otherwise",
     value_types=JOBS_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S2,  # WELFARE_A/B and training referrals imply disability
     description="Opportunities, applications, engagements, まちゼミ seminars and 地域おこし協力隊 from the jobs service",
     extra_config={"retention.ms": "-1"},
@@ -98,6 +104,7 @@ HEALTH = TopicSpec(
     name=HEALTH_TOPIC,
     key="person_id for person events; group or programme id otherwise",
     value_types=HEALTH_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S1,
     description="Derived, coarse health participation signals (never raw measurements)",
     extra_config={"retention.ms": "-1"},
@@ -107,6 +114,7 @@ HEALTH_INTERNAL = TopicSpec(
     name=HEALTH_INTERNAL_TOPIC,
     key="person_id; group id for advice sessions",
     value_types=HEALTH_INTERNAL_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S2,
     description="要配慮個人情報 from the health service: only the health service and the profile processor read it",
     extra_config={"retention.ms": "-1"},
@@ -116,6 +124,7 @@ HOUSING = TopicSpec(
     name=HOUSING_TOPIC,
     key="person_id for person events; property id otherwise",
     value_types=HOUSING_EVENTS,
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S1,
     description="Properties, trial stays, migration cases, moves, relocations and workation from the housing service",
     extra_config={"retention.ms": "-1"},
@@ -158,6 +167,7 @@ HUB_ATTENDANCE = TopicSpec(
     name="profiles.hub-attendance.internal.v1",
     key="hub_id",
     value_types=(),
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S0,
     description="Internal to the profiles processor: {attendance_id, session_id, month, age_band} per hub",
     has_dlq=False,
@@ -174,6 +184,7 @@ def _table_changelog(table: str, description: str) -> TopicSpec:
     """
     return TopicSpec(
         name=f"komagane-profiles-{table}-changelog",
+        partitions=PROFILES_PARTITIONS,
         key="person_id" if table == "person-state" else "hub_id",
         value_types=(),
         sensitivity=Sensitivity.S1 if table == "person-state" else Sensitivity.S0,
@@ -203,6 +214,7 @@ KPI_CONTRIBUTIONS = TopicSpec(
     name="profiles.kpi-contributions.internal.v1",
     key="the constant city",
     value_types=(),
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S1,
     description="Internal to the profiles processor: {pseudonym, per-month counts} of one person, latest wins",
     has_dlq=False,
@@ -214,6 +226,7 @@ KPI_PEOPLE_CHANGELOG = TopicSpec(
     name="komagane-profiles-kpi-people-changelog",
     key="pseudonym",
     value_types=(),
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S1,
     description="Per-pseudonym KPI contribution of the profiles processor (restores its table)",
     cleanup_policy="compact",
@@ -225,6 +238,7 @@ KPI_TOTALS_CHANGELOG = TopicSpec(
     name="komagane-profiles-kpi-totals-changelog",
     key="the constant city",
     value_types=(),
+    partitions=PROFILES_PARTITIONS,
     sensitivity=Sensitivity.S0,
     description="City KPI totals per month of the profiles processor (restores its table)",
     cleanup_policy="compact",

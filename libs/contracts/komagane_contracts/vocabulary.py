@@ -54,6 +54,15 @@ def age_band(birth_year: int, on: date) -> AgeBand:
     return AgeBand.SENIOR_75_PLUS
 
 
+def age_decade(birth_year: int, on: date) -> str:
+    """Age in 10-year bands ("0-9" … "80-89", "90+"), the coarsest age partner feeds may carry."""
+    age = max(0, on.year - birth_year)
+    if age >= 90:
+        return "90+"
+    low = age // 10 * 10
+    return f"{low}-{low + 9}"
+
+
 FIXED_PURPOSES = ("PROFILE", "HEALTH", "OUTREACH")
 _PARTNER_PURPOSE = re.compile(r"^PARTNER:[a-z0-9][a-z0-9-]{1,62}$")
 

@@ -26,7 +26,7 @@ from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.topics import dlq_name
 from komagane_kit.db import transaction
 from komagane_kit.dlq import dead_letter_headers
-from komagane_kit.kafka import producer_config
+from komagane_kit.kafka import client_options, producer_config
 from komagane_kit.telemetry import context_from_headers
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class EventConsumer:
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
-                bootstrap_servers=self._bootstrap,
+                **client_options(self._bootstrap),
                 group_id=self.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",  # a new group must not skip what came before it joined

@@ -1,10 +1,17 @@
-"""Kafka client settings, broker readiness and topic creation from the contract's registry."""
+"""Kafka client settings, broker readiness and topic creation from the contract's registry.
+
+Every Kafka client of the platform (outbox relays, consumers, the faust processor, admin calls,
+tests and benchmarks) takes its connection options from `client_options`, so the broker's
+security (SASL/SCRAM over the loopback listener, see infra/kafka) is configured in one place.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,20 +22,67 @@ from komagane_contracts.topics import TopicSpec, all_topic_specs
 log = logging.getLogger(__name__)
 
 
-def client_config(bootstrap_servers: str) -> dict[str, Any]:
-    """How any client reaches the cluster (aiokafka keyword arguments): the one place for connection settings."""
-    return {"bootstrap_servers": bootstrap_servers}
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 
-def java_client_properties(bootstrap_servers: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class KafkaAuth:
+    """A SASL/SCRAM principal; `None` in place of one means an unauthenticated (PLAINTEXT) broker."""
+
+    username: str
+    password: str
+    mechanism: str = SCRAM_MECHANISM
+
+    @classmethod
+    def from_env(cls) -> KafkaAuth | None:
+        """The process's own principal: KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD (/ KAFKA_SASL_MECHANISM)."""
+        username = os.environ.get("KAFKA_SASL_USERNAME")
+        if not username:
+            return None
+        return cls(username, os.environ.get("KAFKA_SASL_PASSWORD", ""), os.environ.get("KAFKA_SASL_MECHANISM", SCRAM_MECHANISM))
+
+    def env(self) -> dict[str, str]:
+        """The environment that makes `from_env` return this principal in a child process."""
+        return {"KAFKA_SASL_USERNAME": self.username, "KAFKA_SASL_PASSWORD": self.password, "KAFKA_SASL_MECHANISM": self.mechanism}
+
+    def librdkafka(self) -> dict[str, str]:
+        """The same principal for librdkafka clients (kcat, confluent-kafka)."""
+        return {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": self.mechanism, "sasl.username": self.username, "sasl.password": self.password}
+
+
+_FROM_ENV: Any = object()
+
+
+def client_options(bootstrap_servers: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, Any]:
+    """aiokafka connection options: bootstrap plus SASL when a principal is given (default: from env)."""
+    if auth is _FROM_ENV:
+        auth = KafkaAuth.from_env()
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers}
+    if auth is not None:
+        options |= {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": auth.mechanism,
+            "sasl_plain_username": auth.username,
+            "sasl_plain_password": auth.password,
+        }
+    return options
+
+
+def java_client_properties(bootstrap_servers: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, str]:
     """The same connection settings for Kafka's Java tools (`--producer-props`, `--consumer.config`)."""
-    return {"bootstrap.servers": client_config(bootstrap_servers)["bootstrap_servers"]}
+    if auth is _FROM_ENV:
+        auth = KafkaAuth.from_env()
+    props = {"bootstrap.servers": bootstrap_servers}
+    if auth is not None:
+        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{auth.username}" password="{auth.password}";'
+        props |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": auth.mechanism, "sasl.jaas.config": jaas}
+    return props
 
 
-def producer_config(bootstrap_servers: str, *, client_id: str) -> dict[str, Any]:
+def producer_config(bootstrap_servers: str, *, client_id: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, Any]:
     """Idempotent producer, acks from all in-sync replicas; small linger to batch bursts."""
     return {
-        **client_config(bootstrap_servers),
+        **client_options(bootstrap_servers, auth),
         "client_id": client_id,
         "enable_idempotence": True,
         "acks": "all",
@@ -38,9 +92,9 @@ def producer_config(bootstrap_servers: str, *, client_id: str) -> dict[str, Any]
     }
 
 
-async def cluster_ready(bootstrap_servers: str, timeout: float = 5.0) -> bool:
+async def cluster_ready(bootstrap_servers: str, timeout: float = 5.0, auth: KafkaAuth | None = _FROM_ENV) -> bool:
     """True when an admin metadata call succeeds (an open port is not enough)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(**client_options(bootstrap_servers, auth), request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
@@ -51,19 +105,19 @@ async def cluster_ready(bootstrap_servers: str, timeout: float = 5.0) -> bool:
         await admin.close()
 
 
-async def wait_for_cluster(bootstrap_servers: str, timeout: float = 60.0) -> None:
+async def wait_for_cluster(bootstrap_servers: str, timeout: float = 60.0, auth: KafkaAuth | None = _FROM_ENV) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if await cluster_ready(bootstrap_servers, timeout=min(5.0, max(0.5, deadline - time.monotonic()))):
+        if await cluster_ready(bootstrap_servers, timeout=min(5.0, max(0.5, deadline - time.monotonic())), auth=auth):
             return
         await asyncio.sleep(0.2)
     raise TimeoutError(f"Kafka at {bootstrap_servers} not ready after {timeout:.0f}s")
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None) -> list[str]:
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None, auth: KafkaAuth | None = _FROM_ENV) -> list[str]:
     """Create every registered topic that does not exist yet; returns the names created."""
     specs = specs if specs is not None else all_topic_specs()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap_servers, auth))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -59,9 +59,10 @@ _WAKE_FLAG = "komagane.outbox.dirty"
 _wake_callbacks: list[Callable[[], None]] = []
 
 
-def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None) -> OutboxMessage:
-    """Add `event` to the outbox in the session's transaction, remembering the current trace."""
-    row = OutboxMessage(**_row_values(event, topic, _trace_carrier()))
+def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None, propagate_trace: bool = True) -> OutboxMessage:
+    """Add `event` to the outbox in the session's transaction, remembering the current trace
+    (unless `propagate_trace` is off: messages for outside parties carry no trace context)."""
+    row = OutboxMessage(**_row_values(event, topic, _trace_carrier() if propagate_trace else {}))
     session.add(row)
     session.info[_WAKE_FLAG] = True
     return row
@@ -277,11 +278,16 @@ class OutboxRelay:
                 span.set_attribute("messaging.message.id", row.event_id)
                 span.set_attribute("cloudevents.event_type", row.event_type)
                 headers = [(name, value.encode()) for name, value in json.loads(row.headers)]
-                if not AIOKafkaInstrumentor().is_instrumented_by_opentelemetry:
+                send = producer.send
+                if row.traceparent is None:
+                    # Enqueued without trace context (messages for outside parties): publish
+                    # without trace headers, bypassing the instrumentation's injection too.
+                    send = getattr(send, "__wrapped__", send)
+                elif not AIOKafkaInstrumentor().is_instrumented_by_opentelemetry:
                     carrier: dict[str, str] = {}
                     propagate.inject(carrier)
                     headers += [(k, v.encode()) for k, v in carrier.items()]
-                delivery: asyncio.Future[Any] = await producer.send(
+                delivery: asyncio.Future[Any] = await send(
                     row.topic,
                     value=row.payload.encode(),
                     key=row.message_key.encode() if row.message_key else None,

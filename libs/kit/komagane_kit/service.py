@@ -7,11 +7,12 @@ A service module only supplies its settings, routers and migration folder:
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware import Middleware
@@ -91,12 +92,14 @@ def create_service_app(
     description: str = "",
     subscriptions: Mapping[str, EventHandler] | None = None,
     idempotent_posts: bool = False,
+    background: Sequence[Callable[[Engine], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """A pillar service: its own database (migrated at start) and an outbox relay to Kafka.
 
     `subscriptions` maps each input topic to its handler — the one place where a service says
     what it listens to; they share one consumer group named after the service. With
-    `idempotent_posts`, POST requests honour an `Idempotency-Key` header.
+    `idempotent_posts`, POST requests honour an `Idempotency-Key` header. `background` loops
+    run for the life of the process (cancelled at shutdown, before the relay drains).
     """
 
     @asynccontextmanager
@@ -127,9 +130,13 @@ def create_service_app(
             )
             consumer.start()
             app.state.consumer = consumer
+        loops = [asyncio.create_task(loop(engine), name=getattr(loop, "__name__", "background")) for loop in background]
         try:
             yield
         finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
             if consumer is not None:
                 await consumer.stop()
             await relay.stop()  # publish what is left before the process ends

@@ -17,7 +17,7 @@ import os
 import re
 import resource as _resource
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,8 +37,16 @@ def _export_enabled(signal: str) -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))
 
 
-def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
-    """Install tracer and meter providers, library instrumentation and JSON logging (once)."""
+ALL_LIBRARIES = frozenset({"httpx", "redis", "sqlalchemy", "aiokafka"})
+
+
+def setup_telemetry(service_name: str, *, log_level: str = "INFO", libraries: Collection[str] = ALL_LIBRARIES) -> None:
+    """Install tracer and meter providers, library instrumentation and JSON logging (once).
+
+    `libraries`: which client libraries get automatic spans. A stream processor that writes
+    its outputs in batches leaves out Kafka and Redis: their spans would be one per output
+    message, outside any request's trace, and cost more than the work they describe.
+    """
     global _configured
     if _configured:
         return
@@ -60,7 +68,7 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     _register_process_metrics()
 
-    _instrument_libraries()
+    _instrument_libraries(libraries)
     configure_logging(service_name, log_level)
 
 
@@ -143,16 +151,20 @@ def _register_process_metrics() -> None:
     meter.create_observable_counter("process.cpu.time", [observe_cpu], unit="s", description="CPU time of the process")
 
 
-def _instrument_libraries() -> None:
+def _instrument_libraries(libraries: Collection[str]) -> None:
     from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    HTTPXClientInstrumentor().instrument()
-    RedisInstrumentor().instrument()
-    SQLAlchemyInstrumentor().instrument()
-    AIOKafkaInstrumentor().instrument()
+    if "httpx" in libraries:
+        HTTPXClientInstrumentor().instrument()
+    if "redis" in libraries:
+        RedisInstrumentor().instrument()
+    if "sqlalchemy" in libraries:
+        SQLAlchemyInstrumentor().instrument()
+    if "aiokafka" in libraries:
+        AIOKafkaInstrumentor().instrument()
 
 
 def shutdown_telemetry() -> None:

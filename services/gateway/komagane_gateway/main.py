@@ -9,8 +9,15 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
+from fastapi.middleware import Middleware
 
+from komagane_gateway.composed import router as composed_router
+from komagane_gateway.i18n import LocalizedProblems
+from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
+from komagane_gateway.readcache import ReadCache
+from komagane_gateway.resilience import CircuitBreaker
 from komagane_gateway.routes import SERVICES, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
@@ -24,6 +31,15 @@ settings = GatewaySettings()
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = aioredis.Redis.from_url(settings.redis_url)
+    app.state.rate_limiter = RateLimiter(
+        app.state.redis,
+        read=Limit(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
+        write=Limit(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
+        enabled=settings.rate_limit_enabled,
+    )
+    app.state.read_cache = ReadCache(settings.read_cache_entries)
+    app.state.stream_poll_seconds = settings.profile_stream_poll_seconds
+    app.state.idempotency = IdempotencyStore(app.state.redis, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds)
     secret = settings.internal_token_secret.get_secret_value()
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(
@@ -36,6 +52,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.upstream_timeout_seconds,
             internal_secret=secret,
             internal_ttl_seconds=settings.internal_token_ttl_seconds,
+            breaker=CircuitBreaker(settings.circuit_failure_threshold, settings.circuit_open_seconds),
+            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+            read_timeout_seconds=settings.upstream_read_timeout_seconds,
         )
         for name in SERVICES
     }
@@ -61,10 +80,11 @@ app = create_app(
     settings,
     title="Komagane Lifelong-Active Town API",
     description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
-    routers=[router],
+    routers=[composed_router, router],  # composed first: `router` ends with the catch-all forwarder
     checks={"redis": redis_ready, "services": services_ready},
     lifespan=lifespan,
     internal_auth=False,  # the gateway authenticates callers itself (auth.py)
+    middleware=[Middleware(RateLimitHeaders), Middleware(LocalizedProblems)],
 )
 # Before the first request: on first start this generates the development signing key.
 app.state.token_verifier = TokenVerifier(settings)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from komagane_gateway.access import ANY, route_class
+from komagane_kit.errors import PROBLEM_BASE
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +40,100 @@ def merged_openapi(app: FastAPI, owner_of: Callable[[str], str | None]) -> Calla
     return build
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; title and detail in Japanese or English by Accept-Language",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "Validation errors, one per field",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+def _problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    example = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail, **extra}
+    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example}}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
+RATE_LIMIT_HEADERS = {
+    name: {"description": description, "schema": {"type": "integer"}}
+    for name, description in (
+        ("RateLimit-Limit", "Requests allowed in a burst for this client and route class"),
+        ("RateLimit-Remaining", "Requests left in the bucket now"),
+        ("RateLimit-Reset", "Seconds until the bucket is full again"),
+    )
+}
+
+
 def _declare_bearer_auth(document: dict[str, Any]) -> None:
-    """Every operation needs a bearer token except the public ones (access.py); each may answer
-    401 (no or invalid token) and 403 (the access matrix)."""
+    """Every operation needs a bearer token except the public ones (access.py); each documents
+    its problem answers: 401 (no or invalid token), 403 (the access matrix), 422 (validation,
+    as problem+json rather than FastAPI's default shape), 429 (rate limit), 503 (a service
+    unavailable), with examples."""
     document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    document["components"]["schemas"]["Problem"] = PROBLEM_SCHEMA
     document["security"] = [{"bearer": []}]
-    problem = {"application/problem+json": {"schema": {"type": "object"}}}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or method.upper() not in ANY:
                 continue
             rc, _ = route_class(method.upper(), path)
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Invalid request: each field is named in `errors`",
+                    "content": _problem(
+                        422,
+                        "validation-error",
+                        "入力内容に誤りがあります",
+                        "入力内容に誤りがあります: birth_year",
+                        errors=[{"field": "birth_year", "message": "…"}],
+                    ),
+                }
             if rc.public or not path.startswith(("/v1/", "/asyncapi")):
                 operation["security"] = []
                 continue
-            responses = operation.setdefault("responses", {})
-            responses.setdefault("401", {"description": "No or an invalid bearer token", "content": problem})
-            responses.setdefault("403", {"description": f"The caller's role may not use {rc.name} routes (docs/access-matrix.md)", "content": problem})
+            responses.setdefault(
+                "401",
+                {
+                    "description": "No or an invalid bearer token",
+                    "content": _problem(401, "unauthorized", "認証が必要です", "有効なベアラートークンが必要です。"),
+                },
+            )
+            responses.setdefault(
+                "403",
+                {
+                    "description": f"The caller's role may not use {rc.name} routes (docs/access-matrix.md)",
+                    "content": _problem(403, "forbidden", "この操作は許可されていません", f"この役割では {rc.name} の操作はできません。", route_class=rc.name),
+                },
+            )
+            responses.setdefault(
+                "429",
+                {
+                    "description": "Rate limit of this client and route class reached",
+                    "headers": {**RETRY_AFTER, **RATE_LIMIT_HEADERS},
+                    "content": _problem(429, "rate-limited", "リクエストが多すぎます", "しばらく待ってから再試行してください。", route_class=rc.name),
+                },
+            )
+            responses.setdefault(
+                "503",
+                {
+                    "description": "A service behind the gateway is unavailable (or its circuit is open)",
+                    "headers": RETRY_AFTER,
+                    "content": _problem(503, "service-unavailable", "サービスを利用できません", "しばらくしてから再試行してください。", service="jobs"),
+                },
+            )
 
 
 async def fetch_upstream_docs(app: FastAPI) -> None:

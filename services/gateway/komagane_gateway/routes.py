@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
 from komagane_gateway.auth import CareStaff, CurrentPrincipal, authorize
+from komagane_gateway.readcache import ReadCache, Rendered
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem
 
@@ -36,11 +36,13 @@ PERSON_EXAMPLE = {
 # in order, so the more specific ones (jobs' per-person skills and matches) come first.
 ROUTE_TABLE: list[tuple[str, str]] = [
     (r"/v1/people/[^/]+/(skills|matches)", "jobs"),
+    (r"/v1/people/[^/]+/sessions", "exchange"),
     (r"/v1/people(/.*)?", "people"),
     (r"/v1/(hubs|activities|sessions|groups|volunteer-shifts)(/.*)?", "exchange"),
     (r"/v1/(opportunities|applications|engagements|seminars|cooperators)(/.*)?", "jobs"),
     (r"/v1/health(/.*)?", "health"),
     (r"/v1/(properties|trial-stays|migration-cases|moves|relocations|workation-stays|relationships)(/.*)?", "housing"),
+    (r"/v1/partners?(/.*)?", "partners"),
 ]
 _COMPILED = [(re.compile(pattern), service) for pattern, service in ROUTE_TABLE]
 SERVICES = tuple(dict.fromkeys(service for _, service in ROUTE_TABLE))
@@ -82,18 +84,24 @@ READ_YOUR_WRITES_MAX_WAIT = 10.0
 READ_YOUR_WRITES_POLL = 0.05
 
 
-@router.get("/v1/profiles/{person_id}", tags=["profiles"], response_model=PersonProfileUpdated, summary="Role-and-belonging profile")
+@router.get(
+    "/v1/profiles/{person_id}",
+    tags=["profiles"],
+    response_model=PersonProfileUpdated,
+    summary="Role-and-belonging profile",
+    responses={304: {"description": "Not modified (If-None-Match had the current version)"}},
+)
 async def get_profile(
     request: Request,
-    response: Response,
     person_id: PersonId,
     principal: CurrentPrincipal,
     min_version: Annotated[int | None, Query(ge=1, description="Read-your-writes: wait until the profile has at least this version")] = None,
     wait: Annotated[float, Query(gt=0, le=READ_YOUR_WRITES_MAX_WAIT, description="Longest wait for min_version, in seconds")] = 2.0,
-) -> PersonProfileUpdated:
-    """The profile from the Redis read model. With `min_version`, waits (briefly) for the
-    processor to catch up with the caller's own write; if it has not within `wait` seconds the
-    answer is 409 with the version there is, so the client can decide to retry."""
+) -> Response:
+    """The profile from the Redis read model (its `ETag` is the version). With `min_version`,
+    waits (briefly) for the processor to catch up with the caller's own write; if it has not
+    within `wait` seconds the answer is 409 with the version there is, so the client can decide
+    to retry."""
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         profile = await _read_profile(request, person_id)
@@ -111,8 +119,10 @@ async def get_profile(
         await asyncio.sleep(READ_YOUR_WRITES_POLL)
     if profile is None:
         raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
-    response.headers["ETag"] = f'"{profile.version}"'
-    return profile
+    etag = f'"{profile.version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(profile.body, media_type="application/json", headers={"ETag": etag})
 
 
 @router.get("/v1/hubs/{hub_id}/mix", tags=["profiles"], response_model=HubMixUpdated, summary="ごちゃまぜ index of a hub per month")
@@ -129,12 +139,14 @@ async def get_city_kpis(
     request: Request,
     principal: CurrentPrincipal,
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (Asia/Tokyo)")],
-) -> CityKpisUpdated:
+) -> Response:
     """Aggregate only, by event time; figures with fewer than 10 people behind them are suppressed."""
-    raw = await request.app.state.redis.get(city_kpis_key(month))
+    key = city_kpis_key(month)
+    raw = await request.app.state.redis.get(key)
     if raw is None:
         raise Problem(404, "kpis-not-found", "Nothing has been counted for this month yet.")
-    return CityKpisUpdated.model_validate_json(raw)
+    cache: ReadCache = request.app.state.read_cache
+    return Response(cache.render(key, raw, CityKpisUpdated).body, media_type="application/json")
 
 
 @router.get("/v1/alerts/lapses", tags=["profiles"], response_model=list[BelongingLapsed], summary="People whose belonging has lapsed")
@@ -145,14 +157,17 @@ async def list_lapses(request: Request, principal: CareStaff) -> list[BelongingL
     return sorted(alerts, key=lambda a: (-a.days_since, a.person_id))
 
 
-async def _read_profile(request: Request, person_id: str) -> PersonProfileUpdated | None:
-    raw = await request.app.state.redis.get(profile_key(person_id))
+async def _read_profile(request: Request, person_id: str) -> Rendered | None:
+    """The person's profile as rendered from the read model (readcache.py), or None."""
+    key = profile_key(person_id)
+    prefetched: dict[str, bytes | None] = getattr(request.state, "prefetched", {})
+    # Read with the rate-limit token (auth.PREFETCH) on the first look; again when waiting.
+    raw = prefetched.pop(key) if key in prefetched else await request.app.state.redis.get(key)
+    cache: ReadCache = request.app.state.read_cache
     if raw is None:
+        cache.drop(key)  # erased (consent withdrawn): nothing of it stays in the gateway
         return None
-    try:
-        return PersonProfileUpdated.model_validate_json(raw)
-    except ValidationError as exc:
-        raise Problem(500, "read-model-corrupt", "The stored profile could not be read.") from exc
+    return cache.render(key, raw, PersonProfileUpdated)
 
 
 @router.get("/asyncapi.json", tags=["contracts"], summary="AsyncAPI 3.0 document of the platform's events")

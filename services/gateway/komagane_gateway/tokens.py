@@ -33,6 +33,7 @@ from komagane_gateway.settings import GatewaySettings
 ROLES: tuple[str, ...] = ("resident", "staff", "care", "city", "partner", "admin")
 DEV_KEY_FILE = "dev-signing-key.pem"
 DEV_ALGORITHM = "ES256"
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Principal:
     subject: str
     roles: frozenset[str]
     hub_id: str | None = None
+
+    @property
+    def hubs(self) -> frozenset[str]:
+        """The hubs a staff member works at (the `hub` claim, space-separated for several)."""
+        return frozenset((self.hub_id or "").split())
 
     @property
     def role(self) -> str:
@@ -120,6 +126,7 @@ class TokenVerifier:
         self._jwks: jwt.PyJWKClient | None = None
         self._key: Any = None
         self.algorithms = list(settings.auth_algorithms)
+        self._verified: dict[str, tuple[Principal, float]] = {}
         if settings.auth_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=300, timeout=5)
         elif settings.auth_public_key_pem:
@@ -131,6 +138,19 @@ class TokenVerifier:
             raise RuntimeError("no token verification key: set AUTH_JWKS_URL or AUTH_PUBLIC_KEY_PEM (or allow the development key)")
 
     async def verify(self, token: str) -> Principal:
+        """The caller of a valid token. A token already verified is remembered until it expires:
+        its signature and claims cannot change, and checking an ES256/RS256 signature costs more
+        than the rest of a cached profile read."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest entry
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._jwks is not None:
                 signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
@@ -155,7 +175,15 @@ class TokenVerifier:
         if not roles:
             raise AuthenticationError(f"the token carries none of the roles {', '.join(ROLES)}")
         hub = claims.get("hub")
-        return Principal(subject=str(claims["sub"]), roles=roles, hub_id=str(hub) if hub else None)
+        if isinstance(hub, list):
+            hub = " ".join(str(h) for h in hub)
+        principal = Principal(subject=str(claims["sub"]), roles=roles, hub_id=str(hub) if hub else None)
+        # Remembered no longer than the token lives (without the leeway), and at most a minute
+        # for a JWKS key, so a key rotation at the identity provider takes effect.
+        expires = float(claims["exp"])
+        if self._jwks is not None:
+            expires = min(expires, time.time() + 60)
+        return principal, expires
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
-from komagane_contracts.vocabulary import age_band, is_valid_purpose
+from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
@@ -52,6 +52,7 @@ def register_person(body: PersonCreate, session: DbSession, response: Response) 
     event = PersonRegistered(
         person_id=person.id,
         age_band=age_band(person.birth_year, person.created_at.date()),
+        age_decade=age_decade(person.birth_year, person.created_at.date()),
         residency_status=person.residency_status,
         preferred_language=person.preferred_language,
         lives_alone=person.lives_alone,

@@ -1,8 +1,10 @@
 """The faust application: agents, tables and the outputs (Redis read model, compacted topic).
 
 Every agent runs with concurrency=1 so offsets are committed only after the message before
-them finished (faust#606). Each message is processed under a span continued from its
-`traceparent`, retried a bounded number of times, then dead-lettered — never dropped.
+them finished (faust#606). Each message is folded under a span continued from its
+`traceparent`, retried a bounded number of times, then dead-lettered — never dropped. Outputs
+are written per batch (batching.py): a message is acknowledged only once its outputs are
+durable.
 """
 
 from __future__ import annotations
@@ -16,17 +18,18 @@ from typing import Any, ClassVar
 
 import faust
 import redis.asyncio as aioredis
-from faust.types import EventT
+from faust.types import TP, EventT
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
-from komagane_contracts.events.profiles import HubMixUpdated, PersonProfileUpdated
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.topics import (
     ALERTS,
     CITY_KPIS,
     EXCHANGE,
+    HEALTH,
+    HEALTH_INTERNAL,
     HOUSING,
     HUB_ATTENDANCE,
     HUB_MIX,
@@ -34,55 +37,60 @@ from komagane_contracts.topics import (
     KPI_CONTRIBUTIONS,
     PEOPLE,
     PROFILES,
+    PROFILES_PARTITIONS,
     dlq_name,
 )
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
-from komagane_profiles.fold import new_state, person_of, profile_of
-from komagane_profiles.hubmix import new_hub, summary
+from komagane_profiles.batching import BatchingAgent, as_event
+from komagane_profiles.fold import State, decode_state, encode_state, person_of, profile_of
+from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
-from komagane_profiles.pipeline import CITY_KEY, fold_hub, fold_kpi, fold_person, profile_json
-from komagane_profiles.settings import ProfilesSettings
+from komagane_profiles.pipeline import CITY_KEY, PersonBatch, fold_hub, fold_kpi, hub_mix_of, profile_json
+from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.profiles")
 
 settings = ProfilesSettings()
-setup_telemetry(settings.service_name, log_level=settings.log_level)
+# Each message is folded under its own span (continued from its `traceparent`); outputs go out
+# per batch, where per-message Kafka and Redis client spans would belong to no request.
+setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=())
+
 
 app = faust.App(
-    "komagane-profiles",
-    broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")),
+    settings.profiles_app_id,
+    **faust_broker_settings(settings),
     store=settings.profiles_store,
     datadir=settings.profiles_data_dir,
     web_host=settings.profiles_web_host,
     web_port=settings.profiles_web_port,
     topic_replication_factor=1,
-    topic_partitions=PEOPLE.partitions,
+    topic_partitions=PROFILES_PARTITIONS,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
-    producer_acks=-1,
-    producer_enable_idempotence=True,
     table_standby_replicas=0,
 )
 
 # Person-centred input topics, co-partitioned with the person table (same partition count,
 # keyed by person id). Hub- and session-level events on them are skipped here.
-PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING)
+# health.internal.v1 (S2) is read for coarse signals of people with PROFILE and HEALTH consent.
+PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, HEALTH_INTERNAL)
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
 # the hub table). Created from the topic registry before the processor subscribes.
 hub_attendance = app.topic(HUB_ATTENDANCE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-hub_mix = app.Table("hub-mix", default=dict, partitions=PEOPLE.partitions)
+hub_mix = app.Table("hub-mix", default=dict, partitions=PROFILES_PARTITIONS)
 # Every person's KPI summary (pseudonymous) under one key, so the city totals fold in one
 # partition; the tables remember each pseudonym's contribution and the totals per month.
 kpi_contributions = app.topic(KPI_CONTRIBUTIONS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-kpi_people = app.Table("kpi-people", default=dict, partitions=PEOPLE.partitions)
-kpi_totals = app.Table("kpi-totals", default=dict, partitions=PEOPLE.partitions)
-person_state = app.Table("person-state", default=dict, partitions=PEOPLE.partitions)
+kpi_people = app.Table("kpi-people", default=dict, partitions=PROFILES_PARTITIONS)
+kpi_totals = app.Table("kpi-totals", default=dict, partitions=PROFILES_PARTITIONS)
+# Values are fold.encode_state bytes (compact JSON), decoded once per batch, not per message.
+person_state = app.Table("person-state", partitions=PROFILES_PARTITIONS, value_type=bytes)
 
 _redis: aioredis.Redis | None = None
 
@@ -94,7 +102,7 @@ def redis_client() -> aioredis.Redis:
     return _redis
 
 
-Handler = Callable[[CloudEvent], Awaitable[None]]
+Handler = Callable[[EventT, CloudEvent], Awaitable[None]]
 
 
 async def process(event: EventT, handler: Handler) -> None:
@@ -110,7 +118,7 @@ async def process(event: EventT, handler: Handler) -> None:
             try:
                 cloud_event = CloudEvent.from_kafka(message.value, headers)
                 span.set_attribute("messaging.message.id", cloud_event.id)
-                await handler(cloud_event)
+                await handler(event, cloud_event)
                 return
             except InvalidEvent as exc:  # deterministic: retrying cannot help
                 span.record_exception(exc)
@@ -158,67 +166,150 @@ class Watermark:
             cls.latest = time
 
 
-async def fold_person_event(event: CloudEvent) -> None:
-    person_id = person_of(event.body())
+def load_person(person_id: str) -> State | None:
+    raw = person_state.get(person_id)
+    return decode_state(raw) if raw else None
+
+
+class PersonOutputsBatch:
+    """People folded since the last flush, and the message each one's state belongs to."""
+
+    batch = PersonBatch()
+    events: ClassVar[dict[str, EventT]] = {}
+
+
+async def fold_person_event(event: EventT, cloud_event: CloudEvent) -> None:
+    person_id = person_of(cloud_event.body())
     if person_id is None:
         return  # about a hub, session or group, not a person
-    Watermark.advance(event.time)
-    state = dict(person_state[person_id]) or new_state(person_id)
-    step = fold_person(state, event)
-    if step.profile is not None:
-        await publish_profile(person_id, step.profile)
-    elif step.erase:
-        await erase_profile(person_id)
-    # Sent before the state is saved: a crash in between re-sends, and the receivers dedup
-    # (attendance by id; a KPI summary replaces the person's previous one).
-    for hub_id, record in step.hub_records:
-        await hub_attendance.send(key=hub_id.encode(), value=json.dumps(record).encode())
-    if step.kpi is not None:
-        await kpi_contributions.send(key=CITY_KEY.encode(), value=json.dumps(step.kpi, separators=(",", ":")).encode())
-    if Watermark.latest is not None and lapse_of(state, tokyo_date(Watermark.latest)) is None:
-        await redis_client().hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
-    person_state[person_id] = state
+    Watermark.advance(cloud_event.time)
+    PersonOutputsBatch.batch.fold(person_id, cloud_event, load_person)
+    PersonOutputsBatch.events[person_id] = event
 
 
-async def publish_profile(person_id: str, profile: PersonProfileUpdated) -> None:
-    body = profile.model_dump(mode="json")
-    await redis_client().set(profile_key(person_id), json.dumps(body, ensure_ascii=False))
-    cloud_event = CloudEvent.of(profile, time=profile.updated_at)
-    await app.producer.send_and_wait(PROFILES.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+async def flush_people() -> None:
+    """Profiles (Redis + compacted topic), erasures, KPI summaries, hub records, cleared lapse
+    alerts; then the states. Everything is sent before anything is awaited."""
+    batch, events = PersonOutputsBatch.batch, PersonOutputsBatch.events
+    outputs = batch.outputs()
+    redis = redis_client().pipeline(transaction=False)
+    sent: list[Awaitable[Any]] = []
+    today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
+    for person_id, state, out in outputs:
+        key = person_id.encode()
+        if out.profile is not None:
+            redis.set(profile_key(person_id), profile_json(out.profile))
+            cloud_event = CloudEvent.of(out.profile, time=out.profile.updated_at)
+            sent.append(await app.producer.send(PROFILES.name, key, cloud_event.value(), None, None, cloud_event.headers()))
+        elif out.erase:
+            # Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic.
+            redis.delete(profile_key(person_id))
+            sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
+        if out.kpi is not None:
+            sent.append(
+                await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), json.dumps(out.kpi, separators=(",", ":")).encode(), None, None, None)
+            )
+        if today is not None and lapse_of(state, today) is None:
+            redis.hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
+    for hub_id, record in batch.hub_records:
+        sent.append(await app.producer.send(HUB_ATTENDANCE.name, hub_id.encode(), json.dumps(record).encode(), None, None, None))
+    await redis.execute()
+    await asyncio.gather(*sent)
+    for person_id, state, _ in outputs:
+        with as_event(events[person_id]):
+            person_state[person_id] = encode_state(state)
+    batch.clear()
+    events.clear()
 
 
-async def erase_profile(person_id: str) -> None:
-    """Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic."""
-    await redis_client().delete(profile_key(person_id))
-    await app.producer.send_and_wait(PROFILES.name, person_id.encode(), None, None, None, [])
+class HubOutputsBatch:
+    """Hubs folded since the last flush: their states and the message each belongs to."""
+
+    states: ClassVar[dict[str, dict[str, Any]]] = {}
+    events: ClassVar[dict[str, EventT]] = {}
+
+
+async def fold_hub_event(event: EventT) -> None:
+    hub_id = event.message.key.decode()
+    record = json.loads(event.value)
+    state = HubOutputsBatch.states.get(hub_id)
+    if state is None:
+        state = HubOutputsBatch.states[hub_id] = dict(hub_mix[hub_id]) or new_hub(hub_id)
+    fold_hub(state, record)
+    HubOutputsBatch.events[hub_id] = event
+
+
+async def flush_hubs() -> None:
+    redis = redis_client().pipeline(transaction=False)
+    sent: list[Awaitable[Any]] = []
+    for hub_id, state in HubOutputsBatch.states.items():
+        mix = hub_mix_of(state)
+        redis.set(hub_mix_key(hub_id), mix.model_dump_json())
+        cloud_event = CloudEvent.of(mix)
+        sent.append(await app.producer.send(HUB_MIX.name, hub_id.encode(), cloud_event.value(), None, None, cloud_event.headers()))
+    await redis.execute()
+    await asyncio.gather(*sent)
+    for hub_id, state in HubOutputsBatch.states.items():
+        with as_event(HubOutputsBatch.events[hub_id]):
+            hub_mix[hub_id] = state
+    HubOutputsBatch.states.clear()
+    HubOutputsBatch.events.clear()
+
+
+hub_batches = BatchingAgent(
+    "hub mix", flush_hubs, max_events=settings.profiles_aggregate_batch_max_events, max_delay=settings.profiles_aggregate_batch_max_delay_seconds
+)
 
 
 @app.agent(hub_attendance, concurrency=1)
 async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
-    async for event in stream.events():
-        hub_id = event.message.key.decode()
-        record = json.loads(event.value)
-        state = dict(hub_mix[hub_id]) or new_hub(hub_id)
-        mix = fold_hub(state, record)
-        hub_mix[hub_id] = state
-        await redis_client().set(hub_mix_key(hub_id), mix.model_dump_json())
-        cloud_event = CloudEvent.of(mix)
-        await app.producer.send_and_wait(HUB_MIX.name, hub_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
+    await hub_batches.run(stream, fold_hub_event)
+
+
+class KpiBatch:
+    """City totals and the contributions changed since the last flush (all under one key)."""
+
+    totals: ClassVar[dict[str, Any] | None] = None
+    contributions: ClassVar[dict[str, Any]] = {}
+    months: ClassVar[set[str]] = set()
+    event: ClassVar[EventT | None] = None
+
+
+async def fold_kpi_event(event: EventT) -> None:
+    """A person's latest KPI summary replaces their previous contribution to the city totals."""
+    record = json.loads(event.value)
+    name = record["pseudonym"]
+    if KpiBatch.totals is None:
+        KpiBatch.totals = dict(kpi_totals[CITY_KEY])
+    previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else dict(kpi_people[name])
+    contribution, changed = fold_kpi(KpiBatch.totals, previous, record["summary"])
+    if changed:
+        KpiBatch.contributions[name] = contribution
+        KpiBatch.months |= changed
+    KpiBatch.event = event
+    KpiOutputs.partition = event.message.partition
+
+
+async def flush_kpis() -> None:
+    if KpiBatch.event is not None and KpiBatch.months:
+        with as_event(KpiBatch.event):
+            for name, contribution in KpiBatch.contributions.items():
+                kpi_people[name] = contribution
+            kpi_totals[CITY_KEY] = KpiBatch.totals
+        KpiOutputs.dirty |= KpiBatch.months
+    KpiBatch.totals, KpiBatch.event = None, None
+    KpiBatch.contributions.clear()
+    KpiBatch.months.clear()
+
+
+kpi_batches = BatchingAgent(
+    "city KPIs", flush_kpis, max_events=settings.profiles_aggregate_batch_max_events, max_delay=settings.profiles_aggregate_batch_max_delay_seconds
+)
 
 
 @app.agent(kpi_contributions, concurrency=1)
 async def fold_city_kpis(stream: faust.StreamT[bytes]) -> None:
-    """A person's latest KPI summary replaces their previous contribution to the city totals."""
-    async for event in stream.events():
-        record = json.loads(event.value)
-        name = record["pseudonym"]
-        totals = dict(kpi_totals[CITY_KEY])
-        contribution, changed = fold_kpi(totals, dict(kpi_people[name]), record["summary"])
-        if not changed:
-            continue
-        kpi_people[name] = contribution
-        kpi_totals[CITY_KEY] = totals
-        KpiOutputs.dirty |= changed
+    await kpi_batches.run(stream, fold_kpi_event)
 
 
 class KpiOutputs:
@@ -230,11 +321,15 @@ class KpiOutputs:
 
     dirty: ClassVar[set[str]] = set()
     written: ClassVar[dict[str, bytes]] = {}
+    partition: ClassVar[int | None] = None  # of the KPI contributions topic: where the totals live
 
 
 @app.timer(settings.profiles_kpi_flush_seconds)
 async def flush_city_kpis() -> None:
     if not KpiOutputs.dirty:
+        return
+    if KpiOutputs.partition is not None and TP(KPI_CONTRIBUTIONS.name, KpiOutputs.partition) not in app.assignor.assigned_actives():
+        KpiOutputs.dirty.clear()  # another worker owns the totals now (it rewrites them on recovery)
         return
     months, KpiOutputs.dirty = sorted(KpiOutputs.dirty), set()
     totals = dict(kpi_totals[CITY_KEY]) if CITY_KEY in kpi_totals else {}
@@ -267,8 +362,8 @@ async def check_lapses() -> None:
     if Watermark.latest is None:
         return
     today = tokyo_date(Watermark.latest)
-    for person_id, state in list(person_state.items()):
-        alert = lapse_of(state, today) if state else None
+    for person_id, raw in list(person_state.items()):
+        alert = lapse_of(decode_state(raw), today) if raw else None
         if alert is None:
             continue
         if await redis_client().hsetnx(LAPSE_ALERTS_KEY, person_id, alert.model_dump_json()):
@@ -283,8 +378,8 @@ async def rebuild_read_model() -> None:
     data, so it must never depend on Redis having kept anything."""
     written = 0
     pipeline = redis_client().pipeline(transaction=False)
-    for person_id, state in list(person_state.items()):
-        profile = profile_of(state) if state else None
+    for person_id, raw in list(person_state.items()):
+        profile = profile_of(decode_state(raw)) if raw else None
         if profile is None:
             continue
         pipeline.set(profile_key(person_id), profile_json(profile))
@@ -293,21 +388,32 @@ async def rebuild_read_model() -> None:
             await pipeline.execute()
     for hub_id, state in list(hub_mix.items()):
         if state:
-            pipeline.set(hub_mix_key(hub_id), HubMixUpdated.model_validate(summary(state)).model_dump_json())
+            pipeline.set(hub_mix_key(hub_id), hub_mix_of(dict(state)).model_dump_json())
     await pipeline.execute()
     log.info("read model rebuilt from the tables: %d profiles", written)
 
 
+person_batches = BatchingAgent("people", flush_people, max_events=settings.profiles_batch_max_events, max_delay=settings.profiles_batch_max_delay_seconds)
+
+
 @app.agent(person_events, concurrency=1)
 async def fold_people(stream: faust.StreamT[bytes]) -> None:
-    async for event in stream.events():
-        await process(event, fold_person_event)
+    await person_batches.run(stream, lambda event: process(event, fold_person_event))
 
 
 @app.page("/livez")
 class Liveness(View):
     async def get(self, request: Request) -> Response:
         return self.json({"status": "ok"})
+
+
+@app.page("/assignment")
+class Assignment(View):
+    """The input partitions this worker folds (several workers split them: one consumer group)."""
+
+    async def get(self, request: Request) -> Response:
+        active = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
+        return self.json({"active": active})
 
 
 @app.page("/readyz")

@@ -1,14 +1,17 @@
 """Pure folding of events into per-person state, and the profile derived from it.
 
-State is a JSON-able dict (it lives in a faust table); applying an event twice is a no-op, so
-redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
+State is a dict kept parsed in memory while it is folded (its participation history as
+`Participation` records) and stored compactly as JSON bytes in a faust table (`encode_state`,
+`decode_state`); applying an event twice is a no-op, so redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
 are computed as of the latest event time, never the wall clock, so a replay gives the same
 profile.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from datetime import date, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from komagane_contracts.envelope import CloudEvent
@@ -19,6 +22,13 @@ from komagane_contracts.events.exchange import (
     MemberLeftGroup,
     ParticipantAttended,
     VolunteerShiftCompleted,
+)
+from komagane_contracts.events.health import (
+    DailyActivitySummarized,
+    HealthDataConsentWithdrawn,
+    HealthProgramCompleted,
+    HealthProgramEnrolled,
+    HealthStationEnrolled,
 )
 from komagane_contracts.events.housing import (
     HouseholdMovedIn,
@@ -41,11 +51,11 @@ from komagane_contracts.events.jobs import (
     ShiftWorked,
 )
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
-from komagane_contracts.events.profiles import Belonging, JourneyStep, Living, PersonProfileUpdated, Role
+from komagane_contracts.events.profiles import Belonging, HealthSignals, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.metrics import Participation, category_bands, places, prune, regularity, roles
+from komagane_profiles.metrics import Participation, add_record, category_bands, places, regularity, roles
 
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
@@ -55,6 +65,22 @@ def new_state(person_id: str) -> State:
     return {"person_id": person_id, "version": 0, "consents": [], "seen": [], "updated_at": None}
 
 
+def encode_state(state: State) -> bytes:
+    """The table value: compact JSON, the history as rows."""
+    stored = dict(state)
+    if "participation" in stored:
+        stored["participation"] = [r.to_json() for r in stored["participation"]]
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_state(raw: bytes | str | dict[str, Any]) -> State:
+    """The in-memory state from a table value (bytes, or a dict from before states were bytes)."""
+    state: State = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
+    if "participation" in state:
+        state["participation"] = [Participation.from_json(r) for r in state["participation"]]
+    return state
+
+
 def person_of(body: EventModel) -> str | None:
     """The person an event is about, or None for hub-, group- or session-level events."""
     person_id = getattr(body, "person_id", None)
@@ -62,14 +88,25 @@ def person_of(body: EventModel) -> str | None:
 
 
 def apply(state: State, event: CloudEvent) -> bool:
-    """Fold `event` into `state` in place; False when the event was already applied."""
-    if event.id in state["seen"]:
+    """Fold `event` into `state` in place; False when the event was already applied.
+
+    Applied events are recognised by the last SEEN_IDS_KEPT ids, and beyond those by the ids
+    the history keeps (participation records, journey steps), so a redelivery of an older
+    participation event is not counted twice either.
+    """
+    if event.id in state["seen"] or _in_history(state, event.id):
         return False
     body = event.body()
     if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
         _apply_people(state, body)
         if isinstance(body, ConsentGranted) and body.purpose == "PROFILE":
             state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
+        if isinstance(body, ConsentGranted) and body.purpose == "HEALTH":
+            state["health_since"] = event.time.isoformat()
+    elif isinstance(body, HealthDataConsentWithdrawn):
+        _withdraw_health(state)
+    elif isinstance(body, HEALTH_SIGNAL_EVENTS):
+        _apply_health(state, body, event)
     elif event.sensitivity is not Sensitivity.S2:
         # Participation at support-specific activities (S2) is kept out of the profile until
         # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
@@ -87,6 +124,10 @@ def apply(state: State, event: CloudEvent) -> bool:
     return True
 
 
+def _in_history(state: State, event_id: str) -> bool:
+    return any(r.event_id == event_id for r in state.get("participation", ())) or any(s[2] == event_id for s in state.get("journey", ()))
+
+
 def _apply_people(state: State, body: EventModel) -> None:
     consents: set[str] = set(state["consents"])
     if isinstance(body, PersonRegistered):
@@ -101,9 +142,78 @@ def _apply_people(state: State, body: EventModel) -> None:
         consents.discard(body.purpose)
         if body.purpose == "PROFILE":
             # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since"):
+            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health"):
                 state.pop(key, None)
+        if body.purpose == "HEALTH":
+            _withdraw_health(state)
+            return
     state["consents"] = sorted(consents)
+
+
+# --- health signals (S2-derived: only with PROFILE and HEALTH consent, and coarse) -------------
+
+HEALTH_SIGNAL_EVENTS = (HealthStationEnrolled, HealthProgramEnrolled, HealthProgramCompleted, DailyActivitySummarized)
+STEP_DAYS_KEPT = 62  # two months of daily step buckets: the 28-day band and the month's KPIs
+STEPS_BUCKET = 1000  # steps are kept only as thousands (the bands' limits are multiples of it)
+STEPS_BANDS = ((8, "8000+"), (5, "5000-7999"), (2, "2000-4999"), (0, "<2000"))
+
+
+def _withdraw_health(state: State) -> None:
+    """HEALTH consent ended: everything derived from health data goes (the next profile has none)."""
+    state["consents"] = [c for c in state["consents"] if c != "HEALTH"]
+    for key in ("health", "health_since"):
+        state.pop(key, None)
+    kpis.forget_health(state)
+
+
+def health_allowed(state: State, time: datetime) -> bool:
+    """Both consents, and the event is from after both were given."""
+    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
+        return False
+    since = [state.get("profile_since"), state.get("health_since")]
+    return all(s is not None and time >= datetime.fromisoformat(s) for s in since)
+
+
+def _apply_health(state: State, body: EventModel, event: CloudEvent) -> None:
+    if not health_allowed(state, event.time):
+        return
+    health = state.setdefault("health", {"station": None, "programs": {}, "steps": {}, "evidence": []})
+    if isinstance(body, HealthStationEnrolled):
+        health["station"] = body.enrolled_on.isoformat()
+    elif isinstance(body, HealthProgramEnrolled):
+        previous = health["programs"].get(body.program_id)
+        health["programs"][body.program_id] = [body.kind.value, previous[1] if previous else None]
+    elif isinstance(body, HealthProgramCompleted):
+        health["programs"][body.program_id] = [body.kind.value, body.completed_on.isoformat()]
+    elif isinstance(body, DailyActivitySummarized):
+        steps: dict[str, int] = health["steps"]
+        steps[body.day.isoformat()] = body.steps // STEPS_BUCKET  # a replaced day replaces its bucket
+        latest = max(date.fromisoformat(d) for d in steps)
+        horizon = (latest - timedelta(days=STEP_DAYS_KEPT)).isoformat()
+        health["steps"] = {d: k for d, k in sorted(steps.items()) if d >= horizon}
+        kpis.count_steps(state, health["steps"], body.day)
+        return  # no evidence list for daily data: it would only repeat the days
+    health["evidence"] = (health["evidence"] + [event.id])[-5:]
+
+
+def _health(state: State, as_of: date) -> HealthSignals | None:
+    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
+        return None
+    health = state.get("health") or {"station": None, "programs": {}, "steps": {}, "evidence": []}
+    window = (as_of - timedelta(days=27)).isoformat()
+    buckets = sorted(k for d, k in health["steps"].items() if window <= d <= as_of.isoformat())
+    band = None
+    if buckets:
+        middle = median(buckets)
+        band = next(name for lower, name in STEPS_BANDS if middle >= lower)
+    year_ago = (as_of - timedelta(days=365)).isoformat()
+    return HealthSignals(
+        station_enrolled=health["station"] is not None,
+        programs_active=sorted({kind for kind, completed in health["programs"].values() if completed is None}),
+        programs_completed_12m=sum(1 for _, completed in health["programs"].values() if completed is not None and year_ago < completed <= as_of.isoformat()),
+        steps_band_28d=band,
+        explanations=list(health["evidence"]),
+    )
 
 
 def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
@@ -134,9 +244,7 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
         journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id]]
         state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
     if record is not None:
-        history = [Participation.from_json(r) for r in state.get("participation", [])] + [record]
-        latest = max(r.day for r in history)
-        state["participation"] = [r.to_json() for r in prune(history, latest)]
+        add_record(state.setdefault("participation", []), record)
 
 
 def _participation(body: EventModel, event_id: str) -> Participation | None:
@@ -192,7 +300,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
     registration = state.get("registration", {})
     updated_at = datetime.fromisoformat(state["updated_at"])
     as_of = tokyo_date(updated_at)
-    history = [Participation.from_json(r) for r in state.get("participation", [])]
+    history: list[Participation] = state.get("participation", [])
     groups: dict[str, str | None] = state.get("groups", {})
     return PersonProfileUpdated(
         person_id=state["person_id"],
@@ -206,6 +314,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         belonging=_belonging(history, groups, as_of),
         role=_role(state, history, groups, as_of),
         living=Living(journey=[JourneyStep(step=s, on=date.fromisoformat(d), event_id=e) for s, d, e in state.get("journey", [])]),
+        health=_health(state, as_of),
     )
 
 

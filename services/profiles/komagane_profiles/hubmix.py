@@ -37,16 +37,26 @@ def new_hub(hub_id: str) -> HubState:
 
 def add_attendance(state: HubState, *, attendance_id: str, session_id: str, month: str, age_band: str) -> bool:
     """Count one attendance; False when this attendance was counted before (redelivery)."""
-    if attendance_id in state["seen"]:
+    seen: list[str] = state["seen"]
+    if attendance_id in seen:
         return False
-    session = state["sessions"].setdefault(session_id, {"month": month, "bands": {}})
+    sessions = state["sessions"]
+    session = sessions.get(session_id)
+    if session is None:
+        session = sessions[session_id] = {"month": month, "bands": {}}
+        _keep_recent_months(state)  # only a new session can bring a new month
     session["bands"][age_band] = session["bands"].get(age_band, 0) + 1
-    state["seen"] = (state["seen"] + [attendance_id])[-SEEN_KEPT:]
+    seen.append(attendance_id)
+    if len(seen) > SEEN_KEPT:
+        del seen[: len(seen) - SEEN_KEPT]
+    return True
+
+
+def _keep_recent_months(state: HubState) -> None:
     months = sorted({s["month"] for s in state["sessions"].values()})
     if len(months) > MONTHS_KEPT:
         old = set(months[: len(months) - MONTHS_KEPT])
         state["sessions"] = {k: v for k, v in state["sessions"].items() if v["month"] not in old}
-    return True
 
 
 def summary(state: HubState) -> dict[str, Any]:

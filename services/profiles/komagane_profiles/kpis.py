@@ -22,22 +22,25 @@ people (and whatever is derived from it) suppressed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import ActivityCategory, HubVisited, ParticipantAttended
+from komagane_contracts.events.health import HealthStationEnrolled
 from komagane_contracts.events.housing import HouseholdMovedIn, RelationshipRegistered, TrialStayCompleted
 from komagane_contracts.events.jobs import SeminarAttended
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.events.profiles import CityKpisUpdated
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_kit.clock import tokyo_date
-from komagane_profiles.metrics import Participation, places, roles
+from komagane_profiles.metrics import Participation
 
 SUPPRESS_BELOW = 10
 SENIOR_BANDS = frozenset({AgeBand.SENIOR_65_74.value, AgeBand.SENIOR_75_PLUS.value})
@@ -51,8 +54,9 @@ Contribution = dict[str, dict[str, int]]  # month → counter → value
 Totals = dict[str, int]
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(day: date) -> str:
-    return day.strftime("%Y-%m")
+    return f"{day.year:04d}-{day.month:02d}"  # called for every record of a history per event
 
 
 def pseudonym(person_id: str) -> str:
@@ -62,6 +66,26 @@ def pseudonym(person_id: str) -> str:
 
 def new_summary() -> Summary:
     return {"band": None, "registered": None, "relationship": None, "months": {}, "trials": {}, "moves": {}}
+
+
+def count_steps(state: dict[str, Any], step_buckets: Mapping[str, int], day: date) -> None:
+    """The person's median daily-steps bucket (thousands) of `day`'s month, from the days kept.
+    Only called for people with PROFILE and HEALTH consent (fold._apply_health)."""
+    summary: Summary = state.setdefault("kpi", new_summary())
+    month = month_of(day)
+    buckets = sorted(k for d, k in step_buckets.items() if d.startswith(month))
+    value = int(median(buckets)) if buckets else None
+    steps = summary.setdefault("steps", {})
+    if value is not None and steps.get(month) != value:
+        steps[month] = value
+        state["kpi_rev"] = state.get("kpi_rev", 0) + 1
+
+
+def forget_health(state: dict[str, Any]) -> None:
+    """HEALTH consent withdrawn: the person's step figures leave the city totals too."""
+    summary: Summary | None = state.get("kpi")
+    if summary is not None and summary.pop("steps", None):
+        state["kpi_rev"] = state.get("kpi_rev", 0) + 1
 
 
 # --- person side -----------------------------------------------------------------------------
@@ -97,6 +121,12 @@ def count(state: dict[str, Any], body: EventModel) -> bool:
     if isinstance(body, SeminarAttended):
         _bump(summary, month_of(body.held_on), "seminars")
         return True
+    if isinstance(body, HealthStationEnrolled):
+        month = month_of(body.enrolled_on)
+        if summary.get("station") is not None and summary["station"] <= month:
+            return False
+        summary["station"] = month  # the first enrolment counts
+        return True
     return False
 
 
@@ -118,8 +148,12 @@ def affected_months(body: EventModel, participation_day: date | None) -> Iterabl
         return None
     if participation_day is None:
         return ()
-    first = date(participation_day.year, participation_day.month, 1)
-    return [month_of(_add_months(first, n)) for n in range(ROLE_MONTHS)]
+    return _months_from(date(participation_day.year, participation_day.month, 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _months_from(first: date) -> tuple[str, ...]:
+    return tuple(month_of(_add_months(first, n)) for n in range(ROLE_MONTHS))
 
 
 def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
@@ -130,19 +164,20 @@ def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
     their opt-in; a withdrawal (history erased) clears every month.
     """
     summary: Summary = state.setdefault("kpi", new_summary())
-    history = [Participation.from_json(r) for r in state.get("participation", [])]
-    active = {month_of(r.day) for r in history}
-    candidates = set(summary["months"]) | active if months is None else set(months)
+    if months is not None and not months:
+        return False  # nothing to recompute: most events are not participation
+    history: list[Participation] = state.get("participation", [])
+    index = _FlagIndex(history)
+    candidates = set(summary["months"]) | set(index.active) if months is None else set(months)
     changed = False
     for month in sorted(candidates):
         cell = summary["months"].get(month, {})
         flags: dict[str, int] = {}
-        if month in active:
-            end = _month_end(month)
+        if month in index.active:
             flags["profiled"] = 1
-            if places(history, end):
+            if index.place_at_end_of(month):
                 flags["place"] = 1
-            if roles(history, end).role_types:
+            if index.role_at_end_of(month):
                 flags["role"] = 1
         for flag in ("profiled", "place", "role"):
             if cell.get(flag, 0) != flags.get(flag, 0):
@@ -156,6 +191,36 @@ def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
         else:
             summary["months"].pop(month, None)
     return changed
+
+
+class _FlagIndex:
+    """The history grouped once per event for the month-end flags, which are checked for up to
+    twelve months each time: the same answers as `metrics.places` and `metrics.roles`
+    (non-empty as of the month's end), without walking the whole history per month."""
+
+    def __init__(self, history: list[Participation]) -> None:
+        self.active: dict[str, int] = {}  # month → month number (year × 12 + month − 1)
+        self.place_months: dict[str, set[int]] = {}
+        self.contributing_days: list[date] = []
+        for record in history:
+            day = record.day
+            number = day.year * 12 + day.month - 1
+            self.active.setdefault(month_of(day), number)
+            self.place_months.setdefault(record.place, set()).add(number)
+            if record.contributing:
+                self.contributing_days.append(day)
+
+    def place_at_end_of(self, month: str) -> bool:
+        """A place attended in at least 2 of this month and the two before (metrics.places)."""
+        number = self.active[month]
+        window = {number - 2, number - 1, number}
+        return any(len(window & seen) >= 2 for seen in self.place_months.values())
+
+    def role_at_end_of(self, month: str) -> bool:
+        """Any contribution in the 365 days up to the month's end (metrics.roles' role types)."""
+        end = _month_end(month)
+        year_ago = end - timedelta(days=365)
+        return any(year_ago < day <= end for day in self.contributing_days)
 
 
 def _add_months(first: date, n: int) -> date:
@@ -229,10 +294,18 @@ def contribution(summary: Mapping[str, Any]) -> Contribution:
         add(summary["registered"], "registered_65")
     if summary.get("relationship"):
         add(summary["relationship"], "relationship")
+    if summary.get("station"):
+        add(summary["station"], "station_enrolled")
+    for month, bucket in summary.get("steps", {}).items():
+        add(month, "step_walkers")
+        add(month, f"steps_k{min(int(bucket), MAX_STEPS_BUCKET)}")
     return out
 
 
-CUMULATIVE = frozenset({"registered_65", "relationship"})
+MAX_STEPS_BUCKET = 30  # 30,000 steps a day and more share one bucket
+
+
+CUMULATIVE = frozenset({"registered_65", "relationship", "station_enrolled"})
 
 
 def apply_contribution(totals: dict[str, Totals], old: Contribution, new: Contribution) -> set[str]:
@@ -265,6 +338,7 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
     t = totals.get(month, {})
     registered_65 = sum(m.get("registered_65", 0) for k, m in totals.items() if k <= month)
     relationship_population = sum(m.get("relationship", 0) for k, m in totals.items() if k <= month)
+    station_enrolled = sum(m.get("station_enrolled", 0) for k, m in totals.items() if k <= month)
     suppressed: list[str] = []
 
     def cell(name: str, value: int, people: int) -> int | None:
@@ -305,8 +379,23 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
         moves=cell("moves", get("moves", 0), get("move_people", 0)),
         relationship_registrations=cell("relationship_registrations", get("relationship", 0), get("relationship", 0)),
         relationship_population=cell("relationship_population", relationship_population, relationship_population),
+        health_station_enrolments=cell("health_station_enrolments", get("station_enrolled", 0), get("station_enrolled", 0)),
+        health_station_enrolled=cell("health_station_enrolled", station_enrolled, station_enrolled),
+        step_walkers=cell("step_walkers", get("step_walkers", 0), get("step_walkers", 0)),
+        median_daily_steps=cell("median_daily_steps", _median_steps(t), get("step_walkers", 0)),
         suppressed=sorted(suppressed),
     )
+
+
+def _median_steps(cell: Mapping[str, int]) -> int:
+    """The median of the people's monthly step buckets, as the bucket's midpoint in steps."""
+    walkers = cell.get("step_walkers", 0)
+    seen = 0
+    for bucket in range(MAX_STEPS_BUCKET + 1):
+        seen += cell.get(f"steps_k{bucket}", 0)
+        if walkers and 2 * seen >= walkers:
+            return bucket * 1000 + 500
+    return 0
 
 
 def kpi_cloud_event(kpis: CityKpisUpdated) -> CloudEvent:

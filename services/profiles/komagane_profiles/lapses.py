@@ -17,7 +17,7 @@ def lapse_of(state: State, today: date) -> BelongingLapsed | None:
     """The alert for this person as of `today`, or None (no consent, no history, or not lapsed)."""
     if "PROFILE" not in state.get("consents", []):
         return None
-    history = [Participation.from_json(r) for r in state.get("participation", [])]
+    history: list[Participation] = state.get("participation", [])
     if not history:
         return None  # never took part: that is not a lapse (outreach finds them other ways)
     last = max(r.day for r in history)

@@ -7,6 +7,7 @@ topics rebuilds identical results.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,6 +127,21 @@ def lapse_threshold_days(history: Iterable[Participation]) -> int:
     days = sorted({r.day for r in history})
     gaps = [(b - a).days for a, b in itertools.pairwise(days)]
     return max(28, int(2 * median(gaps))) if gaps else 28
+
+
+def add_record(history: list[Participation], record: Participation) -> None:
+    """Insert one record into a history kept as `prune` leaves it (in place): the same list as
+    prune(history + [record], latest day), without sorting the whole history per event."""
+    bisect.insort(history, record, key=_order)
+    horizon = history[-1].day - timedelta(days=HISTORY_DAYS)  # the latest day is last
+    drop = 0
+    while drop < len(history) and history[drop].day < horizon:
+        drop += 1
+    del history[:drop]
+
+
+def _order(record: Participation) -> tuple[date, str]:
+    return record.day, record.event_id
 
 
 def prune(history: list[Participation], today: date) -> list[Participation]:

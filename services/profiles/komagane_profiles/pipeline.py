@@ -7,7 +7,7 @@ so both paths share one implementation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,28 +27,23 @@ class PersonStep:
     """The outcome of folding one message into one person's state (the state is changed in place)."""
 
     applied: bool
-    profile: PersonProfileUpdated | None = None
-    erase: bool = False
+    erase_requested: bool = False  # a redelivered PROFILE withdrawal: erase again (a crash may have cut it short)
+    kpi_changed: bool = False  # the KPI summary changed, or a redelivery asks to send it again
     hub_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (hub id, record)
-    kpi: dict[str, Any] | None = None  # {"pseudonym", "summary"}: to the KPI contributions topic
 
 
 def fold_person(state: State, event: CloudEvent) -> PersonStep:
-    """Fold `event` (about the state's person) and say which outputs to (re)write.
+    """Fold `event` (about the state's person): what changed, and the hub records to send.
 
     Outputs are asked for even for a redelivered event: a crash may have cut them short.
+    The profile and KPI summary themselves are derived later, once per flush (`person_outputs`).
     """
     body = event.body()
     kpi_rev = state.get("kpi_rev", 0)
     step = PersonStep(applied=apply(state, event))
-    step.profile = profile_of(state)
-    if step.profile is not None:
-        state["profile_published"] = True
-    elif state.get("profile_published") or (not step.applied and is_profile_withdrawal(event)):
-        step.erase = True
-        state["profile_published"] = False
+    step.erase_requested = not step.applied and is_profile_withdrawal(event)
     if isinstance(body, ParticipantAttended):
-        month = tokyo_date(body.attended_at).strftime("%Y-%m")
+        month = kpis.month_of(tokyo_date(body.attended_at))
         pending = [r for r in state.get("pending_mix", []) if r["attendance_id"] != body.attendance_id]
         pending.append({"attendance_id": body.attendance_id, "session_id": body.session_id, "hub_id": body.hub_id, "month": month})
         state["pending_mix"] = pending
@@ -58,13 +53,78 @@ def fold_person(state: State, event: CloudEvent) -> PersonStep:
     for record in state.pop("pending_mix", []) if band is not None else []:
         hub_id = record.pop("hub_id")
         step.hub_records.append((hub_id, {**record, "age_band": band}))
-    if "kpi" in state and (state.get("kpi_rev", 0) != kpi_rev or not step.applied):
-        step.kpi = {"pseudonym": kpis.pseudonym(state["person_id"]), "summary": state["kpi"]}
+    step.kpi_changed = "kpi" in state and (state.get("kpi_rev", 0) != kpi_rev or not step.applied)
     return step
 
 
-def fold_hub(state: dict[str, Any], record: Mapping[str, Any]) -> HubMixUpdated:
-    add_attendance(state, attendance_id=record["attendance_id"], session_id=record["session_id"], month=record["month"], age_band=record["age_band"])
+@dataclass
+class PersonOutputs:
+    """What to (re)write for one person at a flush."""
+
+    profile: PersonProfileUpdated | None = None
+    erase: bool = False
+    kpi: dict[str, Any] | None = None  # {"pseudonym", "summary"}: to the KPI contributions topic
+
+
+def person_outputs(state: State, *, erase_requested: bool = False, kpi_changed: bool = False) -> PersonOutputs:
+    """The outputs of a person whose state changed since the last flush; records in the state
+    whether a profile is out there (so a later withdrawal knows to erase it)."""
+    out = PersonOutputs(profile=profile_of(state))
+    if out.profile is not None:
+        state["profile_published"] = True
+    elif state.get("profile_published") or erase_requested:
+        out.erase = True
+        state["profile_published"] = False
+    if kpi_changed and "kpi" in state:
+        out.kpi = {"pseudonym": kpis.pseudonym(state["person_id"]), "summary": state["kpi"]}
+    return out
+
+
+@dataclass
+class Dirty:
+    """A person folded since the last flush."""
+
+    state: State
+    erase_requested: bool = False
+    kpi_changed: bool = False
+
+
+class PersonBatch:
+    """People folded since the last flush, and the hub records their events produced.
+
+    States are folded in memory (parsed) and written once per flush, however many of the
+    person's events the batch held; a state not in the batch is loaded with `load`.
+    """
+
+    def __init__(self) -> None:
+        self.people: dict[str, Dirty] = {}
+        self.hub_records: list[tuple[str, dict[str, Any]]] = []
+
+    def fold(self, person_id: str, event: CloudEvent, load: Callable[[str], State | None]) -> PersonStep:
+        dirty = self.people.get(person_id)
+        if dirty is None:
+            dirty = self.people[person_id] = Dirty(load(person_id) or new_state(person_id))
+        step = fold_person(dirty.state, event)
+        dirty.erase_requested |= step.erase_requested
+        dirty.kpi_changed |= step.kpi_changed
+        self.hub_records += step.hub_records
+        return step
+
+    def outputs(self) -> list[tuple[str, State, PersonOutputs]]:
+        """Each person's outputs (sets the states' published flags: write the states after this)."""
+        return [(p, d.state, person_outputs(d.state, erase_requested=d.erase_requested, kpi_changed=d.kpi_changed)) for p, d in self.people.items()]
+
+    def clear(self) -> None:
+        self.people.clear()
+        self.hub_records.clear()
+
+
+def fold_hub(state: dict[str, Any], record: Mapping[str, Any]) -> bool:
+    """One attendance into its hub's state; False when it was counted before."""
+    return add_attendance(state, attendance_id=record["attendance_id"], session_id=record["session_id"], month=record["month"], age_band=record["age_band"])
+
+
+def hub_mix_of(state: dict[str, Any]) -> HubMixUpdated:
     return HubMixUpdated.model_validate(summary(state))
 
 
@@ -81,19 +141,27 @@ def profile_json(profile: PersonProfileUpdated) -> str:
 
 
 class Replay:
-    """Every step of the processor over a sequence of (value, headers) messages, in memory."""
+    """Every step of the processor over a sequence of (value, headers) messages, in memory.
 
-    def __init__(self) -> None:
+    Folds like the worker: person events in batches of `batch_size`, outputs derived per
+    flush. The results do not depend on where the batches end.
+    """
+
+    def __init__(self, batch_size: int = 1000) -> None:
         self.people: dict[str, State] = {}
         self.hubs: dict[str, dict[str, Any]] = {}
         self.contributions: dict[str, kpis.Contribution] = {}
         self.totals: dict[str, kpis.Totals] = {}
         self.folded = 0
         self.invalid = 0
+        self.batch_size = batch_size
+        self._batch = PersonBatch()
+        self._in_batch = 0
 
     def feed_all(self, messages: Iterable[tuple[bytes | None, Iterable[tuple[str, bytes]] | None]]) -> None:
         for value, headers in messages:
             self.feed(value, headers)
+        self.flush()
 
     def feed(self, value: bytes | None, headers: Iterable[tuple[str, bytes]] | None) -> None:
         try:
@@ -107,17 +175,25 @@ class Replay:
         self.feed_event(person_id, event)
 
     def feed_event(self, person_id: str, event: CloudEvent) -> None:
-        state = self.people.get(person_id) or new_state(person_id)
-        step = fold_person(state, event)
-        self.people[person_id] = state
+        self._batch.fold(person_id, event, self.people.get)
         self.folded += 1
-        for hub_id, record in step.hub_records:
+        self._in_batch += 1
+        if self._in_batch >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        for person_id, state, out in self._batch.outputs():
+            self.people[person_id] = state
+            if out.kpi is not None:
+                name = out.kpi["pseudonym"]
+                self.contributions[name], _ = fold_kpi(self.totals, self.contributions.get(name, {}), out.kpi["summary"])
+        for hub_id, record in self._batch.hub_records:
             fold_hub(self.hubs.setdefault(hub_id, new_hub(hub_id)), record)
-        if step.kpi is not None:
-            name = step.kpi["pseudonym"]
-            self.contributions[name], _ = fold_kpi(self.totals, self.contributions.get(name, {}), step.kpi["summary"])
+        self._batch.clear()
+        self._in_batch = 0
 
     def profiles(self) -> dict[str, PersonProfileUpdated]:
+        self.flush()
         out = {}
         for person_id, state in self.people.items():
             profile = profile_of(state)
@@ -126,8 +202,10 @@ class Replay:
         return out
 
     def hub_mixes(self) -> dict[str, HubMixUpdated]:
-        return {hub_id: HubMixUpdated.model_validate(summary(state)) for hub_id, state in self.hubs.items()}
+        self.flush()
+        return {hub_id: hub_mix_of(state) for hub_id, state in self.hubs.items()}
 
     def city_kpis(self, months: Iterable[str] = ()) -> dict[str, CityKpisUpdated]:
         """KPIs of every month with totals, and of `months` too (all suppressed when empty)."""
+        self.flush()
         return {month: kpis.city_kpis(month, self.totals) for month in sorted(set(self.totals) | set(months))}

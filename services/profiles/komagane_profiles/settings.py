@@ -1,10 +1,19 @@
+from typing import Any
+
+import faust
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from komagane_contracts.kafka_access import PROFILES_APP_ID
+from komagane_kit.kafka import KafkaAuth
 
 
 class ProfilesSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     service_name: str = "profiles"
+    # The faust app id: consumer group, changelog topic prefix (topics.py declares those).
+    # The Kafka principal `profiles` may use groups and topics under this prefix only.
+    profiles_app_id: str = PROFILES_APP_ID
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
     # rocksdb:// keeps tables on disk (through rocksdict); memory:// is for unit tests only.
@@ -19,4 +28,27 @@ class ProfilesSettings(BaseSettings):
     profiles_lapse_check_seconds: float = 60.0
     # How often changed city KPIs are written to Redis and the compacted topic.
     profiles_kpi_flush_seconds: float = 0.5
+    # Outputs are written per batch: after this many messages, or this long after one arrived.
+    profiles_batch_max_events: int = 1000
+    profiles_batch_max_delay_seconds: float = 0.1
+    # Hub mixes and KPI totals are aggregates nobody waits for, and a hub's state is large
+    # (its recent attendance ids): they are written less often.
+    profiles_aggregate_batch_max_events: int = 20000
+    profiles_aggregate_batch_max_delay_seconds: float = 1.0
     log_level: str = "INFO"
+
+
+def faust_broker_settings(settings: ProfilesSettings) -> dict[str, Any]:
+    """Every Kafka client setting of the faust app, in one place (security settings go here).
+
+    Idempotent producer with acks from all in-sync replicas; a short linger lets a flush's
+    output messages travel in a few requests.
+    """
+    auth = KafkaAuth.from_env()  # the processor's SASL/SCRAM login, read like every Kafka client's
+    return {
+        "broker": ";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")),
+        "broker_credentials": None if auth is None else faust.SASLCredentials(username=auth.username, password=auth.password, mechanism=auth.mechanism),
+        "producer_acks": -1,
+        "producer_enable_idempotence": True,
+        "producer_linger": 0.005,
+    }

@@ -33,6 +33,7 @@ class PersonRegistered(_PeopleEvent):
     preferred_language: str = Field(description="BCP 47 language tag")
     lives_alone: bool
     registered_at: datetime
+    age_decade: str | None = Field(default=None, description="Age in 10-year bands at registration (0-9 … 80-89, 90+); what partner feeds may show")
 
 
 class ConsentGranted(_PeopleEvent):

@@ -51,6 +51,19 @@ class Living(BaseModel):
     journey: list[JourneyStep] = Field(description="Oldest first")
 
 
+class HealthSignals(BaseModel):
+    """Coarse health signals, only with both PROFILE and HEALTH consent; never a measurement or
+    a step count, and gone from the profile as soon as HEALTH consent is withdrawn."""
+
+    station_enrolled: bool = Field(description="Enrolled in the こまがね健康ステーション")
+    programs_active: list[str] = Field(description="Kinds of health programmes enrolled in and not completed")
+    programs_completed_12m: int = Field(ge=0, description="Health programmes completed in the last 12 months")
+    steps_band_28d: str | None = Field(
+        default=None, description="Median daily steps over the last 28 days, banded: <2000, 2000-4999, 5000-7999, 8000+; None without data"
+    )
+    explanations: list[str] = Field(default_factory=list, description="Event ids of recent programme and enrolment events")
+
+
 class PersonProfileUpdated(EventModel):
     """The whole current profile of one person (compacted topic: latest value per person wins).
 
@@ -74,6 +87,7 @@ class PersonProfileUpdated(EventModel):
     belonging: Belonging | None = None
     role: Role | None = None
     living: Living | None = None
+    health: HealthSignals | None = Field(default=None, description="Only with both PROFILE and HEALTH consent")
 
 
 class HubMonthMix(BaseModel):
@@ -153,6 +167,12 @@ class CityKpisUpdated(EventModel):
     moves: int | None = Field(description="Households moved in during the month")
     relationship_registrations: int | None = Field(description="People first registered as 関係人口 in the month")
     relationship_population: int | None = Field(description="People registered as 関係人口 by the month's end")
+    health_station_enrolments: int | None = Field(default=None, description="People who enrolled in the health station this month")
+    health_station_enrolled: int | None = Field(default=None, description="People enrolled in the health station by the month's end")
+    step_walkers: int | None = Field(default=None, description="People with activity-meter data this month (PROFILE and HEALTH consent)")
+    median_daily_steps: int | None = Field(
+        default=None, description="Median over step_walkers of each one's median daily steps this month, to the nearest thousand (midpoint)"
+    )
     suppressed: list[str] = Field(default_factory=list, description="Figures withheld because fewer than 10 people are behind them")
 
     def subject(self) -> str | None:

@@ -31,7 +31,7 @@ def group_public(session: Session, group: Group) -> GroupPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupPublic)
 def register_group(body: GroupCreate, session: DbSession, response: Response) -> GroupPublic:
-    if body.hub_id:
+    if body.hub_id is not None:  # "" too: it names no hub (and would break the foreign key)
         get_or_422(session, Hub, body.hub_id, "hub_id")
     group = Group.model_validate(body)
     session.add(group)

@@ -1,0 +1,108 @@
+"""Who may do what on the broker: one Kafka principal per deployable, least privilege.
+
+The broker runs with SASL/SCRAM and the KRaft standard authorizer with no ACL meaning no access
+(infra/kafka). The ACLs are created from this table (komagane_devstack.kafka_security), so the
+rights a service has are written down next to the topics they name. Partners get read access to
+their own `partner.<partner_id>.` topics and consumer groups only — never an internal topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from komagane_contracts.topics import (
+    ALERTS,
+    CITY_KPIS,
+    EXCHANGE,
+    HEALTH,
+    HEALTH_INTERNAL,
+    HOUSING,
+    HUB_MIX,
+    JOBS,
+    PEOPLE,
+    PROFILES,
+    TOPICS,
+    TopicSpec,
+    dlq_name,
+)
+
+PARTNER_TOPIC_PREFIX = "partner."
+PROFILES_APP_ID = "komagane-profiles"  # faust app id: its group and its own topics' prefix
+
+
+def partner_topic_prefix(partner_id: str) -> str:
+    return f"{PARTNER_TOPIC_PREFIX}{partner_id}."
+
+
+def partner_topic(partner_id: str, feed: str) -> str:
+    return f"{partner_topic_prefix(partner_id)}{feed}.v1"
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What one principal may do. Prefixes are ACLs on name prefixes (resource pattern PREFIXED)."""
+
+    produce: tuple[str, ...] = ()
+    consume: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    produce_prefixes: tuple[str, ...] = ()
+    consume_prefixes: tuple[str, ...] = ()
+    group_prefixes: tuple[str, ...] = ()
+    create_prefixes: tuple[str, ...] = field(default=())
+
+
+def _consumer_of(*topics: TopicSpec) -> dict[str, tuple[str, ...]]:
+    """Consumers read the topics and may dead-letter into their DLQs."""
+    return {"consume": tuple(t.name for t in topics), "dlq": tuple(dlq_name(t.name) for t in topics if t.has_dlq)}
+
+
+def _service(name: str, produces: tuple[TopicSpec, ...], consumes: tuple[TopicSpec, ...] = ()) -> Rights:
+    reads = _consumer_of(*consumes)
+    return Rights(
+        produce=tuple(t.name for t in produces) + reads["dlq"],
+        consume=reads["consume"],
+        groups=(name,) if consumes else (),
+    )
+
+
+_PROFILES_INPUTS = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING)
+_PROFILES_OUTPUTS = (PROFILES, HUB_MIX, ALERTS, CITY_KPIS)
+_PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
+
+# The partner-feed processor reads only what it may project (never health.internal or alerts).
+PARTNER_FEED_INPUTS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, CITY_KPIS, HUB_MIX)
+
+SERVICE_RIGHTS: dict[str, Rights] = {
+    "people": _service("people", (PEOPLE,)),
+    "exchange": _service("exchange", (EXCHANGE,), (PEOPLE,)),
+    "jobs": _service("jobs", (JOBS,), (PEOPLE,)),
+    "health": _service("health", (HEALTH, HEALTH_INTERNAL), (PEOPLE,)),
+    "housing": _service("housing", (HOUSING,), (PEOPLE,)),
+    "profiles": Rights(
+        produce=tuple(t.name for t in _PROFILES_OUTPUTS + _PROFILES_INTERNAL) + tuple(dlq_name(t.name) for t in _PROFILES_INPUTS if t.has_dlq),
+        consume=tuple(t.name for t in _PROFILES_INPUTS + _PROFILES_INTERNAL),
+        # faust manages a few topics of its own (its assignor's leader topic) under its app id;
+        # a second app id under the same prefix (a scale-out or replay run) is allowed too.
+        group_prefixes=(PROFILES_APP_ID,),
+        produce_prefixes=(PROFILES_APP_ID,),
+        consume_prefixes=(PROFILES_APP_ID,),
+        create_prefixes=(PROFILES_APP_ID,),
+    ),
+    "partners": Rights(
+        produce=tuple(dlq_name(t.name) for t in PARTNER_FEED_INPUTS if t.has_dlq),
+        consume=tuple(t.name for t in PARTNER_FEED_INPUTS),
+        groups=("partners",),
+        produce_prefixes=(PARTNER_TOPIC_PREFIX,),
+        create_prefixes=(PARTNER_TOPIC_PREFIX,),
+    ),
+}
+
+
+def partner_principal(partner_id: str) -> str:
+    return f"partner-{partner_id}"
+
+
+def partner_rights(partner_id: str) -> Rights:
+    """A partner reads its own feeds, in consumer groups named with its own prefix; nothing else."""
+    prefix = partner_topic_prefix(partner_id)
+    return Rights(consume_prefixes=(prefix,), group_prefixes=(prefix,))

@@ -1,0 +1,1 @@
+"""Partner data sharing: agreements, consented pseudonymised feeds, provision records (APPI art. 29)."""

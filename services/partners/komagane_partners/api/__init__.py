@@ -1,0 +1,7 @@
+"""Routers of the partners service."""
+
+from komagane_partners.api.agreements import router as agreements
+from komagane_partners.api.partner import router as partner
+from komagane_partners.api.provision import router as provision
+
+ROUTERS = [agreements, provision, partner]

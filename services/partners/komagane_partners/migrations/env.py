@@ -1,0 +1,3 @@
+from komagane_kit.migrations import run_env
+
+run_env()

@@ -1,0 +1,15 @@
+from pydantic import SecretStr
+
+from komagane_kit.settings import ServiceSettings
+
+
+class PartnersSettings(ServiceSettings):
+    service_name: str = "partners"
+    database_url: str = "sqlite:///./.data/partners.db"
+    host: str = "127.0.0.1"
+    port: int = 8107
+    # Master secret the per-partner pseudonym keys are derived from (HMAC per partner and key id).
+    # No default: the devstack generates one per data dir; production takes it from the secret store.
+    partner_pseudonym_secret: SecretStr = SecretStr("")
+    # How often deliveries are summed up into provision records.
+    provision_record_seconds: float = 5.0

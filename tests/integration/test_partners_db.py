@@ -1,0 +1,97 @@
+"""The partners service's database on SQLite and PostgreSQL: migrations, the feed projector's
+transaction (outbox row + delivery), and provision records that cannot be changed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import komagane_partners
+import pytest
+from komagane_partners.feeds import DELETION_NOTICE, FeedProjector
+from komagane_partners.models import AgreementCreate, ProvisionRecord, new_agreement
+from komagane_partners.provision import record_deliveries
+from komagane_partners.pseudonyms import Pseudonymiser
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, select
+
+from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.events.exchange import HubRegistered, HubVisited
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
+from komagane_kit.db import make_engine, run_migrations, transaction
+from komagane_kit.outbox import OutboxMessage
+
+MIGRATIONS = Path(komagane_partners.__file__).parent / "migrations"
+PERSON = "6f1c2a9e-0d44-4c1b-8a57-3e2f1b0c9d11"
+NOW = datetime.now(UTC)
+
+
+def agreement(partner_id: str) -> AgreementCreate:
+    return AgreementCreate(
+        partner_id=partner_id,
+        feed="visits",
+        partner_name="駒ヶ根市社会福祉協議会",
+        purpose="Planning community hall opening hours",
+        legal_basis="consent",  # type: ignore[arg-type]
+        pseudonym_key_id="k1",
+        retention_days=30,
+        starts_on=date.today() - timedelta(days=30),
+        ends_on=date.today() + timedelta(days=30),
+        event_types=["jp.komagane.exchange.hub-visited.v1"],
+        fields=["hub", "visited_at", "age_decade"],
+    )
+
+
+def handle(projector: FeedProjector, engine: object, *bodies: object) -> None:
+    for body in bodies:
+        with transaction(engine) as session:  # type: ignore[arg-type]
+            projector(CloudEvent.of(body, time=NOW), session)  # type: ignore[arg-type]
+
+
+def partner_rows(engine: object) -> list[OutboxMessage]:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        return list(session.exec(select(OutboxMessage).where(OutboxMessage.topic.startswith("partner."))).all())  # type: ignore[attr-defined]
+
+
+def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> None:
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    with transaction(engine) as session:
+        session.add(new_agreement(agreement("hall")))
+    projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
+    registered = PersonRegistered(
+        person_id=PERSON, age_band=AgeBand.SENIOR_75_PLUS, residency_status=ResidencyStatus.RESIDENT,
+        preferred_language="ja", lives_alone=True, registered_at=NOW, age_decade="70-79",
+    )  # fmt: skip
+    hub = HubRegistered(hub_id="h-1", name_ja="赤穂公民館", kind="COMMUNITY_HALL", area="赤穂")  # type: ignore[arg-type]
+    visit = HubVisited(person_id=PERSON, visit_id="v-1", hub_id="h-1", visited_at=NOW, purpose="相談")
+
+    handle(projector, engine, registered, hub, visit)
+    assert partner_rows(engine) == [], "no consent, no message"
+
+    handle(projector, engine, ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW), visit)
+    [row] = partner_rows(engine)
+    payload = json.loads(row.payload)
+    assert row.topic == "partner.hall.visits.v1" and row.traceparent is None
+    assert payload["hub"] == "赤穂公民館" and payload["age_decade"] == "70-79" and "purpose" not in payload
+    assert PERSON not in row.payload + row.headers
+
+    handle(projector, engine, ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW), visit)
+    rows = partner_rows(engine)
+    assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE]
+    assert json.loads(rows[1].payload)["pseudonym"] == payload["pseudonym"]
+
+    with transaction(engine) as session:
+        assert record_deliveries(session) == 1
+    with transaction(engine) as session:
+        assert record_deliveries(session) == 0, "deliveries are counted once"
+        [record] = session.exec(select(ProvisionRecord)).all()
+        assert record.count == 2 and json.loads(record.event_types_json) == sorted([DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"])
+
+    for statement in ("UPDATE provision_record SET count = 0", "DELETE FROM provision_record"):
+        with pytest.raises(DBAPIError), transaction(engine) as session:
+            session.execute(text(statement))
+    engine.dispose()
