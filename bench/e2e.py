@@ -12,7 +12,7 @@ the platform's own ceilings in the same run. Prints figures and ratios; never pa
 4. Reads: cached profiles through the gateway beside a bare FastAPI endpoint serving the same body.
 5. Memory of every process at idle and under the step nearest 500 events/s.
 6. Rebuild: the run's whole history replayed by a fresh profile processor (empty store,
-   offset 0; bench.profiles_replay.faust_worker).
+   offset 0; bench.profiles_replay.faust_workers).
 
     python -m bench.e2e                          # the full run (several minutes)
     python -m bench.e2e --seconds 15 --steps 100,250,500 --people 300   # a quick look

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from komagane_contracts.envelope import CloudEvent
+from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
 from komagane_kit.db import transaction
 from komagane_kit.kafka import producer_config
@@ -279,9 +280,9 @@ class OutboxRelay:
                 span.set_attribute("cloudevents.event_type", row.event_type)
                 headers = [(name, value.encode()) for name, value in json.loads(row.headers)]
                 send = producer.send
-                if row.traceparent is None:
-                    # Enqueued without trace context (messages for outside parties): publish
-                    # without trace headers, bypassing the instrumentation's injection too.
+                if row.topic.startswith(PARTNER_TOPIC_PREFIX):
+                    # Partner topics leave the city: no trace headers pointing into its telemetry,
+                    # so the instrumentation's own injection is bypassed too.
                     send = getattr(send, "__wrapped__", send)
                 elif not AIOKafkaInstrumentor().is_instrumented_by_opentelemetry:
                     carrier: dict[str, str] = {}
