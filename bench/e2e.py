@@ -372,11 +372,17 @@ async def create_ceiling_topic(bootstrap: str) -> None:
 
 def producer_ceiling(bootstrap: str, records: int, size: int) -> dict[str, Any]:
     props = java_client_properties(bootstrap) | {"acks": "all", "enable.idempotence": "true", "linger.ms": "5"}
-    out = _java(
-        "org.apache.kafka.tools.ProducerPerformance",
-        *("--topic", CEILING_TOPIC, "--num-records", str(records), "--record-size", str(size), "--throughput", "-1"),
-        *("--producer-props", *(f"{k}={v}" for k, v in props.items())),
-    )
+    # A properties file, not --producer-props: the SASL JAAS value holds '=' and spaces.
+    with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
+        config.write("".join(f"{k}={v}\n" for k, v in props.items()))
+    try:
+        out = _java(
+            "org.apache.kafka.tools.ProducerPerformance",
+            *("--topic", CEILING_TOPIC, "--num-records", str(records), "--record-size", str(size), "--throughput", "-1"),
+            *("--producer.config", config.name),
+        )
+    finally:
+        os.unlink(config.name)
     last = [line for line in out.splitlines() if "records sent" in line][-1]
     rate = float(re.search(r"\(?([\d.]+) records/sec", last).group(1))  # type: ignore[union-attr]
     return {"records": records, "record_bytes": size, "records_per_s": round(rate), "summary": last.strip()}

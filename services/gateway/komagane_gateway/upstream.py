@@ -47,7 +47,9 @@ class Upstream:
         self.timeout_seconds = timeout_seconds
         self.read_timeout_seconds = read_timeout_seconds
         self.connect_timeout_seconds = connect_timeout_seconds
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # Pooled connections are dropped before the services' uvicorn closes idle ones (5 s), so a
+        # POST (never retried) does not go out on a connection the service is just closing.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=3.0)
         self.client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds), limits=limits)
         self.internal_secret = internal_secret
         self.internal_ttl_seconds = internal_ttl_seconds
