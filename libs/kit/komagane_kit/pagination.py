@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Integer
 
 from komagane_kit.errors import Problem
 
@@ -45,10 +46,13 @@ P = TypeVar("P")
 
 
 def page_by_id(session: Any, query: Any, model: type[M], cursor: str | None, limit: int, to_public: Callable[[M], P]) -> Page[P]:
-    """One page of `query` (already filtered and ordered by its string `model.id`), after the cursor's id."""
+    """One page of `query` (already filtered and ordered by `model.id`, a string or an integer), after the cursor's id."""
     after = decode_cursor(cursor)
     if after:
-        query = query.where(model.id > str(after[0]))  # type: ignore[attr-defined]
+        id_type = int if isinstance(model.id.type, Integer) else str  # type: ignore[attr-defined]
+        if type(after[0]) is not id_type:
+            raise Problem(400, "invalid-cursor", "The cursor is not one this API returned.", errors=[{"field": "cursor", "message": "invalid"}])
+        query = query.where(model.id > after[0])  # type: ignore[attr-defined]
     found: list[M] = list(session.exec(query.limit(limit + 1)).all())
     page = found[:limit]
     return Page(items=[to_public(row) for row in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)  # type: ignore[attr-defined]

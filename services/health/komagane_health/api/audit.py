@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from komagane_health.audit import AuditEntry, AuditEntryPublic, AuditReader
-from komagane_kit.errors import Problem
-from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health/audit", tags=["audit"])
@@ -29,11 +28,4 @@ def list_audit(
         query = query.where(AuditEntry.person_id == person_id)
     if actor:
         query = query.where(AuditEntry.actor == actor)
-    after = decode_cursor(cursor)
-    if after:
-        if not isinstance(after[0], int):
-            raise Problem(400, "invalid-cursor", "The cursor is not one this API returned.", errors=[{"field": "cursor", "message": "invalid"}])
-        query = query.where(col(AuditEntry.id) > after[0])
-    found = list(session.exec(query.limit(limit + 1)).all())
-    page = found[:limit]
-    return Page(items=[AuditEntryPublic.model_validate(e) for e in page], next_cursor=encode_cursor(page[-1].id) if len(found) > limit else None)
+    return page_by_id(session, query, AuditEntry, cursor, limit, AuditEntryPublic.model_validate)
