@@ -51,3 +51,24 @@ async def test_prefetch_reads_keys_only_when_allowed(redis_client: aioredis.Redi
 async def test_disabled_limiter_decides_nothing(redis_client: aioredis.Redis) -> None:
     limiter = RateLimiter(redis_client, read=Limit(1, 1), write=Limit(1, 1), enabled=False)
     assert await limiter.take("sub:d", "profile", write=False) is None
+
+
+async def test_requests_arriving_together_share_one_call_and_are_served_in_order(redis_client: aioredis.Redis) -> None:
+    await redis_client.set("profile:v1:p-2", b'{"version": 7}')
+    limiter = RateLimiter(redis_client, read=Limit(per_second=0.01, burst=5), write=Limit(per_second=1, burst=1))
+    decisions = await asyncio.gather(*(limiter.take("sub:e", "profile", write=False, prefetch=("profile:v1:p-2",)) for _ in range(8)))
+    assert limiter.calls == 1  # one script call for the eight
+    assert [d.allowed for d in decisions if d] == [True] * 5 + [False] * 3
+    assert [d.remaining for d in decisions if d] == [4, 3, 2, 1, 0, 0, 0, 0]
+    assert [d.prefetched for d in decisions if d] == [{"profile:v1:p-2": b'{"version": 7}'}] * 5 + [{}] * 3
+
+
+async def test_a_failed_call_fails_every_request_of_its_batch_and_the_next_batch_goes_on(redis_client: aioredis.Redis) -> None:
+    limiter = RateLimiter(redis_client, read=Limit(per_second=10, burst=10), write=Limit(per_second=1, burst=1))
+    # A bucket key holding a string: Redis refuses HMGET on it, so the whole call fails.
+    broken = limiter.take("", "x", write=False)  # bucket key gw:rl::x:r
+    await redis_client.set("gw:rl::x:r", b"not a hash")
+    results = await asyncio.gather(broken, limiter.take("sub:f", "profile", write=False), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    after = await limiter.take("sub:f", "profile", write=False)
+    assert after is not None and after.allowed

@@ -177,10 +177,11 @@ def shutdown_telemetry() -> None:
         meter_provider.force_flush()
 
 
-def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> Context:
-    """Trace context carried in Kafka headers (`traceparent`, `tracestate`); last value wins."""
+def context_from_headers(headers: Iterable[tuple[str | bytes, bytes]] | None) -> Context:
+    """Trace context carried in Kafka or raw ASGI headers (`traceparent`, `tracestate`); last value wins."""
     carrier: dict[str, str] = {}
-    for name, value in headers or ():
+    for raw_name, value in headers or ():
+        name = raw_name.decode("latin-1").lower() if isinstance(raw_name, bytes) else raw_name
         if name in ("traceparent", "tracestate") and value is not None:
             carrier[name] = value.decode() if isinstance(value, bytes | bytearray) else str(value)
     return propagate.extract(carrier)

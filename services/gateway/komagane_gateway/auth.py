@@ -16,8 +16,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from komagane_contracts.readmodels import profile_key
-from komagane_gateway.access import WRITE, route_class
-from komagane_gateway.ratelimit import RateLimiter
+from komagane_gateway.access import WRITE, RouteClass, route_class
+from komagane_gateway.ratelimit import STATE_KEY, Decision, RateLimiter
 from komagane_gateway.staff_rules import apply_staff_rules
 from komagane_gateway.tokens import AuthenticationError, Principal, TokenVerifier
 from komagane_kit.errors import Problem
@@ -66,13 +66,13 @@ async def _rate_limit(request: Request, client: str, route_class_name: str, matc
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
         return
-    key_of = PREFETCH.get(route_class_name) if match is not None and request.method == "GET" else None
-    prefetch = (key_of(match),) if key_of is not None and match is not None else ()
-    decision = await limiter.take(client, route_class_name, write=request.method in WRITE, prefetch=prefetch)
+    decision: Decision | None = getattr(request.state, STATE_KEY, None)  # taken at the front door (frontdoor.py)
+    if decision is None:
+        decision = await _take(request, limiter, client, route_class_name, match)
     if decision is None:
         return
     request.state.ratelimit = decision  # ratelimit.RateLimitHeaders puts it on the answer
-    request.state.prefetched = decision.prefetched
+    request.state.prefetched = dict(decision.prefetched)
     if not decision.allowed:
         raise Problem(
             429,
@@ -81,6 +81,12 @@ async def _rate_limit(request: Request, client: str, route_class_name: str, matc
             headers={"Retry-After": str(decision.retry_after_seconds), **decision.headers()},
             route_class=route_class_name,
         )
+
+
+async def _take(request: Request, limiter: RateLimiter, client: str, route_class_name: str, match: re.Match[str] | None) -> Decision | None:
+    key_of = PREFETCH.get(route_class_name) if match is not None and request.method == "GET" else None
+    prefetch = (key_of(match),) if key_of is not None and match is not None else ()
+    return await limiter.take(client, route_class_name, write=request.method in WRITE, prefetch=prefetch)
 
 
 async def refuse_nul(request: Request) -> None:
@@ -93,6 +99,16 @@ async def refuse_nul(request: Request) -> None:
             raise Problem(422, "invalid-characters", "The request body contains a NUL character.", errors=[{"field": "body", "message": "NUL character"}])
 
 
+def access_refusal(principal: Principal, rc: RouteClass, person: str | None) -> Problem | None:
+    """Why the access matrix refuses `principal` a request of class `rc` about `person`, or None."""
+    allowed = [role for role in principal.roles if rc.allows(role)]
+    if not allowed:
+        return Problem(403, "forbidden", f"The role {principal.role} may not use {rc.name} routes.", route_class=rc.name)
+    if rc.own and allowed == ["resident"] and person != principal.subject:
+        return Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
+    return None
+
+
 async def authorize(request: Request) -> Principal:
     """Authenticate the caller (unless the route class is public), apply the access matrix and
     the caller's rate limit for the route class."""
@@ -102,12 +118,10 @@ async def authorize(request: Request) -> Principal:
         await _rate_limit(request, f"ip:{request.client.host if request.client else 'unknown'}", rc.name)
         return ANONYMOUS
     principal = await authenticate(request)
-    allowed = [role for role in principal.roles if rc.allows(role)]
-    if not allowed:
-        raise Problem(403, "forbidden", f"The role {principal.role} may not use {rc.name} routes.", route_class=rc.name)
     person = match.groupdict().get("person") or await _body_person_id(request) if rc.own else None
-    if rc.own and allowed == ["resident"] and person != principal.subject:
-        raise Problem(403, "forbidden", "A resident may act only on their own data.", route_class=rc.name)
+    refusal = access_refusal(principal, rc, person)
+    if refusal is not None:
+        raise refusal
     # Only now, allowed: the rate limit (and any prefetch of what the caller may read).
     await _rate_limit(request, f"sub:{principal.subject}", rc.name, match)
     request.state.principal = principal

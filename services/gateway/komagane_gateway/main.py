@@ -1,4 +1,8 @@
-"""ASGI entry point: `uvicorn komagane_gateway.main:app` or the `komagane-gateway` command."""
+"""ASGI entry point: `uvicorn komagane_gateway.main:asgi` or the `komagane-gateway` command.
+
+`app` is the FastAPI application; `asgi` is what is served: the app behind its front door
+(frontdoor.py), which answers the common cached profile read itself.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from komagane_gateway.composed import router as composed_router
+from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
@@ -90,10 +95,11 @@ app = create_app(
 app.state.token_verifier = TokenVerifier(settings)
 
 app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
+asgi = FrontDoor(app, app.state)
 
 
 def run() -> None:
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
+    uvicorn.run(asgi, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":

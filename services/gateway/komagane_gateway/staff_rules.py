@@ -92,9 +92,14 @@ def _require_reason(request: Request, why: str, *, as_query: bool = False) -> No
     request.state.reason_in_query = as_query
 
 
+def staff_rules_apply(principal: Principal, method: str, rc: RouteClass) -> bool:
+    """Whether either rule can concern this request (reads outside S2 never do)."""
+    return "admin" not in principal.roles and (method in WRITE or rc.name in S2_READ_CLASSES)
+
+
 async def apply_staff_rules(request: Request, principal: Principal, rc: RouteClass, person: str | None) -> None:
     """`person`: the person the request is about (path or body), if any."""
-    if "admin" in principal.roles:
+    if not staff_rules_apply(principal, request.method, rc):
         return
     write = request.method in WRITE
     if "staff" in principal.roles and write:

@@ -137,13 +137,20 @@ class TokenVerifier:
         else:
             raise RuntimeError("no token verification key: set AUTH_JWKS_URL or AUTH_PUBLIC_KEY_PEM (or allow the development key)")
 
+    def remembered(self, token: str) -> Principal | None:
+        """The caller of a token verified before and not expired since, or None."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        return None
+
     async def verify(self, token: str) -> Principal:
         """The caller of a valid token. A token already verified is remembered until it expires:
         its signature and claims cannot change, and checking an ES256/RS256 signature costs more
         than the rest of a cached profile read."""
-        known = self._verified.get(token)
-        if known is not None and time.time() < known[1]:
-            return known[0]
+        known = self.remembered(token)
+        if known is not None:
+            return known
         principal, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))  # the oldest entry
