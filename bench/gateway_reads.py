@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--gateway-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for the gateways (experiments)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: bash infra/scripts/install-system-deps.sh")
@@ -144,6 +145,7 @@ def main() -> None:
                 "LOG_LEVEL": "WARNING",
                 # No pillar service is needed for a profile read; point them at nothing.
                 **{f"{name}_URL": f"http://127.0.0.1:{free_port()}" for name in ("PEOPLE", "EXCHANGE", "JOBS", "HEALTH", "HOUSING")},
+                **dict(item.split("=", 1) for item in args.gateway_env),
             }
             path = f"/v1/profiles/{PERSON}"
             configs = [

@@ -8,6 +8,7 @@ A service module only supplies its settings, routers and migration folder:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -60,6 +61,11 @@ def create_app(
     async def with_telemetry(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with lifespan(app):
+                # What start-up built (modules, the app, OpenAPI documents) lives as long as the
+                # process: out of the collector's sight, full collections stay short and a
+                # request no longer waits tens of milliseconds for one now and then.
+                gc.collect()
+                gc.freeze()
                 log.info("%s started", settings.service_name)
                 yield
         finally:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
 def main() -> None:
+    import mode.loop
+
+    # uvloop: faust schedules a few tasks per message (mode's wait_first), and uvloop runs them
+    # at about half the cost of the standard loop. Chosen before the app creates any loop.
+    mode.loop.use("uvloop")
     from komagane_profiles.app import app
+
+    # Start-up's objects (modules, the app, faust's registries) live as long as the process:
+    # kept out of the collector's sight, so its full collections stay short.
+    gc.collect()
+    gc.freeze()
 
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--loglevel", "info"]

@@ -2,7 +2,7 @@
 
 Every agent runs with concurrency=1 so offsets are committed only after the message before
 them finished (faust#606). Each message is folded under a span continued from its
-`traceparent`, retried a bounded number of times, then dead-lettered — never dropped. Outputs
+`traceparent` (while catching up, under its batch's span), retried a bounded number of times, then dead-lettered — never dropped. Outputs
 are written per batch (batching.py): a message is acknowledged only once its outputs are
 durable.
 """
@@ -10,7 +10,7 @@ durable.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -49,7 +49,7 @@ from komagane_profiles.fold import State, decode_state, encode_state, person_of,
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
-from komagane_profiles.pipeline import CITY_KEY, PersonBatch, fold_hub, fold_kpi, hub_mix_of, profile_json
+from komagane_profiles.pipeline import CITY_KEY, PersonBatch, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
 
 log = logging.getLogger(__name__)
@@ -105,19 +105,31 @@ def redis_client() -> aioredis.Redis:
 Handler = Callable[[EventT, CloudEvent], Awaitable[None]]
 
 
-async def process(event: EventT, handler: Handler) -> None:
-    """Handle one message: retries with backoff, then the topic's DLQ. Returns only when done."""
+async def process(event: EventT, handler: Handler, *, traced: bool = True) -> None:
+    """Handle one message: retries with backoff, then the topic's DLQ. Returns only when done.
+
+    `traced`: under a span of its own continuing the message's trace. A worker catching up
+    (batching.py) folds old messages nobody is waiting for: they are covered by the batch's
+    span instead, rather than adding a span to each of a million finished traces.
+    """
     message = event.message
     headers = _headers(message.headers)
-    with tracer.start_as_current_span(f"profiles fold {message.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER) as span:
-        span.set_attribute("messaging.destination.name", message.topic)
-        span.set_attribute("messaging.kafka.offset", message.offset)
+    scope = (
+        tracer.start_as_current_span(f"profiles fold {message.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER)
+        if traced
+        else contextlib.nullcontext(trace.INVALID_SPAN)
+    )
+    with scope as span:
+        if traced:
+            span.set_attribute("messaging.destination.name", message.topic)
+            span.set_attribute("messaging.kafka.offset", message.offset)
         attempt = 0
         while True:
             attempt += 1
             try:
                 cloud_event = CloudEvent.from_kafka(message.value, headers)
-                span.set_attribute("messaging.message.id", cloud_event.id)
+                if traced:
+                    span.set_attribute("messaging.message.id", cloud_event.id)
                 await handler(event, cloud_event)
                 return
             except InvalidEvent as exc:  # deterministic: retrying cannot help
@@ -192,6 +204,7 @@ async def flush_people() -> None:
     alerts; then the states. Everything is sent before anything is awaited."""
     batch, events = PersonOutputsBatch.batch, PersonOutputsBatch.events
     outputs = batch.outputs()
+    contributions: list[dict[str, Any]] = []
     redis = redis_client().pipeline(transaction=False)
     sent: list[Awaitable[Any]] = []
     today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
@@ -206,13 +219,17 @@ async def flush_people() -> None:
             redis.delete(profile_key(person_id))
             sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
         if out.kpi is not None:
-            sent.append(
-                await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), json.dumps(out.kpi, separators=(",", ":")).encode(), None, None, None)
-            )
+            contributions.append(out.kpi)
         if today is not None and lapse_of(state, today) is None:
             redis.hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
+    for value in grouped_records(contributions):
+        sent.append(await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), value, None, None, None))
+    by_hub: dict[str, list[dict[str, Any]]] = {}
     for hub_id, record in batch.hub_records:
-        sent.append(await app.producer.send(HUB_ATTENDANCE.name, hub_id.encode(), json.dumps(record).encode(), None, None, None))
+        by_hub.setdefault(hub_id, []).append(record)
+    for hub_id, records in by_hub.items():
+        for value in grouped_records(records):
+            sent.append(await app.producer.send(HUB_ATTENDANCE.name, hub_id.encode(), value, None, None, None))
     await redis.execute()
     await asyncio.gather(*sent)
     for person_id, state, _ in outputs:
@@ -231,11 +248,11 @@ class HubOutputsBatch:
 
 async def fold_hub_event(event: EventT) -> None:
     hub_id = event.message.key.decode()
-    record = json.loads(event.value)
     state = HubOutputsBatch.states.get(hub_id)
     if state is None:
         state = HubOutputsBatch.states[hub_id] = dict(hub_mix[hub_id]) or new_hub(hub_id)
-    fold_hub(state, record)
+    for record in records_of(event.value):
+        fold_hub(state, record)
     HubOutputsBatch.events[hub_id] = event
 
 
@@ -277,15 +294,15 @@ class KpiBatch:
 
 async def fold_kpi_event(event: EventT) -> None:
     """A person's latest KPI summary replaces their previous contribution to the city totals."""
-    record = json.loads(event.value)
-    name = record["pseudonym"]
     if KpiBatch.totals is None:
         KpiBatch.totals = dict(kpi_totals[CITY_KEY])
-    previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else dict(kpi_people[name])
-    contribution, changed = fold_kpi(KpiBatch.totals, previous, record["summary"])
-    if changed:
-        KpiBatch.contributions[name] = contribution
-        KpiBatch.months |= changed
+    for record in records_of(event.value):
+        name = record["pseudonym"]
+        previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else dict(kpi_people[name])
+        contribution, changed = fold_kpi(KpiBatch.totals, previous, record["summary"])
+        if changed:
+            KpiBatch.contributions[name] = contribution
+            KpiBatch.months |= changed
     KpiBatch.event = event
     KpiOutputs.partition = event.message.partition
 
@@ -393,12 +410,19 @@ async def rebuild_read_model() -> None:
     log.info("read model rebuilt from the tables: %d profiles", written)
 
 
-person_batches = BatchingAgent("people", flush_people, max_events=settings.profiles_batch_max_events, max_delay=settings.profiles_batch_max_delay_seconds)
+person_batches = BatchingAgent(
+    "people",
+    flush_people,
+    max_events=settings.profiles_batch_max_events,
+    max_delay=settings.profiles_batch_max_delay_seconds,
+    catch_up_max_events=settings.profiles_catch_up_batch_max_events,
+    catch_up_max_delay=settings.profiles_catch_up_batch_max_delay_seconds,
+)
 
 
 @app.agent(person_events, concurrency=1)
 async def fold_people(stream: faust.StreamT[bytes]) -> None:
-    await person_batches.run(stream, lambda event: process(event, fold_person_event))
+    await person_batches.run(stream, lambda event: process(event, fold_person_event, traced=not person_batches.catching_up))
 
 
 @app.page("/livez")

@@ -9,7 +9,12 @@ faust (`stream.noack()`), so an offset is committed only after everything its me
 is durable; a crash before that folds the messages again, and folding is idempotent.
 
 A flush happens every `max_events` messages, and at most `max_delay` seconds after a message
-arrived, so a quiet stream is not held back. A failing flush is retried (with backoff) until it
+arrived, so a quiet stream is not held back. A worker that is behind — catching up after a
+restart, or rebuilding from offset 0 — has nobody waiting on a short delay: while more than a
+batch is still waiting in its partitions (the broker's high-water marks tell), batches grow to
+`catch_up_max_events` or `catch_up_max_delay` seconds. A person with twenty waiting events is
+then written once rather than twenty times, and the delay is back to `max_delay` as soon as the
+worker has caught up. A failing flush is retried (with backoff) until it
 succeeds: giving up would acknowledge messages whose outputs were never written.
 """
 
@@ -20,12 +25,15 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import faust
 from faust.streams import _current_event  # the event a table write belongs to (its partition)
-from faust.types import EventT
+from faust.types import TP, EventT
+from opentelemetry import trace
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("komagane.profiles")
 
 
 @contextmanager
@@ -45,33 +53,67 @@ def as_event(event: EventT) -> Iterator[None]:
 class BatchingAgent:
     """Runs one agent's stream: `fold` per message, `flush` per batch, then the acks."""
 
-    def __init__(self, name: str, flush: Callable[[], Awaitable[None]], *, max_events: int, max_delay: float, retry_backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        name: str,
+        flush: Callable[[], Awaitable[None]],
+        *,
+        max_events: int,
+        max_delay: float,
+        catch_up_max_events: int | None = None,
+        catch_up_max_delay: float | None = None,
+        retry_backoff: float = 0.5,
+    ) -> None:
         self.name = name
         self.flush = flush
         self.max_events = max_events
         self.max_delay = max_delay
+        self.catch_up_max_events = max(max_events, catch_up_max_events or max_events)
+        self.catch_up_max_delay = max(max_delay, catch_up_max_delay or max_delay)
         self.retry_backoff = retry_backoff
         self.pending: list[EventT] = []
         self.lock = asyncio.Lock()
         self.flushes = 0
+        self.catching_up = False
+        self._next_offsets: dict[TP, int] = {}  # per input partition: the offset after the last message seen
+        self._batch_started = 0.0
 
     async def run(self, stream: faust.StreamT[bytes], fold: Callable[[EventT], Awaitable[None]]) -> None:
         manual = stream.noack()
-        ticker = asyncio.ensure_future(self._tick(manual))
+        consumer = stream.app.consumer
+        ticker = asyncio.ensure_future(self._tick(manual, consumer))
+        loop = asyncio.get_running_loop()
         try:
             async for event in manual.events():
                 async with self.lock:
+                    if not self.pending:
+                        self._batch_started = loop.time()
                     await fold(event)
                     self.pending.append(event)
-                if len(self.pending) >= self.max_events:
+                    message = event.message
+                    self._next_offsets[message.tp] = message.offset + 1
+                waiting = len(self.pending)  # (how far behind is looked up once per max_events)
+                if waiting >= self.catch_up_max_events or (waiting % self.max_events == 0 and not self._behind(consumer)):
                     await self.flush_now(manual)
         finally:
             ticker.cancel()
 
-    async def _tick(self, manual: faust.StreamT[bytes]) -> None:
+    def _behind(self, consumer: Any) -> bool:
+        """Whether more than a batch is still waiting in the partitions this agent reads."""
+        waiting = 0
+        for tp, next_offset in self._next_offsets.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                waiting += max(0, highwater - next_offset)
+        self.catching_up = waiting > self.max_events
+        return self.catching_up
+
+    async def _tick(self, manual: faust.StreamT[bytes], consumer: Any) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.max_delay)
-            await self.flush_now(manual)
+            if self.pending and (loop.time() - self._batch_started >= self.catch_up_max_delay or not self._behind(consumer)):
+                await self.flush_now(manual)
 
     async def flush_now(self, manual: faust.StreamT[bytes]) -> None:
         async with self.lock:
@@ -81,7 +123,9 @@ class BatchingAgent:
             while True:
                 attempt += 1
                 try:
-                    await self.flush()
+                    with tracer.start_as_current_span(f"profiles flush {self.name}") as span:
+                        span.set_attributes({"messaging.batch.message_count": len(self.pending), "komagane.catching_up": self.catching_up})
+                        await self.flush()
                     break
                 except asyncio.CancelledError:
                     raise

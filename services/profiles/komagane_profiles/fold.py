@@ -87,8 +87,10 @@ def person_of(body: EventModel) -> str | None:
     return str(person_id) if person_id else None
 
 
-def apply(state: State, event: CloudEvent) -> bool:
-    """Fold `event` into `state` in place; False when the event was already applied.
+def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = None) -> bool:
+    """Fold `event` into `state` in place; False when the event was already applied. With
+    `flags_due`, the months whose KPI flags the event makes stale are left there to refresh
+    later (once per batch) instead of at once.
 
     Applied events are recognised by the last SEEN_IDS_KEPT ids, and beyond those by the ids
     the history keeps (participation records, journey steps), so a redelivery of an older
@@ -115,7 +117,11 @@ def apply(state: State, event: CloudEvent) -> bool:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
         record = _participation(body, event.id)
         changed = kpis.count(state, body)
-        changed |= kpis.refresh_flags(state, kpis.affected_months(body, record.day if record else None))
+        months = kpis.affected_months(body, record.day if record else None)
+        if flags_due is None:
+            changed |= kpis.refresh_flags(state, months)
+        else:
+            flags_due.add(months)
         if changed:
             state["kpi_rev"] = state.get("kpi_rev", 0) + 1
     state["version"] += 1

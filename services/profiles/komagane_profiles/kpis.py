@@ -156,6 +156,30 @@ def _months_from(first: date) -> tuple[str, ...]:
     return tuple(month_of(_add_months(first, n)) for n in range(ROLE_MONTHS))
 
 
+class FlagsDue:
+    """Months whose flags a batch's events made stale, refreshed once per person and batch
+    (`refresh_flags` regroups the person's whole history: a person with twenty events in a
+    batch need not do it twenty times). The flags come out the same: each month is computed
+    from the history as it ends up, as the last event affecting it would have."""
+
+    def __init__(self) -> None:
+        self.months: set[str] = set()
+        self.every_month = False
+
+    def add(self, months: Iterable[str] | None) -> None:
+        if months is None:
+            self.every_month = True
+        else:
+            self.months.update(months)
+
+    def refresh(self, state: dict[str, Any]) -> bool:
+        """Refresh the months due (then none are); True if any flag changed."""
+        if not (self.every_month or self.months):
+            return False
+        months, self.months, every_month, self.every_month = self.months, set(), self.every_month, False
+        return refresh_flags(state, None if every_month else months)
+
+
 def refresh_flags(state: dict[str, Any], months: Iterable[str] | None) -> bool:
     """Recompute, for the given months, whether the person took part as a profiled person, and
     had a place and a role at that month's end; True if anything changed.

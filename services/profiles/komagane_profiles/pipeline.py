@@ -7,7 +7,7 @@ so both paths share one implementation.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ class PersonStep:
     hub_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (hub id, record)
 
 
-def fold_person(state: State, event: CloudEvent) -> PersonStep:
+def fold_person(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = None) -> PersonStep:
     """Fold `event` (about the state's person): what changed, and the hub records to send.
 
     Outputs are asked for even for a redelivered event: a crash may have cut them short.
@@ -40,7 +40,7 @@ def fold_person(state: State, event: CloudEvent) -> PersonStep:
     """
     body = event.body()
     kpi_rev = state.get("kpi_rev", 0)
-    step = PersonStep(applied=apply(state, event))
+    step = PersonStep(applied=apply(state, event, flags_due))
     step.erase_requested = not step.applied and is_profile_withdrawal(event)
     if isinstance(body, ParticipantAttended):
         month = kpis.month_of(tokyo_date(body.attended_at))
@@ -87,6 +87,7 @@ class Dirty:
     state: State
     erase_requested: bool = False
     kpi_changed: bool = False
+    flags_due: kpis.FlagsDue = field(default_factory=kpis.FlagsDue)
 
 
 class PersonBatch:
@@ -104,7 +105,7 @@ class PersonBatch:
         dirty = self.people.get(person_id)
         if dirty is None:
             dirty = self.people[person_id] = Dirty(load(person_id) or new_state(person_id))
-        step = fold_person(dirty.state, event)
+        step = fold_person(dirty.state, event, dirty.flags_due)
         dirty.erase_requested |= step.erase_requested
         dirty.kpi_changed |= step.kpi_changed
         self.hub_records += step.hub_records
@@ -112,11 +113,42 @@ class PersonBatch:
 
     def outputs(self) -> list[tuple[str, State, PersonOutputs]]:
         """Each person's outputs (sets the states' published flags: write the states after this)."""
+        for dirty in self.people.values():
+            if dirty.flags_due.refresh(dirty.state):
+                dirty.state["kpi_rev"] = dirty.state.get("kpi_rev", 0) + 1
+                dirty.kpi_changed = True
         return [(p, d.state, person_outputs(d.state, erase_requested=d.erase_requested, kpi_changed=d.kpi_changed)) for p, d in self.people.items()]
 
     def clear(self) -> None:
         self.people.clear()
         self.hub_records.clear()
+
+
+# Internal records (hub attendance, KPI contributions) travel as JSON arrays, one message per
+# key and flush, so the aggregate agents take one message for many records. A message stays
+# well under the broker's 1 MiB limit.
+GROUP_MAX_BYTES = 256 * 1024
+
+
+def grouped_records(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """`records` as JSON arrays of at most GROUP_MAX_BYTES each (in order)."""
+    parts: list[bytes] = []
+    size = 0
+    for record in records:
+        part = json.dumps(record, separators=(",", ":")).encode()
+        if parts and size + len(part) > GROUP_MAX_BYTES:
+            yield b"[" + b",".join(parts) + b"]"
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        yield b"[" + b",".join(parts) + b"]"
+
+
+def records_of(value: bytes) -> list[dict[str, Any]]:
+    """The records of an internal message: a JSON array, or one object (as written before)."""
+    decoded = json.loads(value)
+    return decoded if isinstance(decoded, list) else [decoded]
 
 
 def fold_hub(state: dict[str, Any], record: Mapping[str, Any]) -> bool:
