@@ -129,7 +129,7 @@ async def compare_with_replay(stack: Stack) -> Differences:
     # Profiles: Redis, and the latest value per person on the compacted topic (tombstone = none).
     expected = replay.profiles()
     live = await redis_values(stack, PROFILE_KEY_PREFIX)
-    diffs += [f"profile {p} (redis)" for p in set(expected) | set(live) if live.get(p) != (profile_json(expected[p]).encode() if p in expected else None)]
+    diffs += [f"profile {p} (redis)" for p in set(expected) | set(live) if live.get(p) != (profile_json(expected[p]) if p in expected else None)]
     published = latest_by_key(await read_topic(bootstrap, PROFILES.name))
     for key, record in published.items():
         profile = expected.get(key.decode())

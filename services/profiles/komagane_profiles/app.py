@@ -211,9 +211,10 @@ async def flush_people() -> None:
     for person_id, state, out in outputs:
         key = person_id.encode()
         if out.profile is not None:
-            redis.set(profile_key(person_id), profile_json(out.profile))
             cloud_event = CloudEvent.of(out.profile, time=out.profile.updated_at)
-            sent.append(await app.producer.send(PROFILES.name, key, cloud_event.value(), None, None, cloud_event.headers()))
+            value = cloud_event.value()  # = profile_json(out.profile)
+            redis.set(profile_key(person_id), value)
+            sent.append(await app.producer.send(PROFILES.name, key, value, None, None, cloud_event.headers()))
         elif out.erase:
             # Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic.
             redis.delete(profile_key(person_id))

@@ -77,6 +77,7 @@ class BatchingAgent:
         self.catching_up = False
         self._next_offsets: dict[TP, int] = {}  # per input partition: the offset after the last message seen
         self._batch_started = 0.0
+        self._folding = False
 
     async def run(self, stream: faust.StreamT[bytes], fold: Callable[[EventT], Awaitable[None]]) -> None:
         manual = stream.noack()
@@ -85,13 +86,21 @@ class BatchingAgent:
         loop = asyncio.get_running_loop()
         try:
             async for event in manual.events():
-                async with self.lock:
-                    if not self.pending:
-                        self._batch_started = loop.time()
+                if self.lock.locked():  # a timed flush is writing: the batch waits for it
+                    async with self.lock:
+                        pass
+                if not self.pending:
+                    self._batch_started = loop.time()
+                # Not the lock per message (it costs as much as a small fold): a timed flush
+                # looks at `_folding` instead, should folding ever wait (a retry, a DLQ send).
+                self._folding = True
+                try:
                     await fold(event)
-                    self.pending.append(event)
-                    message = event.message
-                    self._next_offsets[message.tp] = message.offset + 1
+                finally:
+                    self._folding = False
+                self.pending.append(event)
+                message = event.message
+                self._next_offsets[message.tp] = message.offset + 1
                 waiting = len(self.pending)  # (how far behind is looked up once per max_events)
                 if waiting >= self.catch_up_max_events or (waiting % self.max_events == 0 and not self._behind(consumer)):
                     await self.flush_now(manual)
@@ -101,8 +110,12 @@ class BatchingAgent:
     def _behind(self, consumer: Any) -> bool:
         """Whether more than a batch is still waiting in the partitions this agent reads."""
         waiting = 0
-        for tp, next_offset in self._next_offsets.items():
-            highwater = consumer.highwater(tp)
+        for tp, next_offset in list(self._next_offsets.items()):
+            try:
+                highwater = consumer.highwater(tp)
+            except AssertionError:  # aiokafka: no longer assigned to this worker
+                del self._next_offsets[tp]
+                continue
             if highwater is not None:
                 waiting += max(0, highwater - next_offset)
         self.catching_up = waiting > self.max_events
@@ -112,7 +125,12 @@ class BatchingAgent:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.max_delay)
-            if self.pending and (loop.time() - self._batch_started >= self.catch_up_max_delay or not self._behind(consumer)):
+            try:
+                due = bool(self.pending) and not self._folding and (loop.time() - self._batch_started >= self.catch_up_max_delay or not self._behind(consumer))
+            except Exception:  # the timer must outlive any surprise: it is what flushes a quiet stream
+                log.exception("%s: could not tell how far behind the worker is; flushing", self.name)
+                due = bool(self.pending) and not self._folding
+            if due:
                 await self.flush_now(manual)
 
     async def flush_now(self, manual: faust.StreamT[bytes]) -> None:

@@ -167,9 +167,10 @@ def fold_kpi(totals: dict[str, kpis.Totals], previous: kpis.Contribution, person
     return contribution, kpis.apply_contribution(totals, previous, contribution)
 
 
-def profile_json(profile: PersonProfileUpdated) -> str:
-    """The read model's value of a profile (what the gateway serves)."""
-    return json.dumps(profile.model_dump(mode="json"), ensure_ascii=False)
+def profile_json(profile: PersonProfileUpdated) -> bytes:
+    """The read model's value of a profile (what the gateway serves): the data of its
+    PersonProfileUpdated event, byte for byte (so a flush serialises a profile once for both)."""
+    return CloudEvent.of(profile, time=profile.updated_at).value()
 
 
 class Replay:
