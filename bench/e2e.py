@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -81,9 +82,12 @@ class Step:
     unreflected: int = 0
     shed: int = 0
     memory_kib: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process, from the step's start until the profiles caught up
 
     def figures(self) -> dict[str, Any]:
+        per_write = {name: round(seconds * 1000 / self.accepted, 2) for name, seconds in self.cpu_seconds.items()} if self.accepted else {}
         return {
+            "cpu_ms_per_write": per_write,
             "target_per_s": self.target,
             "seconds": round(self.elapsed, 1),
             "sent": self.sent,
@@ -94,6 +98,11 @@ class Step:
             "write_to_profile_ms": {q: _ms(pct(self.latencies, v)) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
             "not_reflected": self.unreflected,
         }
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -210,18 +219,28 @@ class Bench:
                     return
                 step.sent += 1
                 try:
-                    response = await self.client.post(f"/v1/hubs/{self.hub}/visits", json={"person_id": person}, headers={"Idempotency-Key": uuid.uuid4().hex})
-                except httpx.HTTPError as exc:
+                    async with writer.post(visits_url, json={"person_id": person}, headers={"Idempotency-Key": uuid.uuid4().hex}) as response:
+                        status = response.status
+                        created = await response.json() if status == 201 else None
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     step.errors[type(exc).__name__] += 1
                     return
-            if response.status_code == 201:
+            if created is not None:
                 accepted[person].append(time.perf_counter())
-                self.visit_ids.append(response.json()["id"])
+                self.visit_ids.append(created["id"])
                 self.written[person] += 1
                 step.accepted += 1
             else:
-                step.errors[str(response.status_code)] += 1
+                step.errors[str(status)] += 1
 
+        # The load itself comes from aiohttp (a third of httpx's CPU per request): the client shares
+        # the machine's two cores with everything it measures.
+        assert self.stack.gateway is not None
+        visits_url = f"{self.stack.gateway.url}/v1/hubs/{self.hub}/visits"
+        writer = aiohttp.ClientSession(
+            headers=self.client.headers.copy(), connector=aiohttp.TCPConnector(limit=self.concurrency), timeout=aiohttp.ClientTimeout(total=30)
+        )
+        cpu_before = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
         tasks = []
         memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None
         for n in range(total):
@@ -235,6 +254,7 @@ class Bench:
             tasks.append(asyncio.create_task(write(n)))
         await asyncio.gather(*tasks)
         step.elapsed = time.perf_counter() - began
+        await writer.close()
         if memory_task:
             await memory_task
         # Wait for the profiles to catch up with every accepted write (bounded).
@@ -244,6 +264,8 @@ class Bench:
             if not behind:
                 break
             await asyncio.sleep(0.2)
+        cpu_after = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
+        step.cpu_seconds = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
         for person, times in accepted.items():
             for k, at in enumerate(sorted(times), start=1):
                 seen = watcher.first_time(person, self.base_version[person] + k)
@@ -464,7 +486,7 @@ def start_stack(root: Path, database: str) -> Stack:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
     # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
-    env = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.05", "RATE_LIMIT_ENABLED": "false"}
+    env = {"LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false"}
     stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
     stack.start()
     os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
@@ -517,7 +539,7 @@ def _start_py_spy(stack: Stack, name: str, seconds: float) -> tuple[subprocess.P
         return None
     out = RESULTS / f"py-spy-{name}.txt"
     spy = str(Path(sys.executable).parent / "py-spy")
-    argv = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "-f", "raw", "-o", str(out), "--nonblocking"]
+    argv = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "-f", "raw", "-o", str(out), "--nonblocking", "--gil"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
 
@@ -618,6 +640,19 @@ def markdown(results: dict[str, Any]) -> str:
         errors = sum(s["errors"].values())
         figures = [s["target_per_s"], s["achieved_per_s"], s["accepted"], errors, w["p50"], w["p95"], w["p99"], w["max"], s["not_reflected"]]
         lines.append("| " + " | ".join(str(f) for f in figures) + " |")
+    cpu = [s for s in results["steps"] if s.get("cpu_ms_per_write")]
+    if cpu:
+        names = list(cpu[0]["cpu_ms_per_write"])
+        lines += [
+            "",
+            "## CPU per accepted write (ms), every process, from the step's start until the profiles caught up",
+            "",
+            "| target/s | " + " | ".join(names) + " | total |",
+            "|---:|" + "---:|" * (len(names) + 1),
+        ]
+        for s in cpu:
+            per = s["cpu_ms_per_write"]
+            lines.append(f"| {s['target_per_s']} | " + " | ".join(str(per.get(n, "")) for n in names) + f" | {sum(per.values()):.2f} |")
     loss = results.get("loss", {})
     if loss:
         lines += ["", "## Loss check", "", "| check | count |", "|---|---:|"] + [f"| {k.replace('_', ' ')} | {v} |" for k, v in loss.items()]

@@ -72,6 +72,19 @@ class ManagedProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its children so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        ticks = 0
+        for pid in _tree(self.proc.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         """Resident memory of the process and its children, in KiB (Linux /proc)."""
         if self.proc is None:

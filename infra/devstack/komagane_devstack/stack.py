@@ -135,6 +135,15 @@ class Stack:
             out[service.name] = service.process.rss_kib()
         return out
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by every process (PostgreSQL's too, when the stack runs it)."""
+        out = {"kafka": self.kafka.process.cpu_seconds(), "redis": self.redis.process.cpu_seconds()}
+        if self.postgres is not None and self._owns_postgres:
+            out["postgres"] = self.postgres.process.cpu_seconds()
+        for service in self.services():
+            out[service.name] = service.process.cpu_seconds()
+        return out
+
     @property
     def people(self) -> ServiceProcess | None:
         return self.pillars.get("people")

@@ -131,13 +131,19 @@ class FeedProjector:
         session.add(Delivery(agreement_id=agreement.id, event_type=event_type, event_date=on, pseudonym_key_id=agreement.pseudonym_key_id))
 
 
+AGREEMENTS_IN_FORCE = "partners.agreements_in_force"
+
+
 def _agreements(session: Session, *, partner_id: str | None = None, event_type: str | None = None) -> list[Agreement]:
-    """Agreements still in force today, optionally of one partner or covering one event type."""
-    query = select(Agreement).where(col(Agreement.ends_on) >= today())
-    if partner_id is not None:
-        query = query.where(Agreement.partner_id == partner_id)
-    found = list(session.exec(query).all())
-    return [a for a in found if event_type is None or event_type in a.event_types]
+    """Agreements still in force today, optionally of one partner or covering one event type.
+
+    Read once per transaction (the consumer handles a fetch of events in one): agreements are
+    few, and the events of one transaction are projected under the same ones.
+    """
+    in_force: list[Agreement] | None = session.info.get(AGREEMENTS_IN_FORCE)
+    if in_force is None:
+        in_force = session.info[AGREEMENTS_IN_FORCE] = list(session.exec(select(Agreement).where(col(Agreement.ends_on) >= today())).all())
+    return [a for a in in_force if (partner_id is None or a.partner_id == partner_id) and (event_type is None or event_type in a.event_types)]
 
 
 def project(shareable: Shareable, body: EventModel, fields: list[str], session: Session) -> dict[str, Any]:
