@@ -481,12 +481,12 @@ async def bare_reads(body: bytes, people: list[str], seconds: float, concurrency
 
 
 # -- the run -----------------------------------------------------------------------------------
-def start_stack(root: Path, database: str) -> Stack:
+def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = None) -> Stack:
     if database == "postgresql" and os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
     # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
-    env = {"LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false"}
+    env = {"LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false", **(extra_env or {})}
     stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
     stack.start()
     os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
@@ -709,6 +709,7 @@ def main() -> None:
     parser.add_argument("--ceiling-records", type=int, default=200_000)
     parser.add_argument("--py-spy", metavar="NAMES", help="profile these processes (gateway,exchange,profiles,…) in the step nearest 500/s")
     parser.add_argument("--no-rebuild", action="store_true")
+    parser.add_argument("--stack-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every process of the stack (experiments)")
     parser.add_argument("--rebuild-events", type=int, default=100_000, help="synthetic person events added to the run's history for the rebuild")
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -723,7 +724,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
     with tempfile.TemporaryDirectory(prefix="komagane-bench-e2e-") as tmp:
-        stack = start_stack(Path(tmp), args.database)
+        stack = start_stack(Path(tmp), args.database, dict(item.split("=", 1) for item in args.stack_env))
         try:
             asyncio.run(measure(stack, args, results))
             asyncio.run(ceilings(stack, args, results))

@@ -200,6 +200,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            # Cleared before reading: a commit from here on wakes the next round at once.
+            self._wake.clear()
             try:
                 published = await self.publish_batch()
                 self.healthy = True
@@ -213,11 +215,11 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._backoff_max)
                 continue
-            if published:
+            if published >= self._batch_size:
                 continue  # there may be more
             if self._stopping:
                 return
-            self._wake.clear()
+            # (a partial batch was all there was; rows committed since have set the event)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
