@@ -294,10 +294,16 @@ def test_groups_of_five_enrolment_and_advice_sessions(client: TestClient) -> Non
     problem = refused(client, "POST", "/v1/health/groups", {"name": "赤穂南 歩こう会", "area": "赤穂", "person_ids": PEOPLE[:4]}, 422, "validation-error")
     assert problem["errors"][0]["field"] == "person_ids"
     refused(client, "POST", "/v1/health/groups", {"name": "赤穂南 歩こう会", "area": "赤穂", "person_ids": [*PEOPLE[:4], STRANGER]}, 422, "unknown-person")
-    group = emits_one(
-        client, "health-station-group-registered", "POST", "/v1/health/groups", {"name": "赤穂南 歩こう会", "area": "赤穂", "person_ids": PEOPLE[:5]}
-    )
+    before = len(events(client))
+    response = client.post("/v1/health/groups", json={"name": "赤穂南 歩こう会", "area": "赤穂", "person_ids": PEOPLE[:5]})
+    assert response.status_code == 201, response.text
+    group = response.json()
     assert group["members"] == 5
+    # The group's event, then each founder's enrolment (person-keyed: what profiles and feeds follow).
+    published = events(client)[before:]
+    assert [kind for kind, *_ in published] == ["health-station-group-registered"] + ["health-station-enrolled"] * 5
+    assert [body["person_id"] for _, _, body, _ in published[1:]] == PEOPLE[:5]
+    assert {body["group_id"] for _, _, body, _ in published[1:]} == {group["id"]}
     refused(client, "POST", "/v1/health/enrollments", {"person_id": PEOPLE[0], "group_id": group["id"]}, 409, "already-enrolled")
     refused(client, "POST", "/v1/health/enrollments", {"person_id": PEOPLE[5], "group_id": "nope"}, 422, "validation-error")
     emits_one(client, "health-station-enrolled", "POST", "/v1/health/enrollments", {"person_id": PEOPLE[5], "group_id": group["id"]})

@@ -63,6 +63,10 @@ def register_group(body: StationGroupCreate, session: DbSession, response: Respo
     for person_id in body.person_ids:
         session.add(StationEnrollment(person_id=person_id, group_id=group.id, enrolled_on=today))
     publish(session, HealthStationGroupRegistered(group_id=group.id, area=group.area, person_ids=body.person_ids, registered_on=today))
+    # Each founder is enrolled as if they had joined on their own: consumers that follow people
+    # (profiles, partner feeds) read person-keyed enrolments, not the group's event.
+    for person_id in body.person_ids:
+        publish(session, HealthStationEnrolled(person_id=person_id, group_id=group.id, enrolled_on=today))
     session.commit()
     response.headers["Location"] = f"/v1/health/groups/{group.id}"
     return StationGroupPublic(id=group.id, name=group.name, area=group.area, members=len(body.person_ids))
