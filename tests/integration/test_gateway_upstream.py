@@ -49,6 +49,8 @@ async def service() -> AsyncIterator[FakeService]:
             return web.json_response({"status": 503}, status=503, headers={"Retry-After": "1"})
         if request.path == "/slow":
             await asyncio.sleep(5)
+        if request.path == "/moved":
+            return web.Response(status=303, headers={"Location": "/v1/elsewhere", "Set-Cookie": "session=caller-a"})
         body = await request.read()
         return web.json_response(
             {
@@ -94,6 +96,18 @@ async def test_answers_are_read_whole_with_case_insensitive_headers_and_the_path
         assert seen["body"] == '{"person_id": "p"}'
         assert seen["headers"]["X-Internal-Token"] == "t"
         assert seen["headers"]["Content-Type"] == "application/json"
+    finally:
+        await upstream.close()
+
+
+async def test_redirects_and_cookies_go_back_to_the_caller_not_into_the_next_request(service: FakeService) -> None:
+    upstream = upstream_for(service.url.replace("127.0.0.1", "localhost"))  # a cookie jar takes no cookies from IP addresses
+    try:
+        moved = await upstream.call("GET", "/moved", headers={})
+        assert moved.status_code == 303 and moved.headers["location"] == "/v1/elsewhere"
+        assert service.attempts["/v1/elsewhere"] == 0
+        nxt = await upstream.call("GET", "/v1/hubs", headers={})
+        assert "Cookie" not in nxt.json()["headers"]
     finally:
         await upstream.close()
 

@@ -103,7 +103,8 @@ class Upstream:
         self.read_timeout_seconds = read_timeout_seconds
         self.connect_timeout_seconds = connect_timeout_seconds
         connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS)
-        self.session = aiohttp.ClientSession(connector=connector, timeout=self._timeout(timeout_seconds), raise_for_status=False)
+        # No cookie jar: one caller's cookies must never ride on another's request.
+        self.session = aiohttp.ClientSession(connector=connector, timeout=self._timeout(timeout_seconds), cookie_jar=aiohttp.DummyCookieJar())
         self.internal_secret = internal_secret
         self.internal_ttl_seconds = internal_ttl_seconds
         self.breaker = breaker or CircuitBreaker()
@@ -185,7 +186,9 @@ class Upstream:
             propagate.inject(outgoing, context=trace.set_span_in_context(span))
             timeout = self._timeouts.get(seconds) or self._timeouts.setdefault(seconds, self._timeout(seconds))
             try:
-                async with self.session.request(method, url, params=params, data=content or None, headers=outgoing, timeout=timeout) as response:
+                # A redirect goes back to the caller, as the service gave it.
+                request = self.session.request(method, url, params=params, data=content or None, headers=outgoing, timeout=timeout, allow_redirects=False)
+                async with request as response:
                     answer = UpstreamAnswer(response.status, response.headers, await response.read())
             # A connect timeout means no connection: unavailable, like a refused one.
             except aiohttp.ConnectionTimeoutError as exc:
