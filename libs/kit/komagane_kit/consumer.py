@@ -150,9 +150,7 @@ class EventConsumer:
         """One transaction for all: each new event's inbox row and handler, under its own span."""
         with transaction(self._engine) as session:
             ids = list(dict.fromkeys(event.id for _, event in events))
-            seen = set(
-                session.exec(select(InboxEntry.event_id).where(InboxEntry.consumer_group == self.group_id, col(InboxEntry.event_id).in_(ids))).all()
-            )
+            seen = set(session.exec(select(InboxEntry.event_id).where(InboxEntry.consumer_group == self.group_id, col(InboxEntry.event_id).in_(ids))).all())
             for record, event in events:
                 if event.id in seen:
                     log.info("skipping duplicate event %s", event.id)

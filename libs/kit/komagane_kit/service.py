@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +30,7 @@ from komagane_kit.idempotency import IdempotencyMiddleware
 from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
-from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
+from komagane_kit.telemetry import ALL_LIBRARIES, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,16 @@ def create_app(
     lifespan: Lifespan,
     internal_auth: bool = True,
     middleware: Sequence[Middleware] = (),
+    telemetry_libraries: Collection[str] = ALL_LIBRARIES,
 ) -> FastAPI:
     """What every HTTP process shares: telemetry, problem+json, body limit, health, tracing.
 
     With `internal_auth` (every service; only the gateway, which authenticates callers itself,
     turns it off) a request needs the gateway's internal token (komagane_kit.internal_auth);
-    that check runs before anything else, `middleware` included.
+    that check runs before anything else, `middleware` included. `telemetry_libraries`: the
+    client libraries that get automatic spans (komagane_kit.telemetry).
     """
-    setup_telemetry(settings.service_name, log_level=settings.log_level)
+    setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=telemetry_libraries)
 
     @asynccontextmanager
     async def with_telemetry(app: FastAPI) -> AsyncIterator[None]:

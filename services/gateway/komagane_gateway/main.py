@@ -90,6 +90,8 @@ app = create_app(
     lifespan=lifespan,
     internal_auth=False,  # the gateway authenticates callers itself (auth.py)
     middleware=[Middleware(RateLimitHeaders), Middleware(LocalizedProblems)],
+    # Calls to the services are traced by Upstream itself; the gateway uses no httpx.
+    telemetry_libraries={"redis"},
 )
 # Before the first request: on first start this generates the development signing key.
 app.state.token_verifier = TokenVerifier(settings)

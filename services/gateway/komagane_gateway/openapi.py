@@ -141,9 +141,10 @@ async def fetch_upstream_docs(app: FastAPI) -> None:
     docs: dict[str, dict[str, Any]] = {}
     for name, upstream in app.state.upstreams.items():
         try:
-            response = await upstream.client.get("/openapi.json", timeout=5.0)
-            response.raise_for_status()
-            docs[name] = response.json()
+            answer = await upstream.fetch("/openapi.json", timeout=5.0)
+            if answer.status_code != 200:
+                raise RuntimeError(f"status {answer.status_code}")
+            docs[name] = answer.json()
         except Exception as exc:
             log.warning("OpenAPI of %s not available yet: %s", name, exc)
     app.state.upstream_openapi = docs
