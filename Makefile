@@ -58,6 +58,7 @@ bench: deps
 	@$(PY) -m bench.jobs_matching
 	@$(PY) -m bench.health_ingest
 	@$(PY) -m bench.gateway_reads
+	@$(PY) -m bench.gateway_writes
 	@$(PY) -m bench.e2e $(E2E_ARGS)
 
 clean:
