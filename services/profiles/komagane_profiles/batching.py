@@ -9,12 +9,10 @@ faust (`stream.noack()`), so an offset is committed only after everything its me
 is durable; a crash before that folds the messages again, and folding is idempotent.
 
 A flush happens every `max_events` messages, and at most `max_delay` seconds after a message
-arrived, so a quiet stream is not held back. A worker that is behind — catching up after a
-restart, or rebuilding from offset 0 — has nobody waiting on a short delay: while more than a
-batch is still waiting in its partitions (the broker's high-water marks tell), batches grow to
-`catch_up_max_events` or `catch_up_max_delay` seconds. A person with twenty waiting events is
-then written once rather than twenty times, and the delay is back to `max_delay` as soon as the
-worker has caught up. A failing flush is retried (with backoff) until it
+arrived, so a quiet stream is not held back. The agent also tells whether the worker is behind
+(more than a batch still waiting in its partitions, by the broker's high-water marks): catching
+up after a restart or rebuilding from offset 0, when per-message spans would only add to old,
+finished traces (app.py). A failing flush is retried (with backoff) until it
 succeeds: giving up would acknowledge messages whose outputs were never written.
 """
 
@@ -60,49 +58,32 @@ class BatchingAgent:
         *,
         max_events: int,
         max_delay: float,
-        catch_up_max_events: int | None = None,
-        catch_up_max_delay: float | None = None,
         retry_backoff: float = 0.5,
     ) -> None:
         self.name = name
         self.flush = flush
         self.max_events = max_events
         self.max_delay = max_delay
-        self.catch_up_max_events = max(max_events, catch_up_max_events or max_events)
-        self.catch_up_max_delay = max(max_delay, catch_up_max_delay or max_delay)
         self.retry_backoff = retry_backoff
         self.pending: list[EventT] = []
         self.lock = asyncio.Lock()
         self.flushes = 0
         self.catching_up = False
         self._next_offsets: dict[TP, int] = {}  # per input partition: the offset after the last message seen
-        self._batch_started = 0.0
-        self._folding = False
 
     async def run(self, stream: faust.StreamT[bytes], fold: Callable[[EventT], Awaitable[None]]) -> None:
         manual = stream.noack()
         consumer = stream.app.consumer
         ticker = asyncio.ensure_future(self._tick(manual, consumer))
-        loop = asyncio.get_running_loop()
         try:
             async for event in manual.events():
-                if self.lock.locked():  # a timed flush is writing: the batch waits for it
-                    async with self.lock:
-                        pass
-                if not self.pending:
-                    self._batch_started = loop.time()
-                # Not the lock per message (it costs as much as a small fold): a timed flush
-                # looks at `_folding` instead, should folding ever wait (a retry, a DLQ send).
-                self._folding = True
-                try:
+                async with self.lock:
                     await fold(event)
-                finally:
-                    self._folding = False
-                self.pending.append(event)
-                message = event.message
-                self._next_offsets[message.tp] = message.offset + 1
-                waiting = len(self.pending)  # (how far behind is looked up once per max_events)
-                if waiting >= self.catch_up_max_events or (waiting % self.max_events == 0 and not self._behind(consumer)):
+                    self.pending.append(event)
+                    message = event.message
+                    self._next_offsets[message.tp] = message.offset + 1
+                if len(self.pending) >= self.max_events:
+                    self._behind(consumer)
                     await self.flush_now(manual)
         finally:
             ticker.cancel()
@@ -122,16 +103,15 @@ class BatchingAgent:
         return self.catching_up
 
     async def _tick(self, manual: faust.StreamT[bytes], consumer: Any) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.max_delay)
+            if not self.pending:
+                continue
             try:
-                due = bool(self.pending) and not self._folding and (loop.time() - self._batch_started >= self.catch_up_max_delay or not self._behind(consumer))
+                self._behind(consumer)
             except Exception:  # the timer must outlive any surprise: it is what flushes a quiet stream
-                log.exception("%s: could not tell how far behind the worker is; flushing", self.name)
-                due = bool(self.pending) and not self._folding
-            if due:
-                await self.flush_now(manual)
+                log.exception("%s: could not tell how far behind the worker is", self.name)
+            await self.flush_now(manual)
 
     async def flush_now(self, manual: faust.StreamT[bytes]) -> None:
         async with self.lock:

@@ -31,9 +31,6 @@ class ProfilesSettings(BaseSettings):
     # Outputs are written per batch: after this many messages, or this long after one arrived.
     profiles_batch_max_events: int = 1000
     profiles_batch_max_delay_seconds: float = 0.1
-    # While a worker is behind by more than a batch (a restart, a rebuild), batches grow to this.
-    profiles_catch_up_batch_max_events: int = 20000
-    profiles_catch_up_batch_max_delay_seconds: float = 5.0
     # Hub mixes and KPI totals are aggregates nobody waits for, and a hub's state is large
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
