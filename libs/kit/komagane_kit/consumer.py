@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -156,16 +156,14 @@ class EventConsumer:
                     log.info("skipping duplicate event %s", event.id)
                     continue
                 seen.add(event.id)
-                context = context_from_headers(list(record.headers or ()))
-                with tracer.start_as_current_span(f"consume {record.topic}", context=context, kind=trace.SpanKind.CONSUMER) as span:
-                    span.set_attributes({"messaging.consumer.group.name": self.group_id, "messaging.message.id": event.id})
+                with self._span(record) as span:
+                    span.set_attribute("messaging.message.id", event.id)
                     session.add(InboxEntry(consumer_group=self.group_id, event_id=event.id))
                     self._handler(event, session, record.topic)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = list(record.headers or ())
-        with tracer.start_as_current_span(f"consume {record.topic}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER) as span:
-            span.set_attribute("messaging.consumer.group.name", self.group_id)
+        with self._span(record) as span:
             try:
                 event = CloudEvent.from_kafka(record.value, headers)
             except InvalidEvent as exc:
@@ -184,6 +182,14 @@ class EventConsumer:
                         return
                     log.warning("handler failed for %s (attempt %d): %s", event.id, attempt, exc)
                     await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+
+    @contextlib.contextmanager
+    def _span(self, record: ConsumerRecord[bytes, bytes]) -> Iterator[trace.Span]:
+        """The consumer span of one message, continuing the trace it carries."""
+        context = context_from_headers(list(record.headers or ()))
+        with tracer.start_as_current_span(f"consume {record.topic}", context=context, kind=trace.SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.consumer.group.name", self.group_id)
+            yield span
 
     def _handle_once(self, event: CloudEvent, topic: str) -> None:
         try:

@@ -83,13 +83,13 @@ class BatchingAgent:
                     message = event.message
                     self._next_offsets[message.tp] = message.offset + 1
                 if len(self.pending) >= self.max_events:
-                    self._behind(consumer)
+                    self._note_lag(consumer)
                     await self.flush_now(manual)
         finally:
             ticker.cancel()
 
-    def _behind(self, consumer: Any) -> bool:
-        """Whether more than a batch is still waiting in the partitions this agent reads."""
+    def _note_lag(self, consumer: Any) -> None:
+        """Sets `catching_up`: whether more than a batch still waits in the partitions read."""
         waiting = 0
         for tp, next_offset in list(self._next_offsets.items()):
             try:
@@ -100,7 +100,6 @@ class BatchingAgent:
             if highwater is not None:
                 waiting += max(0, highwater - next_offset)
         self.catching_up = waiting > self.max_events
-        return self.catching_up
 
     async def _tick(self, manual: faust.StreamT[bytes], consumer: Any) -> None:
         while True:
@@ -108,7 +107,7 @@ class BatchingAgent:
             if not self.pending:
                 continue
             try:
-                self._behind(consumer)
+                self._note_lag(consumer)
             except Exception:  # the timer must outlive any surprise: it is what flushes a quiet stream
                 log.exception("%s: could not tell how far behind the worker is", self.name)
             await self.flush_now(manual)
