@@ -193,12 +193,14 @@ def cpu_seconds(worker: ServiceProcess) -> float:
 
 
 def start_py_spy(worker: ServiceProcess, out: Path, seconds: float) -> subprocess.Popen[bytes] | None:
-    """Sample the worker with py-spy (pinned in requirements-dev.txt) while it replays."""
+    """Sample the worker with py-spy (pinned in requirements-dev.txt) while it replays: only the
+    thread holding the GIL, so waiting threads (the consumer thread's loop, the pool) do not count."""
     binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(binary).exists() or worker.process.pid is None:
         print("  (py-spy not installed: no profile)")
         return None
-    command = [binary, "record", "--format", "raw", "--duration", str(int(seconds)), "--rate", "50", "--output", str(out), "--pid", str(worker.process.pid)]
+    command = [binary, "record", "--format", "raw", "--duration", str(int(seconds)), "--rate", "50", "--gil"]
+    command += ["--output", str(out), "--pid", str(worker.process.pid)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
