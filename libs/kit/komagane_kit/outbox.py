@@ -56,17 +56,19 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
 
 
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _WAKE_FLAG = "komagane.outbox.dirty"
 _wake_callbacks: list[Callable[[], None]] = []
 
 
-def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None, propagate_trace: bool = True) -> OutboxMessage:
+def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None, propagate_trace: bool = True) -> None:
     """Add `event` to the outbox in the session's transaction, remembering the current trace
     (unless `propagate_trace` is off: messages for outside parties carry no trace context)."""
-    row = OutboxMessage(**_row_values(event, topic, _trace_carrier() if propagate_trace else {}))
-    session.add(row)
+    # A plain INSERT now rather than an ORM object flushed at commit: cheaper on every write
+    # path, and rows still get their ids (the relay's order) in the order they were enqueued.
+    values = _row_values(event, topic, _trace_carrier() if propagate_trace else {})
+    session.execute(insert(_OUTBOX).values(**values, created_at=datetime.now(UTC)))
     session.info[_WAKE_FLAG] = True
-    return row
 
 
 def enqueue_many(session: Session, events: Sequence[CloudEvent], *, topic: str | None = None) -> int:

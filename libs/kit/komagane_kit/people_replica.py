@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
@@ -42,3 +43,8 @@ def replicate_people(event: CloudEvent, session: Session) -> None:
 
 def known_person(session: Session, person_id: str) -> KnownPerson | None:
     return session.get(KnownPerson, person_id)
+
+
+def is_registered(session: Session, person_id: str) -> bool:
+    table = KnownPerson.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(select(table.c.person_id).where(table.c.person_id == person_id)).first() is not None
