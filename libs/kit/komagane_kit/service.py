@@ -124,6 +124,7 @@ def create_service_app(
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
             backoff_max_seconds=settings.outbox_backoff_max_seconds,
+            linger_seconds=settings.outbox_linger_seconds,
         )
         app.state.engine = engine
         app.state.relay = relay
