@@ -137,8 +137,9 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-# A plain statement, not the ORM: every POST with a key stores one row.
-_TABLE = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+# A plain statement, not the ORM: every POST with a key stores one row. (One statement object
+# with values given at execution, so its compiled form is found by a key computed once.)
+_STORE = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
 def _complete(session: UnitOfWork, key: str, digest: str, answer: _HeldAnswer) -> IdempotencyRecord | None:
@@ -150,7 +151,7 @@ def _complete(session: UnitOfWork, key: str, digest: str, answer: _HeldAnswer) -
         else:
             session.rollback()  # a refused request changes nothing, whatever the route flushed
         values = {"key": key, "request_hash": digest, "status": answer.status, "headers": json.dumps(answer.kept_headers()), "body": answer.body()}
-        session.execute(insert(_TABLE).values(**values, created_at=datetime.now(UTC)))
+        session.execute(_STORE, values | {"created_at": datetime.now(UTC)})
         session.complete()
         return None
     except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit

@@ -7,13 +7,14 @@ A service configures `Lookups` once with the names of its entities (for problem 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
+from sqlalchemy import Select, bindparam, update
 from sqlalchemy import select as select_columns
-from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from komagane_contracts.envelope import CloudEvent
@@ -52,8 +53,7 @@ class Lookups:
         found = self._found.get(model)
         if found is not None and entity_id in found:
             return
-        id_column = col(model.id)  # type: ignore[attr-defined]
-        if session.connection().execute(select_columns(id_column).where(id_column == entity_id)).first() is None:
+        if session.connection().execute(_existence_query(model), {"entity_id": entity_id}).first() is None:
             raise self.not_found(model, entity_id)
         if found is not None:
             if len(found) >= _REMEMBERED_MAX:
@@ -84,6 +84,13 @@ class Lookups:
     def not_found(self, model: type[SQLModel], entity_id: str) -> Problem:
         kind = self.kind(model)
         return Problem(404, f"{kind}-not-found", f"No {kind} with id {entity_id}")
+
+
+@functools.cache
+def _existence_query(model: type[SQLModel]) -> Select[Any]:
+    """One statement object per model (its compiled form is found by a key computed once)."""
+    id_column = col(model.id)  # type: ignore[attr-defined]
+    return select_columns(id_column).where(id_column == bindparam("entity_id"))
 
 
 def invalid(field: str, message: str, detail: str | None = None, *, kind: str = "validation-error") -> Problem:

@@ -17,6 +17,8 @@ from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/hubs", tags=["hubs"])
+# One statement object, values given at execution (its compiled form is found by a key computed once).
+_INSERT_VISIT = insert(HubVisit.__table__)  # type: ignore[attr-defined]
 HubId = Annotated[str, Path(max_length=36)]
 
 
@@ -62,7 +64,7 @@ def record_visit(hub_id: HubId, body: HubVisitCreate, session: DbSession) -> Res
     if visited_at > now():
         raise Problem(422, "validation-error", "visited_at is in the future", errors=[{"field": "visited_at", "message": "in the future"}])
     visit = HubVisit(hub_id=hub_id, person_id=body.person_id, visited_at=visited_at, purpose=body.purpose)
-    session.execute(insert(HubVisit.__table__).values(visit.model_dump()))  # type: ignore[attr-defined]
+    session.execute(_INSERT_VISIT, visit.model_dump())
     publish(session, HubVisited(person_id=body.person_id, visit_id=visit.id, hub_id=hub_id, visited_at=visited_at, purpose=body.purpose))
     session.commit()
     return Response(visit.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
