@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Integer, LargeBinary, String, Text, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komagane_kit.db import UNIT_OF_WORK, UnitOfWork, close_session
@@ -80,22 +82,33 @@ class IdempotencyMiddleware:
         # end up waiting for a connection held by a request that waits for a thread. So the
         # surplus waits here, on the event loop, holding neither.
         async with self._slots:
-            session = UnitOfWork(engine)  # no connection yet: the route's first statement takes one
+            session = _KeyedUnitOfWork(engine, scoped_key, digest)  # no connection until the route's first statement
             scope.setdefault("state", {})[UNIT_OF_WORK] = session
             try:
                 await self.app(scope, replay_receive, answer.capture)
-                if answer.status >= 500:
+                if session.settled:
+                    pass  # the route stored its answer itself (commit_with_answer)
+                elif answer.status >= 500:
                     await close_session(session)  # rolls the work back, and the key stays free
-                    existing = None
                 else:
-                    existing = await asyncio.to_thread(_complete, session, scoped_key, digest, answer)
+                    await asyncio.to_thread(session.settle, answer.status, answer.headers(), answer.body())
             except BaseException:
                 await close_session(session)
                 raise
-        if existing is not None:
-            await _answer_existing(existing, digest, scope, receive, send)
+        if session.existing is not None:
+            await _answer_existing(session.existing, digest, scope, receive, send)
         else:
             await answer.replay(send)
+
+
+def commit_with_answer(session: Session, response: Response) -> Response:
+    """Commit the route's work and answer `response`. With an Idempotency-Key the answer is
+    stored and committed beside the work right here, in the route's worker thread, which spares
+    the middleware a thread hop after the route (for the busiest routes; any route may)."""
+    session.commit()
+    if isinstance(session, _KeyedUnitOfWork):
+        session.settle(response.status_code, response.raw_headers, bytes(response.body))
+    return response
 
 
 def _pool_size(engine: Engine) -> int:
@@ -116,9 +129,9 @@ class _HeldAnswer:
             self.status = int(message["status"])
         self.messages.append(message)
 
-    def kept_headers(self) -> list[tuple[str, str]]:
+    def headers(self) -> list[tuple[bytes, bytes]]:
         start = next((m for m in self.messages if m["type"] == "http.response.start"), {})
-        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", []) if k.lower() in (b"content-type", b"location")]
+        return list(start.get("headers", []))
 
     def body(self) -> bytes:
         return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
@@ -142,25 +155,36 @@ async def _read_body(receive: Receive) -> bytes:
 _STORE = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
-def _complete(session: UnitOfWork, key: str, digest: str, answer: _HeldAnswer) -> IdempotencyRecord | None:
-    """Store the answer beside the route's work and commit both. If another request stored an
-    answer for this key first, roll back instead and return that one."""
-    try:
-        if answer.status < 400:
-            session.discard_uncommitted()
-        else:
-            session.rollback()  # a refused request changes nothing, whatever the route flushed
-        values = {"key": key, "request_hash": digest, "status": answer.status, "headers": json.dumps(answer.kept_headers()), "body": answer.body()}
-        session.execute(_STORE, values | {"created_at": datetime.now(UTC)})
-        session.complete()
-        return None
-    except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit
-        session.rollback()
-        existing = session.get(IdempotencyRecord, key)
-        # (Gone again: nothing deletes these rows today, but then "retry" is the honest answer.)
-        return existing or IdempotencyRecord(key=key, request_hash=digest)
-    finally:
-        session.close()
+class _KeyedUnitOfWork(UnitOfWork):
+    """The unit of work of a request with an Idempotency-Key: storing its answer completes it."""
+
+    def __init__(self, engine: Engine, key: str, digest: str) -> None:
+        super().__init__(engine)
+        self.key = key
+        self.digest = digest
+        self.settled = False
+        # The answer another request stored for this key first, to be given instead.
+        self.existing: IdempotencyRecord | None = None
+
+    def settle(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> None:
+        """Store the answer beside the route's work and commit both. If another request stored
+        an answer for this key first, roll back instead and keep that one in `existing`."""
+        self.settled = True
+        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in (b"content-type", b"location")]
+        try:
+            if status < 400:
+                self.discard_uncommitted()
+            else:
+                self.rollback()  # a refused request changes nothing, whatever the route flushed
+            values = {"key": self.key, "request_hash": self.digest, "status": status, "headers": json.dumps(kept), "body": body}
+            self.execute(_STORE, values | {"created_at": datetime.now(UTC)})
+            self.complete()
+        except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit
+            self.rollback()
+            # (Gone again: nothing deletes these rows today, but then "retry" is the honest answer.)
+            self.existing = self.get(IdempotencyRecord, self.key) or IdempotencyRecord(key=self.key, request_hash=self.digest)
+        finally:
+            self.close()
 
 
 async def _answer_existing(record: IdempotencyRecord, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
