@@ -327,7 +327,10 @@ class OutboxRelay:
 
     def _mark_published(self, ids: list[int]) -> None:
         now = datetime.now(UTC)
-        with self._engine.begin() as connection:
+        # Autocommit, each UPDATE on its own (no BEGIN/COMMIT round trips): every row it marks
+        # was acknowledged, so a failure between two chunks leaves nothing wrongly marked.
+        with self._engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")  # (in place, for this checkout)
             for chunk_start in range(0, len(ids), 500):
                 chunk = ids[chunk_start : chunk_start + 500]
                 connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(chunk)).values(published_at=now, attempts=_OUTBOX.c.attempts + 1))
