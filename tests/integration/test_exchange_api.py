@@ -210,3 +210,19 @@ def test_idempotency_key_replays_and_refuses_a_different_body(client: TestClient
     different = client.post("/v1/hubs", json={**body, "area": "東伊那"}, headers={"Idempotency-Key": "k-1"})
     assert different.status_code == 422 and different.json()["type"].endswith("/idempotency-key-reused")
     assert len(events(client)) == 1
+
+
+def test_a_visit_with_an_idempotency_key_is_recorded_once_and_replayed(client: TestClient) -> None:
+    hub_id = hub(client)
+    path, body, key = f"/v1/hubs/{hub_id}/visits", {"person_id": PEOPLE[1], "purpose": "体操"}, {"Idempotency-Key": "visit-1"}
+    first = client.post(path, json=body, headers=key)
+    again = client.post(path, json=body, headers=key)
+    assert first.status_code == again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json() and first.json()["hub_id"] == hub_id and first.headers["content-type"] == "application/json"
+    visited = [e for e in events(client) if e[0] == "hub-visited"]
+    assert len(visited) == 1 and visited[0][1]["visit_id"] == first.json()["id"]
+    # Refusals change nothing, with or without a key, and a remembered hub still needs a known person.
+    before = len(events(client))
+    assert client.post("/v1/hubs/no-such-hub/visits", json=body, headers={"Idempotency-Key": "visit-2"}).status_code == 404
+    refused(client, "POST", path, {"person_id": STRANGER}, 422, "unknown-person")
+    assert len(events(client)) == before

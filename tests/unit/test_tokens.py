@@ -9,10 +9,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.types import Message, Receive, Scope, Send
 
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import DEV_KEY_FILE, AuthenticationError, TokenVerifier, load_or_create_dev_key, main, mint_token
-from komagane_kit.internal_auth import Identity, InternalTokenError, mint_internal_token, verify_internal_token
+from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, Identity, InternalAuth, InternalTokenError, mint_internal_token, verify_internal_token
 
 SECRET = "x" * 48
 
@@ -100,3 +101,37 @@ def test_internal_tokens_round_trip_and_expire() -> None:
         verify_internal_token(SECRET, mint_internal_token(SECRET, identity, ttl_seconds=-60))
     with pytest.raises(InternalTokenError, match="at least"):
         mint_internal_token("short", identity)
+
+
+async def test_a_remembered_internal_token_is_refused_once_it_expires() -> None:
+    """InternalAuth verifies a token once and then trusts the string, but only until its expiry."""
+    seen: list[Identity] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["state"]["identity"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    clock = [time.time()]
+    guarded = InternalAuth(app, SECRET, clock=lambda: clock[0])
+    identity = Identity(subject="p-1", roles=frozenset({"staff"}))
+    token = mint_internal_token(SECRET, identity, ttl_seconds=60)
+
+    async def status() -> int:
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        scope = {"type": "http", "method": "GET", "path": "/v1/hubs", "headers": [(INTERNAL_TOKEN_HEADER.lower().encode(), token.encode())]}
+        await guarded(scope, receive, send)
+        return int(sent[0]["status"])
+
+    assert [await status(), await status()] == [204, 204] and seen == [identity, identity]
+    clock[0] += 60 + 4  # within the leeway: still good
+    assert await status() == 204
+    clock[0] += 2
+    assert await status() == 401 and len(seen) == 3

@@ -73,7 +73,9 @@ class ManagedProcess:
             self.proc.wait(timeout=10)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process and its children so far (Linux /proc)."""
+        """User + system CPU time of the process and its children so far (Linux /proc), those
+        that have exited included: PostgreSQL runs a process per connection, and a pool that
+        closes one would otherwise take its time out of the sum."""
         if self.proc is None:
             return 0.0
         ticks = 0
@@ -82,7 +84,8 @@ class ManagedProcess:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            ticks += int(fields[11]) + int(fields[12])
+            # utime, stime, and cutime, cstime: the time of its children it has waited for.
+            ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Where a request's UnitOfWork waits for its route: the key in the ASGI scope's "state".
+UNIT_OF_WORK = "komagane.unit_of_work"
+
+
+class UnitOfWork(Session):
+    """A request's session whose `commit()` only flushes, so that something else can join the
+    transaction before it ends: `complete()` commits for real.
+
+    The idempotency middleware (komagane_kit.idempotency) hands one to the route of a request
+    carrying an `Idempotency-Key` and stores the response in the same transaction as the
+    route's work, so the two are committed (or rolled back) together. A route keeps its usual
+    shape: `session.commit()` still raises the flush's IntegrityError where the route expects
+    it, and `session.rollback()` still undoes everything.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self.commit_requested = False
+
+    def commit(self) -> None:
+        self.flush()
+        self.commit_requested = True
+
+    def rollback(self) -> None:
+        self.commit_requested = False
+        super().rollback()
+
+    def discard_uncommitted(self) -> None:
+        """Keep only what the route committed: roll back if it never committed, else drop the
+        changes it made after its last commit() (closing its session would have dropped them)."""
+        if self.commit_requested:
+            self.expunge_all()
+        else:
+            self.rollback()
+
+    def complete(self) -> None:
+        """The real commit: the route's work and whatever was added to the transaction since."""
+        super().commit()
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
@@ -46,6 +87,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+async def close_session(session: Session) -> None:
+    """Close on the event loop when no transaction is open (no database work), else in a thread
+    (a ROLLBACK round trip)."""
+    if session.in_transaction():
+        await asyncio.to_thread(session.close)
+    else:
+        session.close()
 
 
 def run_migrations(engine: Engine, script_location: str | Path) -> None:

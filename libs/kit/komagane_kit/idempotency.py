@@ -1,9 +1,18 @@
 """`Idempotency-Key` for POST requests, stored in the service's own database.
 
-The first response (2xx or 4xx) to a key is stored with a hash of the request; the same key
-with the same request replays it (with `Idempotent-Replayed: true`), the same key with a
-different request is 422, and a key whose first request is still running is 409. A 5xx or a
-crash frees the key, so the client may retry.
+The first response (2xx or 4xx) to a key is stored with a hash of the request in the same
+transaction as the route's own work: the route's `DbSession` is a `UnitOfWork` whose commit
+waits for this middleware, which adds the stored response and commits both at once (one
+transaction, one connection per request), and only then lets the response go out. So a write,
+its outbox events and its stored answer exist together or not at all.
+
+The same key with the same request replays the answer (with `Idempotent-Replayed: true`), the
+same key with a different request is 422. A second request with a key whose first request is
+still running waits for it (the database holds the key's row until the first one commits), then
+replays its answer. A 4xx keeps none of the route's changes. A 5xx, an exception or a crash
+rolls everything back and frees the key, so the client may retry. The key is claimed when the
+answer is stored: a replayed request does its work again and then drops it (rare: the gateway
+answers most replays from its own store), which saves every first request a round trip.
 """
 
 from __future__ import annotations
@@ -11,14 +20,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Integer, LargeBinary, String, Text, delete, insert, update
+from sqlalchemy import Column, Integer, LargeBinary, String, Text, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from komagane_kit.db import UNIT_OF_WORK, UnitOfWork, close_session
 from komagane_kit.errors import problem_response
 
 HEADER = b"idempotency-key"
@@ -41,6 +53,7 @@ class IdempotencyMiddleware:
         self.app = app
         # Resolved per request: the engine is created in the app's lifespan, after this.
         self._engine_of = engine_of
+        self._slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
@@ -56,35 +69,76 @@ class IdempotencyMiddleware:
         digest = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body).hexdigest()
         scoped_key = f"{scope['path']}|{key}"
         engine: Engine = self._engine_of()  # type: ignore[operator]
-
-        claimed = await asyncio.to_thread(_claim, engine, scoped_key, digest)
-        if isinstance(claimed, IdempotencyRecord):
-            await _answer_existing(claimed, digest, scope, receive, send)
-            return
-
-        captured: dict[str, object] = {"status": 500, "headers": [], "body": b""}
+        answer = _HeldAnswer()
 
         async def replay_receive() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def capture_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
-            elif message["type"] == "http.response.body":
-                captured["body"] = captured["body"] + message.get("body", b"")  # type: ignore[operator]
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive, capture_send)
-        except BaseException:
-            await asyncio.to_thread(_release, engine, scoped_key)
-            raise
-        status = int(captured["status"])  # type: ignore[call-overload]
-        if status >= 500:
-            await asyncio.to_thread(_release, engine, scoped_key)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(_pool_size(engine))
+        # A unit of work keeps its connection from the route's first statement until it is
+        # stored, and in between FastAPI may need a worker thread (to check the response).
+        # Were more of them under way than the pool has connections, every worker thread could
+        # end up waiting for a connection held by a request that waits for a thread. So the
+        # surplus waits here, on the event loop, holding neither.
+        async with self._slots:
+            session = _KeyedUnitOfWork(engine, scoped_key, digest)  # no connection until the route's first statement
+            scope.setdefault("state", {})[UNIT_OF_WORK] = session
+            try:
+                await self.app(scope, replay_receive, answer.capture)
+                if session.settled:
+                    pass  # the route stored its answer itself (commit_with_answer)
+                elif answer.status >= 500:
+                    await close_session(session)  # rolls the work back, and the key stays free
+                else:
+                    await asyncio.to_thread(session.settle, answer.status, answer.headers(), answer.body())
+            except BaseException:
+                await close_session(session)
+                raise
+        if session.existing is not None:
+            await _answer_existing(session.existing, digest, scope, receive, send)
         else:
-            await asyncio.to_thread(_store, engine, scoped_key, status, captured["headers"], captured["body"])  # type: ignore[arg-type]
+            await answer.replay(send)
+
+
+def commit_with_answer(session: Session, response: Response) -> Response:
+    """Commit the route's work and answer `response`. With an Idempotency-Key the answer is
+    stored and committed beside the work right here, in the route's worker thread, which spares
+    the middleware a thread hop after the route (for the busiest routes; any route may)."""
+    session.commit()
+    if isinstance(session, _KeyedUnitOfWork):
+        session.settle(response.status_code, response.raw_headers, bytes(response.body))
+    return response
+
+
+def _pool_size(engine: Engine) -> int:
+    """Connections the engine keeps (QueuePool); overflow connections are left to other work."""
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else 5
+
+
+class _HeldAnswer:
+    """The app's response messages, held back until the transaction they report on is committed."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.messages: list[Message] = []
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        self.messages.append(message)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        start = next((m for m in self.messages if m["type"] == "http.response.start"), {})
+        return list(start.get("headers", []))
+
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
+
+    async def replay(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -96,40 +150,47 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-# Plain statements, not the ORM: every POST with a key claims and stores once, and these two
-# small writes cost about as much as the request's own work when they go through sessions.
-_TABLE = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+# A plain statement, not the ORM: every POST with a key stores one row. (One statement object
+# with values given at execution, so its compiled form is found by a key computed once.)
+_STORE = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
-def _claim(engine: Engine, key: str, digest: str) -> IdempotencyRecord | None:
-    """Insert a pending record; if the key exists, return the existing record instead."""
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(_TABLE).values(key=key, request_hash=digest, created_at=datetime.now(UTC)))
-        return None
-    except IntegrityError:
-        with Session(engine) as session:
-            existing = session.get(IdempotencyRecord, key)
-        if existing is None:  # released meanwhile: try once more
-            return _claim(engine, key, digest)
-        return existing
+class _KeyedUnitOfWork(UnitOfWork):
+    """The unit of work of a request with an Idempotency-Key: storing its answer completes it."""
 
+    def __init__(self, engine: Engine, key: str, digest: str) -> None:
+        super().__init__(engine)
+        self.key = key
+        self.digest = digest
+        self.settled = False
+        # The answer another request stored for this key first, to be given instead.
+        self.existing: IdempotencyRecord | None = None
 
-def _store(engine: Engine, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-    kept = [(k, v) for k, v in headers if k.lower() in ("content-type", "location")]
-    with engine.begin() as connection:
-        connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(status=status, headers=json.dumps(kept), body=body))
-
-
-def _release(engine: Engine, key: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
+    def settle(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> None:
+        """Store the answer beside the route's work and commit both. If another request stored
+        an answer for this key first, roll back instead and keep that one in `existing`."""
+        self.settled = True
+        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in (b"content-type", b"location")]
+        try:
+            if status < 400:
+                self.discard_uncommitted()
+            else:
+                self.rollback()  # a refused request changes nothing, whatever the route flushed
+            values = {"key": self.key, "request_hash": self.digest, "status": status, "headers": json.dumps(kept), "body": body}
+            self.execute(_STORE, values | {"created_at": datetime.now(UTC)})
+            self.complete()
+        except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit
+            self.rollback()
+            # (Gone again: nothing deletes these rows today, but then "retry" is the honest answer.)
+            self.existing = self.get(IdempotencyRecord, self.key) or IdempotencyRecord(key=self.key, request_hash=self.digest)
+        finally:
+            self.close()
 
 
 async def _answer_existing(record: IdempotencyRecord, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
     if record.request_hash != digest:
         response = problem_response(422, "idempotency-key-reused", "This Idempotency-Key was used with a different request.")
-    elif record.status is None:
+    elif record.status is None:  # a pending row of an earlier version of this middleware
         response = problem_response(409, "request-in-progress", "A request with this Idempotency-Key is still being processed.", headers={"Retry-After": "1"})
     else:
         await send(

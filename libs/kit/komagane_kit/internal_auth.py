@@ -11,7 +11,7 @@ its probes and its OpenAPI document (`InternalAuth`). A route reads the verified
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import jwt
@@ -27,6 +27,9 @@ ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 60
 # Paths a service answers without an internal token: probes and its own contract.
 EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/openapi.json"})
+LEEWAY_SECONDS = 5
+# Verified tokens remembered per process, at most (then forgotten and verified again).
+VERIFIED_MAX = 4096
 # HS256 secrets shorter than this are refused (RFC 7518 §3.2 asks for at least the hash size).
 MIN_SECRET_BYTES = 32
 
@@ -66,16 +69,33 @@ def mint_internal_token(secret: str, identity: Identity, *, ttl_seconds: int = D
     return jwt.encode(claims, _key(secret), algorithm=ALGORITHM)
 
 
-def verify_internal_token(secret: str, token: str) -> Identity:
+def verify_internal_token(secret: str, token: str, *, now: float | None = None) -> Identity:
+    return _verify(secret, token, time.time() if now is None else now)[0]
+
+
+def _verify(secret: str, token: str, now: float) -> tuple[Identity, float]:
+    """The identity and the token's expiry (epoch seconds, leeway included)."""
     try:
-        claims = jwt.decode(token, _key(secret), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp", "iat", "sub"]}, leeway=5)
+        claims = jwt.decode(
+            token,
+            _key(secret),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            # Expiry is checked below against `now`, the same clock that ends a remembered token.
+            options={"require": ["exp", "iat", "sub"], "verify_exp": False},
+            leeway=LEEWAY_SECONDS,
+        )
     except jwt.PyJWTError as exc:
         raise InternalTokenError(str(exc)) from exc
+    expires = float(claims["exp"]) + LEEWAY_SECONDS
+    if expires <= now:
+        raise InternalTokenError("Signature has expired")
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise InternalTokenError("roles claim missing or malformed")
     hub = claims.get("hub")
-    return Identity(subject=str(claims["sub"]), roles=frozenset(roles), hub_id=str(hub) if hub else None)
+    return Identity(subject=str(claims["sub"]), roles=frozenset(roles), hub_id=str(hub) if hub else None), expires
 
 
 def internal_headers(secret: str, *, subject: str = "test-caller", roles: Iterable[str] = ("admin",), ttl_seconds: int = DEFAULT_TTL_SECONDS) -> dict[str, str]:
@@ -86,10 +106,26 @@ def internal_headers(secret: str, *, subject: str = "test-caller", roles: Iterab
 class InternalAuth:
     """ASGI middleware: every HTTP request but the exempt paths needs a valid internal token."""
 
-    def __init__(self, app: ASGIApp, secret: str, exempt: frozenset[str] = EXEMPT_PATHS) -> None:
+    def __init__(self, app: ASGIApp, secret: str, exempt: frozenset[str] = EXEMPT_PATHS, clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.secret = secret
         self.exempt = exempt
+        self._clock = clock
+        # The gateway mints a token per request, but one caller's tokens are the same string
+        # within a second: verified once, a token is trusted until it expires. Only the holder
+        # of the secret can make a string that matches.
+        self._verified: dict[str, tuple[Identity, float]] = {}
+
+    def _identity(self, token: str) -> Identity:
+        now = self._clock()
+        known = self._verified.get(token)
+        if known is not None and now < known[1]:
+            return known[0]
+        identity, expires = _verify(self.secret, token, now)
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (identity, expires)
+        return identity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
@@ -100,7 +136,7 @@ class InternalAuth:
             detail = "This service is reached through the gateway only: the internal token is missing."
         else:
             try:
-                identity = verify_internal_token(self.secret, token)
+                identity = self._identity(token)
             except InternalTokenError as exc:
                 detail = f"The internal token is not valid: {exc}"
             else:

@@ -7,12 +7,14 @@ A service configures `Lookups` once with the names of its entities (for problem 
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from komagane_contracts.envelope import CloudEvent
@@ -21,14 +23,20 @@ from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue, enqueue_many
-from komagane_kit.people_replica import KnownPerson, known_person
+from komagane_kit.people_replica import KnownPerson, is_registered, known_person
 
 T = TypeVar("T", bound=SQLModel)
 
 
+# Remembered ids per permanent model, at most (then forgotten and learnt again).
+_REMEMBERED_MAX = 100_000
+
+
 class Lookups:
-    def __init__(self, kinds: dict[type[SQLModel], str]) -> None:
+    def __init__(self, kinds: dict[type[SQLModel], str], *, permanent: Collection[type[SQLModel]] = ()) -> None:
+        """`permanent`: models whose rows are never deleted, so an id once found stays valid."""
         self._kinds = kinds
+        self._found: dict[type[SQLModel], set[str]] = {model: set() for model in permanent}
 
     def kind(self, model: type[SQLModel]) -> str:
         return self._kinds.get(model, model.__name__.lower())
@@ -38,6 +46,19 @@ class Lookups:
         if found is None:
             raise self.not_found(model, entity_id)
         return found
+
+    def exists_or_404(self, session: Session, model: type[SQLModel], entity_id: str) -> None:
+        """404 unless the row exists; loads nothing. For a `permanent` model the database is
+        asked once per id and process (a hot write path checks the same few hubs all day)."""
+        found = self._found.get(model)
+        if found is not None and entity_id in found:
+            return
+        if session.connection().execute(_existence_query(model), {"entity_id": entity_id}).first() is None:
+            raise self.not_found(model, entity_id)
+        if found is not None:
+            if len(found) >= _REMEMBERED_MAX:
+                found.clear()
+            found.add(entity_id)
 
     def get_or_422(self, session: Session, model: type[T], entity_id: str, field: str) -> T:
         """For ids given in a request body: the body is what is wrong, so 422 naming the field."""
@@ -65,6 +86,13 @@ class Lookups:
         return Problem(404, f"{kind}-not-found", f"No {kind} with id {entity_id}")
 
 
+@functools.cache
+def _existence_query(model: type[SQLModel]) -> Select[Any]:
+    """One statement object per model (its compiled form is found by a key computed once)."""
+    id_column = col(model.id)  # type: ignore[attr-defined]
+    return select_columns(id_column).where(id_column == bindparam("entity_id"))
+
+
 def invalid(field: str, message: str, detail: str | None = None, *, kind: str = "validation-error") -> Problem:
     """A 422 problem about one field of the request."""
     return Problem(422, kind, detail or f"{field}: {message}", title="Validation failed", errors=[{"field": field, "message": message}])
@@ -74,13 +102,23 @@ def require_person(session: Session, person_id: str, field: str = "person_id") -
     """People are known from the people topic's local replica, never by a synchronous call."""
     person = known_person(session, person_id)
     if person is None:
-        raise invalid(
-            field,
-            "unknown person",
-            f"Person {person_id} is not registered on the platform (or registration has not reached this service yet).",
-            kind="unknown-person",
-        )
+        raise _unknown_person(person_id, field)
     return person
+
+
+def require_registered(session: Session, person_id: str, field: str = "person_id") -> None:
+    """`require_person` for a route that needs no more than the check (reads one column)."""
+    if not is_registered(session, person_id):
+        raise _unknown_person(person_id, field)
+
+
+def _unknown_person(person_id: str, field: str) -> Problem:
+    return invalid(
+        field,
+        "unknown person",
+        f"Person {person_id} is not registered on the platform (or registration has not reached this service yet).",
+        kind="unknown-person",
+    )
 
 
 def publish(session: Session, body: EventModel, *, sensitive: bool = False) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
@@ -42,3 +43,13 @@ def replicate_people(event: CloudEvent, session: Session) -> None:
 
 def known_person(session: Session, person_id: str) -> KnownPerson | None:
     return session.get(KnownPerson, person_id)
+
+
+_PERSON_ID = KnownPerson.__table__.c.person_id  # type: ignore[attr-defined]
+# One statement object for every check (its compiled form is found by a key computed once).
+_IS_REGISTERED = select(_PERSON_ID).where(bindparam("person_id") == _PERSON_ID)
+
+
+def is_registered(session: Session, person_id: str) -> bool:
+    """The check alone: one column read, no object loaded."""
+    return session.connection().execute(_IS_REGISTERED, {"person_id": person_id}).first() is not None

@@ -9,12 +9,15 @@ from komagane_exchange.models import Activity, Group, Hub
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_kit.errors import Problem
 from komagane_kit.internal_auth import Identity
-from komagane_kit.lookups import Lookups, dump_list, load_list, publish, require_person
+from komagane_kit.lookups import Lookups, dump_list, load_list, publish, require_person, require_registered
 
 # Who may enter the past (a paper register typed in later): staff and admin, never residents.
 STAFF_ROLES = frozenset({"staff", "admin"})
 
-_lookups = Lookups({Hub: "hub", Activity: "activity", ExchangeSession: "session", Group: "group"})
+# Hubs are never deleted (nothing in this service removes one, and visits, activities and
+# headcounts refer to them), so a hub once found is remembered.
+_lookups = Lookups({Hub: "hub", Activity: "activity", ExchangeSession: "session", Group: "group"}, permanent=(Hub,))
+exists_or_404 = _lookups.exists_or_404
 get_or_404 = _lookups.get_or_404
 get_or_422 = _lookups.get_or_422
 locked = _lookups.locked
@@ -28,4 +31,15 @@ def require_staff(request: Request, field: str) -> None:
         )
 
 
-__all__ = ["dump_list", "get_or_404", "get_or_422", "load_list", "locked", "publish", "require_person", "require_staff"]
+__all__ = [
+    "dump_list",
+    "exists_or_404",
+    "get_or_404",
+    "get_or_422",
+    "load_list",
+    "locked",
+    "publish",
+    "require_person",
+    "require_registered",
+    "require_staff",
+]
