@@ -84,12 +84,22 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
     assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE]
     assert json.loads(rows[1].payload)["pseudonym"] == payload["pseudonym"]
 
+    # A grant, a withdrawal and a visit handled in one transaction (as the consumer handles a
+    # fetch): once withdrawn, nothing more flows, even within the transaction.
+    with transaction(engine) as session:
+        for body in (ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW), visit):
+            projector(CloudEvent.of(body, time=NOW), session)
+        for body in (ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1)), visit):
+            projector(CloudEvent.of(body, time=NOW), session)
+    rows = partner_rows(engine)
+    assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE] * 2
+
     with transaction(engine) as session:
         assert record_deliveries(session) == 1
     with transaction(engine) as session:
         assert record_deliveries(session) == 0, "deliveries are counted once"
         [record] = session.exec(select(ProvisionRecord)).all()
-        assert record.count == 2 and json.loads(record.event_types_json) == sorted([DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"])
+        assert record.count == 4 and json.loads(record.event_types_json) == sorted([DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"])
 
     for statement in ("UPDATE provision_record SET count = 0", "DELETE FROM provision_record"):
         with pytest.raises(DBAPIError), transaction(engine) as session:

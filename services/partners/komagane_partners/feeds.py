@@ -76,6 +76,9 @@ class FeedProjector:
         if consent is None:
             return  # nothing was flowing for this person
         session.delete(consent)
+        # Applied now: later events of the same transaction (the consumer handles a fetch in
+        # one) must not find the consent in the session and still flow to the partner.
+        session.flush()
         on = tokyo_date(body.withdrawn_at)
         for agreement in _agreements(session, partner_id=partner_id):
             if not any(CATALOGUE[t].person_level for t in agreement.event_types):
