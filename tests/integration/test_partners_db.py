@@ -86,10 +86,10 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
 
     # A grant, a withdrawal and a visit handled in one transaction (as the consumer handles a
     # fetch): once withdrawn, nothing more flows, even within the transaction.
+    granted = ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW)
+    withdrawn = ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1))
     with transaction(engine) as session:
-        for body in (ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW), visit):
-            projector(CloudEvent.of(body, time=NOW), session)
-        for body in (ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1)), visit):
+        for body in (granted, visit, withdrawn, visit):
             projector(CloudEvent.of(body, time=NOW), session)
     rows = partner_rows(engine)
     assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE] * 2
