@@ -83,7 +83,7 @@ def _server_metrics() -> tuple[Histogram, UpDownCounter]:
     """The instruments of the ASGI instrumentation (same names and units: the dashboards count
     these requests too), made on first use, after the meter provider is installed."""
     meter = metrics.get_meter(__name__)
-    duration = meter.create_histogram("http.server.duration", unit="ms", description="Duration of HTTP server requests.")
+    duration = meter.create_histogram("http.server.duration", unit="ms", description="Measures the duration of inbound HTTP requests.")
     active = meter.create_up_down_counter("http.server.active_requests", unit="{request}", description="Number of active HTTP server requests.")
     return duration, active
 
