@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--fetch-sizes", default="1,10,100,200")
-    parser.add_argument("--without-agreement-only", action="store_true", help="skip the second half (for profiling)")
+    parser.add_argument("--only", choices=["without", "with"], help="one half only (for profiling)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.fetch_sizes.split(",")]
     base = Path(tempfile.mkdtemp(prefix="komagane-bench-pg-"))
@@ -114,8 +114,8 @@ def main() -> None:
         offset = 10_000
         print(f"partners: CPU ms per hub-visited event, {args.events} events per figure (consumer handling on PostgreSQL, no Kafka)")
         labels = ["no agreement covers visits", "an agreement with consent: each visit a partner message"]
-        for label in labels[:1] if args.without_agreement_only else labels:
-            if label.startswith("an agreement"):
+        for label in {"without": labels[:1], "with": labels[1:], None: labels}[args.only]:
+            if label == labels[1]:
                 with transaction(engine) as session:
                     session.add(new_agreement(agreement()))
             for size in sizes:

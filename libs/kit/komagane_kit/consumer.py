@@ -48,6 +48,9 @@ EventHandler = Callable[[CloudEvent, Session], None]
 TopicHandler = Callable[[CloudEvent, Session, str], None]
 # With `fetch_wait_ms`: a fetch is answered when this much has gathered, or after the wait.
 FETCH_GATHER_BYTES = 1024 * 1024
+# `session.info` key of the events a transaction handles together (a list of CloudEvent): a
+# handler may read what all of them need in one query instead of one per event.
+BATCH_EVENTS = "komagane.consumer.batch_events"
 
 
 class InboxEntry(SQLModel, table=True):
@@ -164,6 +167,7 @@ class EventConsumer:
         """One transaction for all: each new event's handler, under its own span, and the inbox
         rows of them all in one statement (an ORM object each would cost more than the insert)."""
         with transaction(self._engine) as session:
+            session.info[BATCH_EVENTS] = [event for _, event in events]
             ids = list(dict.fromkeys(event.id for _, event in events))
             seen = set(session.exec(select(InboxEntry.event_id).where(InboxEntry.consumer_group == self.group_id, col(InboxEntry.event_id).in_(ids))).all())
             handled: list[dict[str, object]] = []
@@ -213,6 +217,7 @@ class EventConsumer:
     def _handle_once(self, event: CloudEvent, topic: str) -> None:
         try:
             with transaction(self._engine) as session:
+                session.info[BATCH_EVENTS] = [event]
                 session.add(InboxEntry(consumer_group=self.group_id, event_id=event.id))
                 session.flush()  # a duplicate id fails here, before the handler runs
                 self._handler(event, session, topic)
@@ -247,4 +252,4 @@ class EventConsumer:
         log.error("dead-lettered %s[%d]@%d after %d attempt(s): %s", record.topic, record.partition, record.offset, attempts, error)
 
 
-__all__ = ["EventConsumer", "EventHandler", "InboxEntry", "TopicPartition"]
+__all__ = ["BATCH_EVENTS", "EventConsumer", "EventHandler", "InboxEntry", "TopicPartition"]
