@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import jwt
 import pytest
 from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,10 +22,8 @@ from opentelemetry.trace import SpanKind
 
 from komagane_devstack.process import free_port
 from komagane_gateway.resilience import CircuitBreaker
-from komagane_gateway.tokens import Principal
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem
-from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, Identity, mint_internal_token, verify_internal_token
 
 SECRET = "s" * 48
 
@@ -190,24 +187,5 @@ async def test_pooled_connections_are_reused_and_dropped_before_the_service_woul
         await asyncio.sleep(3.5)  # past the gateway's keep-alive (3 s), short of uvicorn's (5 s)
         assert (await upstream.call("GET", "/v1/hubs", headers={})).status_code == 200
         assert len(set(service.peers)) == 2  # the idle one was dropped, a new one opened
-    finally:
-        await upstream.close()
-
-
-async def test_the_internal_token_is_minted_once_per_caller_and_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    start = int(time.time())
-    clock = [start + 0.2]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    upstream = upstream_for("http://127.0.0.1:9")
-    try:
-        admin, resident = Principal("admin-1", frozenset({"admin"})), Principal("p-1", frozenset({"resident"}), hub_id="h-1")
-        first = upstream.identity_headers(admin)[INTERNAL_TOKEN_HEADER]
-        clock[0] += 0.7  # the same second: the very token minting again would give
-        assert upstream.identity_headers(admin)[INTERNAL_TOKEN_HEADER] == first == mint_internal_token(SECRET, Identity("admin-1", frozenset({"admin"})))
-        other = upstream.identity_headers(resident)[INTERNAL_TOKEN_HEADER]
-        assert verify_internal_token(SECRET, other) == Identity("p-1", frozenset({"resident"}), hub_id="h-1")
-        clock[0] += 0.2  # the next second: a new one
-        renewed = upstream.identity_headers(admin)[INTERNAL_TOKEN_HEADER]
-        assert renewed != first and jwt.decode(renewed, options={"verify_signature": False})["iat"] == start + 1
     finally:
         await upstream.close()

@@ -47,8 +47,6 @@ FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag",
 # (never retried) does not go out on a connection the service is just closing.
 KEEPALIVE_SECONDS = 3.0
 MAX_CONNECTIONS = 200
-# Internal tokens remembered for the second they were minted in (Upstream._internal_token).
-MINTED_TOKENS_KEPT = 10_000
 
 Query = Mapping[str, str | int] | Sequence[tuple[str, str | int]] | None
 
@@ -114,25 +112,11 @@ class Upstream:
         url = URL(self.base_url)
         self._server_attributes: dict[str, str | int] = {"server.address": url.host or "", "server.port": url.port or 80}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        self._tokens: dict[Principal, tuple[int, str]] = {}
 
     def identity_headers(self, principal: Principal) -> dict[str, str]:
-        return {INTERNAL_TOKEN_HEADER: self._internal_token(principal), "X-Actor": principal.subject, "X-Actor-Role": principal.role}
-
-    def _internal_token(self, principal: Principal) -> str:
-        """The caller's internal token. Its times are whole seconds, so a token minted in the same
-        second for the same caller is byte for byte the one minting again would give: a busy
-        caller's requests share it instead of each paying for the signature."""
-        second = int(time.time())
-        known = self._tokens.get(principal)
-        if known is not None and known[0] == second:
-            return known[1]
         identity = Identity(subject=principal.subject, roles=principal.roles, hub_id=principal.hub_id)
         token = mint_internal_token(self.internal_secret, identity, ttl_seconds=self.internal_ttl_seconds)
-        if len(self._tokens) >= MINTED_TOKENS_KEPT:
-            self._tokens.clear()  # (tokens of past seconds are of no use anyway)
-        self._tokens[principal] = (second, token)
-        return token
+        return {INTERNAL_TOKEN_HEADER: token, "X-Actor": principal.subject, "X-Actor-Role": principal.role}
 
     def unavailable(self, retry_after: str = "5") -> Problem:
         detail = f"The {self.name} service is unavailable; try again shortly."
