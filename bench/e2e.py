@@ -158,7 +158,9 @@ class Bench:
         self.people_count = people
         self.concurrency = concurrency
         token = stack.mint_token("admin", subject="bench-e2e", ttl_seconds=4 * 3600)
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        # Idle connections are dropped before the gateway's uvicorn closes them (5 s): reused at
+        # the very moment it closes one, a request fails with a read error.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=3.0)
         self.client = httpx.AsyncClient(base_url=stack.gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits)
         self.people: list[str] = []
         self.hub = ""

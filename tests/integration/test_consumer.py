@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
@@ -14,8 +15,8 @@ from komagane_contracts.topics import PEOPLE, TopicSpec
 from komagane_devstack.stack import Stack
 from komagane_kit.consumer import EventConsumer, InboxEntry
 from komagane_kit.db import make_engine
-from komagane_kit.kafka import ensure_topics
-from tests.support.kafka import header, produce, read_topic
+from komagane_kit.kafka import client_options, ensure_topics
+from tests.support.kafka import end_offsets, header, produce, read_topic
 from tests.support.waiting import eventually
 
 
@@ -112,3 +113,57 @@ async def test_events_that_arrive_together_share_one_transaction(stack: Stack, d
     assert consumer.batches_together >= 1  # (fetches of several messages went in one transaction)
     assert consumer.dead_lettered == 0
     engine.dispose()
+
+
+async def test_one_fetch_from_several_partitions_is_one_transaction_and_one_offset_commit(stack: Stack, db_url: str) -> None:
+    topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=3)
+    await ensure_topics(stack.kafka.bootstrap, [spec, spec.dlq()])
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine, tables=[InboxEntry.__table__])  # type: ignore[attr-defined]
+    table = f"handled_{uuid.uuid4().hex[:6]}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {table} (event_id VARCHAR(64) PRIMARY KEY)"))
+    order: list[str] = []
+
+    def handler(event: CloudEvent, session: Session, topic: str) -> None:
+        session.execute(text(f"INSERT INTO {table} VALUES (:id)"), {"id": event.id})
+        order.append(event.id)
+
+    # Three people, each with ten events in order; their keys spread them over the partitions.
+    events = [CloudEvent.of(ConsentGranted(person_id=f"p{n % 3}", purpose=f"PARTNER:x{n}", granted_at=datetime.now(UTC))) for n in range(30)]
+    for event in events:
+        await produce(stack.kafka.bootstrap, topic, key=event.key, value=event.value(), headers=event.headers())
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(engine, stack.kafka.bootstrap, group_id=group, topics=[topic], handler=handler, fetch_wait_ms=300)
+    consumer.start()
+    try:
+
+        async def all_handled() -> int | None:
+            with engine.connect() as conn:
+                count = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            return count if count == len(events) else None
+
+        await eventually(all_handled, timeout=60, what="every event handled once")
+    finally:
+        await consumer.stop()
+    # One partition per transaction would take at least three; the partitions came in one fetch.
+    assert consumer.batches_together <= 2 and consumer.handled == len(events)
+    assert len(order) == len(events)  # each handled once, in one go
+    for person in ("p0", "p1", "p2"):  # each person's (each partition's) events in their order
+        theirs = [event.id for event in events if event.data["person_id"] == person]
+        assert [event_id for event_id in order if event_id in theirs] == theirs
+    assert await _committed(stack, group, topic) == await end_offsets(stack.kafka.bootstrap, topic)
+    engine.dispose()
+
+
+async def _committed(stack: Stack, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offset of each partition of `topic`."""
+    probe = AIOKafkaConsumer(**client_options(stack.kafka.bootstrap), group_id=group, enable_auto_commit=False)
+    await probe.start()
+    try:
+        await probe._client.force_metadata_update()
+        partitions = sorted(probe.partitions_for_topic(topic) or set())
+        return {p: await probe.committed(TopicPartition(topic, p)) or 0 for p in partitions}
+    finally:
+        await probe.stop()

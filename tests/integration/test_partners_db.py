@@ -9,6 +9,7 @@ from pathlib import Path
 
 import komagane_partners
 import pytest
+from aiokafka import ConsumerRecord
 from komagane_partners.feeds import DELETION_NOTICE, FeedProjector
 from komagane_partners.models import AgreementCreate, ProvisionRecord, new_agreement
 from komagane_partners.provision import record_deliveries
@@ -21,6 +22,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import HubRegistered, HubVisited
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
+from komagane_kit.consumer import EventConsumer
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.outbox import OutboxMessage
 
@@ -84,14 +86,69 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
     assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE]
     assert json.loads(rows[1].payload)["pseudonym"] == payload["pseudonym"]
 
+    # A grant, a withdrawal and a visit handled in one transaction (as the consumer handles a
+    # fetch): once withdrawn, nothing more flows, even within the transaction.
+    granted = ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW)
+    withdrawn = ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1))
+    with transaction(engine) as session:
+        for body in (granted, visit, withdrawn, visit):
+            projector(CloudEvent.of(body, time=NOW), session)
+    rows = partner_rows(engine)
+    assert [r.event_type for r in rows] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE] * 2
+
     with transaction(engine) as session:
         assert record_deliveries(session) == 1
     with transaction(engine) as session:
         assert record_deliveries(session) == 0, "deliveries are counted once"
         [record] = session.exec(select(ProvisionRecord)).all()
-        assert record.count == 2 and json.loads(record.event_types_json) == sorted([DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"])
+        assert record.count == 4 and json.loads(record.event_types_json) == sorted([DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"])
 
     for statement in ("UPDATE provision_record SET count = 0", "DELETE FROM provision_record"):
         with pytest.raises(DBAPIError), transaction(engine) as session:
             session.execute(text(statement))
+    engine.dispose()
+
+
+def test_a_fetch_handled_in_one_transaction_sees_each_replica_change_of_its_own_events(db_url: str) -> None:
+    """The projector reads consents, ages and hub names for the whole batch at once
+    (replicas.py); what earlier events of the batch change must count for the later ones."""
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    with transaction(engine) as session:
+        session.add(new_agreement(agreement("hall")))
+    projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
+    consumer = EventConsumer(engine, "127.0.0.1:9", group_id="partners", topics=["t"], handler=lambda event, session, _topic: projector(event, session))
+    first, second = "a1c2a9e0-0d44-4c1b-8a57-3e2f1b0c9d11", "b2c2a9e0-0d44-4c1b-8a57-3e2f1b0c9d22"
+
+    def visit(person: str, hub: str) -> HubVisited:
+        return HubVisited(person_id=person, visit_id=f"v-{person[:2]}-{hub}", hub_id=hub, visited_at=NOW)
+
+    def registered(person: str) -> PersonRegistered:
+        return PersonRegistered(
+            person_id=person, age_band=AgeBand.SENIOR_75_PLUS, residency_status=ResidencyStatus.RESIDENT,
+            preferred_language="ja", lives_alone=True, registered_at=NOW, age_decade="70-79",
+        )  # fmt: skip
+
+    def granted(person: str) -> ConsentGranted:
+        return ConsentGranted(person_id=person, purpose="PARTNER:hall", granted_at=NOW)
+
+    bodies = [
+        visit(first, "h-1"),  # (loads the batch's replicas: nothing yet)
+        HubRegistered(hub_id="h-1", name_ja="赤穂公民館", kind="COMMUNITY_HALL", area="赤穂"),  # type: ignore[arg-type]
+        registered(first),
+        granted(first),
+        visit(first, "h-1"),  # delivered: consent, age and hub name all from this batch
+        visit(second, "h-1"),  # no consent
+        ConsentWithdrawn(person_id=first, purpose="PARTNER:hall", withdrawn_at=NOW),
+        visit(first, "h-2"),  # withdrawn: nothing
+        granted(second),
+        visit(second, "h-2"),  # delivered, without age or hub name (neither known)
+    ]
+    events = [CloudEvent.of(body, time=NOW) for body in bodies]  # type: ignore[arg-type]
+    consumer._handle_together([(ConsumerRecord("t", 0, i, 0, 0, e.key, e.value(), None, 0, 0, e.headers()), e) for i, e in enumerate(events)])
+    payloads = [(row.event_type, json.loads(row.payload)) for row in partner_rows(engine)]
+    assert [kind for kind, _ in payloads] == ["jp.komagane.exchange.hub-visited.v1", DELETION_NOTICE, "jp.komagane.exchange.hub-visited.v1"]
+    delivered, _, later = (payload for _, payload in payloads)
+    assert (delivered["hub"], delivered["age_decade"]) == ("赤穂公民館", "70-79")
+    assert (later["hub"], later["age_decade"]) == (None, None) and later["pseudonym"] != delivered["pseudonym"]
     engine.dispose()

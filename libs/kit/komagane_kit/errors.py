@@ -30,6 +30,10 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra
 
+    def response(self, instance: str | None = None) -> JSONResponse:
+        """The problem+json answer (the exception handler's, and the gateway front door's)."""
+        return problem_response(self.status, self.kind, self.detail, title=self.title, instance=instance, headers=self.headers, **self.extra)
+
 
 def problem_response(
     status: int, kind: str, detail: str, *, instance: str | None = None, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
@@ -46,6 +50,11 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def internal_error_response(instance: str | None = None) -> JSONResponse:
+    """The answer to an unexpected exception (logged by the caller): nothing of it leaks out."""
+    return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.", instance=instance)
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
     # ("body", "birth_year") -> "birth_year"; ("path", "purpose") -> "purpose"
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
@@ -55,7 +64,7 @@ def _field_name(location: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.kind, exc.detail, title=exc.title, instance=request.url.path, headers=exc.headers, **exc.extra)
+        return exc.response(instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,7 +80,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.", instance=request.url.path)
+        return internal_error_response(instance=request.url.path)
 
 
 class BodySizeLimit:

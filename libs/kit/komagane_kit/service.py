@@ -138,6 +138,7 @@ def create_service_app(
                 group_id=settings.service_name,
                 topics=list(handlers),
                 handler=lambda event, session, topic: handlers[topic](event, session),
+                fetch_wait_ms=settings.consumer_fetch_wait_ms,
             )
             consumer.start()
             app.state.consumer = consumer

@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     # Retry backoff of the relay while Kafka is unreachable.
     outbox_backoff_max_seconds: float = 5.0
     run_migrations: bool = True
+    # How long the broker may hold a fetch of the service's consumer to gather more events
+    # (komagane_kit.consumer); 0 answers at once. A longer wait means fewer, larger transactions.
+    consumer_fetch_wait_ms: int = 0
     # Shared secret of the internal tokens the gateway signs (komagane_kit.internal_auth). No
     # default: without it a service refuses every request but its probes. The devstack generates
     # one per run; in production it comes from the secret store.

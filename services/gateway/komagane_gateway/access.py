@@ -210,8 +210,12 @@ ACCESS: tuple[RouteClass, ...] = (
 )
 
 
+# The classes open to each method, in the table's order: a request tries only those patterns.
+_BY_METHOD: dict[str, tuple[RouteClass, ...]] = {method: tuple(rc for rc in ACCESS if method in rc.methods) for method in ANY}
+
+
 def route_class(method: str, path: str) -> tuple[RouteClass, re.Match[str]]:
-    for candidate in ACCESS:
+    for candidate in _BY_METHOD.get(method, ACCESS):
         found = candidate.matches(method, path)
         if found is not None:
             return candidate, found

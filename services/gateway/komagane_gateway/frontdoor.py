@@ -1,4 +1,5 @@
-"""The front door: the hottest read answered before the framework, everything else passed on.
+"""The front door: the hottest read answered before the framework, forwarded requests served
+without it (fastforward.py), everything else passed on.
 
 A frontend showing a person their profile reads `GET /v1/profiles/{id}` again and again; the
 answer is usually the cached rendering of what Redis holds. Through FastAPI that read spends
@@ -17,6 +18,10 @@ answers it with the full error handling, localisation and documentation; a rate-
 already taken travels with it in the request state, so no request takes two tokens. The answer
 is byte-for-byte the one the full path gives (the gateway tests read both ways). Each request
 served here is one server span, as the instrumented path records.
+
+Requests the application would hand to `routes.forward` — every write, and the reads the gateway
+only passes on — go to `fastforward.DirectForward` when one is given: the same functions as the
+full path, without routing, dependency injection and the framework's middleware.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from komagane_contracts.events.profiles import PersonProfileUpdated
 from komagane_contracts.readmodels import profile_key
 from komagane_gateway.access import route_class
 from komagane_gateway.auth import access_refusal
+from komagane_gateway.fastforward import DirectForward
 from komagane_gateway.ratelimit import STATE_KEY, RateLimiter
 from komagane_gateway.readcache import ReadCache
 from komagane_gateway.staff_rules import staff_rules_apply
@@ -44,15 +50,23 @@ _tracer = trace.get_tracer(__name__)
 
 
 class FrontDoor:
-    def __init__(self, app: ASGIApp, state: Any) -> None:
+    def __init__(self, app: ASGIApp, state: Any, forwarder: DirectForward | None = None) -> None:
         """`state`: the application's state (token_verifier, rate_limiter, read_cache, redis)."""
         self.app = app
         self.state = state
+        self.forwarder = forwarder
         self.rc, _ = route_class("GET", "/v1/profiles/x")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"] or not await self._served(scope, send):
-            await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            if scope["method"] == "GET" and not scope["query_string"] and await self._served(scope, send):
+                return
+            path = self.forwarder.path_of(scope) if self.forwarder is not None else None
+            if path is not None:
+                assert self.forwarder is not None
+                await self.forwarder(scope, receive, send, path)
+                return
+        await self.app(scope, receive, send)
 
     async def _served(self, scope: Scope, send: Send) -> bool:
         """True when the request was answered here; False to pass it on."""

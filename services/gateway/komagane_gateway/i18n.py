@@ -127,8 +127,6 @@ class LocalizedProblems:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"accept-language"), None)
-        lang = language(accept)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -148,6 +146,9 @@ class LocalizedProblems:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
+            # Only now, for a problem: most answers are not, and need no language.
+            accept = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"accept-language"), None)
+            lang = language(accept)
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-language"]
             if body:  # (a HEAD answer has none: its headers stay as they are)
                 with contextlib.suppress(ValueError, AttributeError):  # not a problem after all: pass it on untouched

@@ -12,6 +12,9 @@ so the client may retry.
 Keys are per caller (the token's subject): two clients choosing the same key do not meet. The
 service is sent the scoped key (a hash of subject and key), so its own idempotency store — the
 second line, for calls that reach it some other way — keeps callers apart too.
+
+Every write with a key makes two Redis calls (take the key, store the answer); the calls of
+concurrent requests go together in one pipeline (groupcommit.py), in the order they were made.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import Request, Response
+from redis.asyncio.client import Pipeline
 
+from komagane_gateway.groupcommit import GroupCommit
 from komagane_kit.errors import Problem
 
 HEADER = "idempotency-key"
@@ -44,6 +49,15 @@ class IdempotencyStore:
         self.ttl_seconds = ttl_seconds
         self.lock_seconds = lock_seconds
         self.wait_seconds = wait_seconds
+        # One command each (a call on the pipeline): the commands of concurrent requests go together.
+        self._commands: GroupCommit[Callable[[Pipeline], Any], Any] = GroupCommit(self._pipeline)
+
+    async def _pipeline(self, commands: list[Callable[[Pipeline], Any]]) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        for command in commands:
+            command(pipe)
+        results: list[Any] = await pipe.execute(raise_on_error=False)  # an error fails only its own command
+        return results
 
     async def run(self, request: Request, subject: str, body: bytes, call: Callable[[str], Awaitable[Response]]) -> Response:
         """Answer `request` once per (caller, key): `call(scoped_key)` does the real work."""
@@ -57,9 +71,9 @@ class IdempotencyStore:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_seconds
         while True:
-            if await self.redis.set(redis_key, pending, nx=True, ex=self.lock_seconds):
+            if await self._commands.submit(lambda pipe: pipe.set(redis_key, pending, nx=True, ex=self.lock_seconds)):
                 return await self._first(redis_key, fingerprint, scoped, call)
-            raw = await self.redis.get(redis_key)
+            raw = await self._commands.submit(lambda pipe: pipe.get(redis_key))
             if raw is None:
                 continue  # freed or expired a moment ago: try to take it
             record: dict[str, Any] = json.loads(raw)
@@ -80,10 +94,10 @@ class IdempotencyStore:
         try:
             response = await call(scoped)
         except BaseException:
-            await self.redis.delete(redis_key)
+            await self._commands.submit(lambda pipe: pipe.delete(redis_key))
             raise
         if response.status_code >= 500:
-            await self.redis.delete(redis_key)
+            await self._commands.submit(lambda pipe: pipe.delete(redis_key))
             return response
         record = {
             "fp": fingerprint,
@@ -92,7 +106,8 @@ class IdempotencyStore:
             "headers": {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "idempotent-replayed")},
             "body": base64.b64encode(response.body).decode(),
         }
-        await self.redis.set(redis_key, json.dumps(record), ex=self.ttl_seconds)
+        stored = json.dumps(record)
+        await self._commands.submit(lambda pipe: pipe.set(redis_key, stored, ex=self.ttl_seconds))
         return response
 
 

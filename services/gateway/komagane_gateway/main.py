@@ -1,7 +1,8 @@
 """ASGI entry point: `uvicorn komagane_gateway.main:asgi` or the `komagane-gateway` command.
 
 `app` is the FastAPI application; `asgi` is what is served: the app behind its front door
-(frontdoor.py), which answers the common cached profile read itself.
+(frontdoor.py), which answers the common cached profile read itself and serves forwarded
+requests without the framework (fastforward.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from komagane_gateway.composed import router as composed_router
+from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
 from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
@@ -30,74 +32,82 @@ from komagane_gateway.upstream import Upstream
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
-settings = GatewaySettings()
+ROUTERS = [composed_router, router]  # composed first: `router` ends with the catch-all forwarder
+# The gateway's own middleware, for the app and for the front door's direct forwarding alike.
+MIDDLEWARE = [Middleware(RateLimitHeaders), Middleware(LocalizedProblems)]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.redis = aioredis.Redis.from_url(settings.redis_url)
-    app.state.rate_limiter = RateLimiter(
-        app.state.redis,
-        read=Limit(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
-        write=Limit(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
-        enabled=settings.rate_limit_enabled,
+def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
+    """The FastAPI application and what is served: the same app behind its front door. (A
+    factory, so a test can run one gateway in-process and call it either way.)"""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = aioredis.Redis.from_url(settings.redis_url)
+        app.state.rate_limiter = RateLimiter(
+            app.state.redis,
+            read=Limit(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
+            write=Limit(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
+            enabled=settings.rate_limit_enabled,
+        )
+        app.state.read_cache = ReadCache(settings.read_cache_entries)
+        app.state.stream_poll_seconds = settings.profile_stream_poll_seconds
+        app.state.idempotency = IdempotencyStore(app.state.redis, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds)
+        secret = settings.internal_token_secret.get_secret_value()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise RuntimeError(
+                f"INTERNAL_TOKEN_SECRET must be set (at least {MIN_SECRET_BYTES} bytes): the gateway signs the caller's identity for the services with it"
+            )
+        app.state.upstreams = {
+            name: Upstream(
+                name,
+                getattr(settings, f"{name}_url"),
+                settings.upstream_timeout_seconds,
+                internal_secret=secret,
+                internal_ttl_seconds=settings.internal_token_ttl_seconds,
+                breaker=CircuitBreaker(settings.circuit_failure_threshold, settings.circuit_open_seconds),
+                connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+                read_timeout_seconds=settings.upstream_read_timeout_seconds,
+            )
+            for name in SERVICES
+        }
+        await fetch_upstream_docs(app)
+        try:
+            yield
+        finally:
+            for upstream in app.state.upstreams.values():
+                await upstream.close()
+            await app.state.redis.aclose()
+
+    async def redis_ready() -> bool:
+        return bool(await app.state.redis.ping())
+
+    async def services_ready() -> bool:
+        upstreams = app.state.upstreams.values()
+        return all(await asyncio.gather(*(u.ready() for u in upstreams)))
+
+    app = create_app(
+        settings,
+        title="Komagane Lifelong-Active Town API",
+        description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
+        routers=ROUTERS,
+        checks={"redis": redis_ready, "services": services_ready},
+        lifespan=lifespan,
+        internal_auth=False,  # the gateway authenticates callers itself (auth.py)
+        middleware=MIDDLEWARE,
+        # Calls to the services are traced by Upstream itself; the gateway uses no httpx.
+        telemetry_libraries={"redis"},
     )
-    app.state.read_cache = ReadCache(settings.read_cache_entries)
-    app.state.stream_poll_seconds = settings.profile_stream_poll_seconds
-    app.state.idempotency = IdempotencyStore(app.state.redis, ttl_seconds=settings.idempotency_ttl_seconds, wait_seconds=settings.idempotency_wait_seconds)
-    secret = settings.internal_token_secret.get_secret_value()
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(
-            f"INTERNAL_TOKEN_SECRET must be set (at least {MIN_SECRET_BYTES} bytes): the gateway signs the caller's identity for the services with it"
-        )
-    app.state.upstreams = {
-        name: Upstream(
-            name,
-            getattr(settings, f"{name}_url"),
-            settings.upstream_timeout_seconds,
-            internal_secret=secret,
-            internal_ttl_seconds=settings.internal_token_ttl_seconds,
-            breaker=CircuitBreaker(settings.circuit_failure_threshold, settings.circuit_open_seconds),
-            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
-            read_timeout_seconds=settings.upstream_read_timeout_seconds,
-        )
-        for name in SERVICES
-    }
-    await fetch_upstream_docs(app)
-    try:
-        yield
-    finally:
-        for upstream in app.state.upstreams.values():
-            await upstream.close()
-        await app.state.redis.aclose()
+    # Before the first request: on first start this generates the development signing key.
+    app.state.token_verifier = TokenVerifier(settings)
+
+    app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
+    forwarder = DirectForward(app, ForwardedRoutes(ROUTERS), middleware=MIDDLEWARE, max_body_bytes=settings.max_body_bytes)
+    return app, FrontDoor(app, app.state, forwarder)
 
 
-async def redis_ready() -> bool:
-    return bool(await app.state.redis.ping())
-
-
-async def services_ready() -> bool:
-    upstreams = app.state.upstreams.values()
-    return all(await asyncio.gather(*(u.ready() for u in upstreams)))
-
-
-app = create_app(
-    settings,
-    title="Komagane Lifelong-Active Town API",
-    description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
-    routers=[composed_router, router],  # composed first: `router` ends with the catch-all forwarder
-    checks={"redis": redis_ready, "services": services_ready},
-    lifespan=lifespan,
-    internal_auth=False,  # the gateway authenticates callers itself (auth.py)
-    middleware=[Middleware(RateLimitHeaders), Middleware(LocalizedProblems)],
-    # Calls to the services are traced by Upstream itself; the gateway uses no httpx.
-    telemetry_libraries={"redis"},
-)
-# Before the first request: on first start this generates the development signing key.
-app.state.token_verifier = TokenVerifier(settings)
-
-app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
-asgi = FrontDoor(app, app.state)
+settings = GatewaySettings()
+app, asgi = build_gateway(settings)
 
 
 def run() -> None:

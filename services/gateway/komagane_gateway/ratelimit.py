@@ -9,7 +9,7 @@ are generous — they stop a runaway client, not a busy frontend.
 
 One Lua script takes a token atomically (Redis runs it alone, so concurrent gateways share the
 bucket exactly), using Redis's own clock. Requests arriving together share one script call: while
-a call is out, the next requests queue and go in the next one (group commit), so under load a
+a call is out, the next requests queue and go in the next one (groupcommit.py), so under load a
 read costs a fraction of a Redis round trip instead of one each. Every answer carries the IETF draft headers
 `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the bucket is full);
 a refusal is 429 problem+json with `Retry-After`.
@@ -17,14 +17,14 @@ a refusal is 429 problem+json with `Retry-After`.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from opentelemetry import context as otel_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from komagane_gateway.groupcommit import GroupCommit
 
 # Takes one token from each of several buckets in one call (the requests of one batch, see
 # RateLimiter). ARGV holds, per request, its rate (tokens/s), capacity and how many read-model
@@ -97,12 +97,11 @@ class Decision:
         return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining), "RateLimit-Reset": str(self.reset_seconds)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pending:
     bucket: str
     limit: Limit
     prefetch: tuple[str, ...]
-    answer: asyncio.Future[list[Any]]
 
 
 class RateLimiter:
@@ -112,8 +111,7 @@ class RateLimiter:
         self.write = write
         self.enabled = enabled
         self._script: Any = redis.register_script(TOKEN_BUCKETS)
-        self._queue: list[_Pending] = []
-        self._sending = False
+        self._batches: GroupCommit[_Pending, list[Any]] = GroupCommit(self._send)  # requests arriving together: one call
         self.calls = 0  # script calls made (a batch is one); for tests and benchmarks
 
     async def take(self, client: str, route_class: str, *, write: bool, prefetch: tuple[str, ...] = ()) -> Decision | None:
@@ -123,12 +121,7 @@ class RateLimiter:
             return None
         limit = self.write if write else self.read
         kind = "w" if write else "r"
-        pending = _Pending(f"{KEY_PREFIX}{client}:{route_class}:{kind}", limit, prefetch, asyncio.get_running_loop().create_future())
-        self._queue.append(pending)
-        if not self._sending:
-            self._sending = True
-            asyncio.get_running_loop().call_soon(self._send_next)  # after the other ready requests have queued
-        reply = await pending.answer
+        reply = await self._batches.submit(_Pending(f"{KEY_PREFIX}{client}:{route_class}:{kind}", limit, prefetch))
         allowed, remaining, wait_ms, full_ms = reply[:4]
         return Decision(
             prefetched=dict(zip(prefetch, reply[4:], strict=False)) if allowed else {},
@@ -139,40 +132,15 @@ class RateLimiter:
             reset_seconds=math.ceil(int(full_ms) / 1000),
         )
 
-    def _send_next(self) -> None:
-        batch, self._queue = self._queue, []
-        if not batch:
-            self._sending = False
-            return
-        # Outside any request's trace: the call serves many requests.
-        token = otel_context.attach(otel_context.Context())
-        try:
-            task = asyncio.ensure_future(self._send(batch))
-        finally:
-            otel_context.detach(token)
-        task.add_done_callback(lambda _: self._send_next())
-
-    async def _send(self, batch: list[_Pending]) -> None:
+    async def _send(self, batch: list[_Pending]) -> list[list[Any]]:
         keys: list[str] = []
         args: list[float | int] = []
         for pending in batch:
             keys += [pending.bucket, *pending.prefetch]
             args += [pending.limit.per_second, pending.limit.burst, len(pending.prefetch)]
         self.calls += 1
-        try:
-            replies = await self._script(keys=keys, args=args)
-        except asyncio.CancelledError:
-            for pending in batch:
-                pending.answer.cancel()
-            raise
-        except Exception as exc:  # every waiting request gets the failure
-            for pending in batch:
-                if not pending.answer.done():
-                    pending.answer.set_exception(exc)
-            return
-        for pending, reply in zip(batch, replies, strict=True):
-            if not pending.answer.done():  # (the request may have gone: client disconnected)
-                pending.answer.set_result(reply)
+        replies: list[list[Any]] = await self._script(keys=keys, args=args)
+        return replies
 
 
 class RateLimitHeaders:

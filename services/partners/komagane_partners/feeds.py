@@ -30,6 +30,7 @@ from komagane_kit.outbox import enqueue
 from komagane_partners.catalogue import AGE_FIELD, CATALOGUE, HUB_FIELD, SENSITIVITY_RANK, Shareable
 from komagane_partners.models import Agreement, Delivery, HubName, LegalBasis, PartnerConsent, PartnerPerson
 from komagane_partners.pseudonyms import Pseudonymiser
+from komagane_partners.replicas import ReplicaView, replica_view, view_if_made
 
 PARTNER_SOURCE = "/komagane/partners"
 PARTNER_PURPOSE = "PARTNER:"
@@ -60,13 +61,20 @@ class FeedProjector:
             self._deliver(event, body, shareable, session)
 
     def _replicate(self, body: EventModel, session: Session) -> None:
+        """Keeps the replicas, and tells the transaction's view of them (replicas.py), if made, each change."""
         if isinstance(body, PersonRegistered):
             session.merge(PartnerPerson(person_id=body.person_id, age_decade=body.age_decade))
+            if (view := view_if_made(session)) is not None:
+                view.person_registered(body.person_id, body.age_decade)
         elif isinstance(body, HubRegistered):
             session.merge(HubName(hub_id=body.hub_id, name_ja=body.name_ja))
+            if (view := view_if_made(session)) is not None:
+                view.hub_registered(body.hub_id, body.name_ja)
         elif isinstance(body, ConsentGranted) and body.purpose.startswith(PARTNER_PURPOSE):
             partner_id = body.purpose.removeprefix(PARTNER_PURPOSE)
             session.merge(PartnerConsent(person_id=body.person_id, partner_id=partner_id, granted_at=body.granted_at))
+            if (view := view_if_made(session)) is not None:
+                view.consent_granted(body.person_id, partner_id)
         elif isinstance(body, ConsentWithdrawn) and body.purpose.startswith(PARTNER_PURPOSE):
             self._withdrawn(body, session)
 
@@ -76,6 +84,11 @@ class FeedProjector:
         if consent is None:
             return  # nothing was flowing for this person
         session.delete(consent)
+        # Applied now: later events of the same transaction (the consumer handles a fetch in
+        # one) must not find the consent in the session and still flow to the partner.
+        session.flush()
+        if (view := view_if_made(session)) is not None:
+            view.consent_withdrawn(body.person_id, partner_id)
         on = tokyo_date(body.withdrawn_at)
         for agreement in _agreements(session, partner_id=partner_id):
             if not any(CATALOGUE[t].person_level for t in agreement.event_types):
@@ -91,17 +104,17 @@ class FeedProjector:
         for agreement in _agreements(session, event_type=event.type):
             if not agreement.covers(on) or SENSITIVITY_RANK[event.sensitivity] > SENSITIVITY_RANK[agreement.max_sensitivity]:
                 continue
+            replicas = replica_view(session)  # (made once per transaction, on the first need)
             payload: dict[str, Any] = {"date": on.isoformat()}
             pseudonym: str | None = None
             if person_id is not None:
-                if agreement.legal_basis == LegalBasis.STATISTICS or session.get(PartnerConsent, (person_id, agreement.partner_id)) is None:
+                if agreement.legal_basis == LegalBasis.STATISTICS or not replicas.consented(person_id, agreement.partner_id):
                     continue
                 pseudonym = self.pseudonyms.pseudonym(agreement.partner_id, agreement.pseudonym_key_id, person_id)
                 payload["pseudonym"] = pseudonym
                 if AGE_FIELD in agreement.fields:
-                    person = session.get(PartnerPerson, person_id)
-                    payload[AGE_FIELD] = person.age_decade if person else None
-            payload |= project(shareable, body, agreement.fields, session)
+                    payload[AGE_FIELD] = replicas.age_decade(person_id)
+            payload |= project(shareable, body, agreement.fields, replicas)
             self._send(session, agreement, event.type, event.id, on, payload, pseudonym, event.sensitivity, event.controller)
 
     def _send(
@@ -146,7 +159,7 @@ def _agreements(session: Session, *, partner_id: str | None = None, event_type: 
     return [a for a in in_force if (partner_id is None or a.partner_id == partner_id) and (event_type is None or event_type in a.event_types)]
 
 
-def project(shareable: Shareable, body: EventModel, fields: list[str], session: Session) -> dict[str, Any]:
+def project(shareable: Shareable, body: EventModel, fields: list[str], replicas: ReplicaView) -> dict[str, Any]:
     """The agreed fields of one event, as partners may see them."""
     raw = body.model_dump(mode="json")
     out: dict[str, Any] = {}
@@ -159,6 +172,5 @@ def project(shareable: Shareable, body: EventModel, fields: list[str], session: 
             out[name] = tokyo_date(value).isoformat() if value is not None else None
         elif kind == "hub":
             hub_id = getattr(body, "hub_id", None)
-            hub = session.get(HubName, hub_id) if hub_id else None
-            out[HUB_FIELD] = hub.name_ja if hub else None
+            out[HUB_FIELD] = replicas.hub_name(hub_id) if hub_id else None
     return out

@@ -13,3 +13,6 @@ class PartnersSettings(ServiceSettings):
     partner_pseudonym_secret: SecretStr = SecretStr("")
     # How often deliveries are summed up into provision records.
     provision_record_seconds: float = 5.0
+    # Partner feeds carry dates, not moments: a fetch may wait a quarter second to gather events,
+    # so a steady stream is handled in a few large transactions rather than one per event.
+    consumer_fetch_wait_ms: int = 250
