@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import faust
 import redis.asyncio as aioredis
 from faust.types import TP, EventT
-from faust.types.transports import TransportT
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
@@ -52,7 +51,6 @@ from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
 from komagane_profiles.pipeline import CITY_KEY, PersonBatch, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
-from komagane_profiles.transport import Transport
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.profiles")
@@ -63,14 +61,7 @@ settings = ProfilesSettings()
 setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=())
 
 
-class ProfilesApp(faust.App):
-    """faust.App on the transport with the cheaper per-message hand-off (transport.py)."""
-
-    def _new_transport(self) -> TransportT:
-        return Transport(self.conf.broker_consumer, self)
-
-
-app = ProfilesApp(
+app = faust.App(
     settings.profiles_app_id,
     **faust_broker_settings(settings),
     store=settings.profiles_store,
