@@ -205,11 +205,7 @@ async def flush_people() -> None:
     batch, events = PersonOutputsBatch.batch, PersonOutputsBatch.events
     outputs = batch.outputs()
     contributions: list[dict[str, Any]] = []
-    # One command each for the whole batch (MSET, DEL, HDEL): per-key commands cost more to
-    # pack than the rest of a person's flush.
-    profiles: dict[str, bytes] = {}
-    erased: list[str] = []
-    cleared: list[str] = []
+    redis = redis_client().pipeline(transaction=False)
     sent: list[Awaitable[Any]] = []
     today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
     for person_id, state, out in outputs:
@@ -217,16 +213,16 @@ async def flush_people() -> None:
         if out.profile is not None:
             cloud_event = CloudEvent.of(out.profile, time=out.profile.updated_at)
             value = cloud_event.value()  # = profile_json(out.profile)
-            profiles[profile_key(person_id)] = value
+            redis.set(profile_key(person_id), value)
             sent.append(await app.producer.send(PROFILES.name, key, value, None, None, cloud_event.headers()))
         elif out.erase:
             # Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic.
-            erased.append(profile_key(person_id))
+            redis.delete(profile_key(person_id))
             sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
         if out.kpi is not None:
             contributions.append(out.kpi)
         if today is not None and lapse_of(state, today) is None:
-            cleared.append(person_id)  # took part again, or withdrew: its alert (if any) goes
+            redis.hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
     for value in grouped_records(contributions):
         sent.append(await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), value, None, None, None))
     by_hub: dict[str, list[dict[str, Any]]] = {}
@@ -235,13 +231,6 @@ async def flush_people() -> None:
     for hub_id, records in by_hub.items():
         for value in grouped_records(records):
             sent.append(await app.producer.send(HUB_ATTENDANCE.name, hub_id.encode(), value, None, None, None))
-    redis = redis_client().pipeline(transaction=False)
-    if profiles:
-        redis.mset(profiles)
-    if erased:
-        redis.delete(*erased)
-    if cleared:
-        redis.hdel(LAPSE_ALERTS_KEY, *cleared)
     await redis.execute()
     await asyncio.gather(*sent)
     for person_id, state, _ in outputs:
@@ -448,33 +437,6 @@ class Assignment(View):
     async def get(self, request: Request) -> Response:
         active = sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives())
         return self.json({"active": active})
-
-
-@app.page("/progress")
-class Progress(View):
-    """Where each input partition stands (for operators: a worker that stops committing shows
-    here which offset holds it back), and what each agent holds unflushed. Reads faust's
-    consumer bookkeeping, which has no public accessor."""
-
-    async def get(self, request: Request) -> Response:
-        consumer: Any = app.consumer
-        partitions = {}
-        for tp in sorted(app.assignor.assigned_actives()):
-            acked = consumer._acked.get(tp) or []
-            try:
-                highwater = consumer.highwater(tp)
-            except AssertionError:
-                highwater = None
-            partitions[f"{tp.topic}:{tp.partition}"] = {
-                "committed": consumer._committed_offset.get(tp),
-                "read": consumer._read_offset.get(tp),
-                "acked_waiting": len(acked),
-                "lowest_acked_waiting": min(acked) if acked else None,
-                "gaps": len(consumer._gap.get(tp) or ()),
-                "highwater": highwater,
-            }
-        agents = {a.name: {"pending": len(a.pending), "flushes": a.flushes, "catching_up": a.catching_up} for a in (person_batches, hub_batches, kpi_batches)}
-        return self.json({"partitions": partitions, "unacked": len(consumer.unacked), "agents": agents})
 
 
 @app.page("/readyz")

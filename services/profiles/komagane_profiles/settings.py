@@ -35,9 +35,6 @@ class ProfilesSettings(BaseSettings):
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
     profiles_aggregate_batch_max_delay_seconds: float = 1.0
-    # The person-state changelog carries each changed state (several KB of JSON) per flush:
-    # compressed, far fewer bytes cross the socket and the broker's log.
-    profiles_producer_compression: str | None = "lz4"
     log_level: str = "INFO"
 
 
@@ -54,5 +51,4 @@ def faust_broker_settings(settings: ProfilesSettings) -> dict[str, Any]:
         "producer_acks": -1,
         "producer_enable_idempotence": True,
         "producer_linger": 0.005,
-        "producer_compression_type": settings.profiles_producer_compression,
     }
