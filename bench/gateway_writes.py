@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.gateway_reads import cpu_seconds, process
+from bench.gateway_reads import cpu_seconds, process, wrk
 from komagane_devstack.infra import RedisServer
 from komagane_devstack.process import free_port
 from komagane_gateway.settings import GatewaySettings
@@ -61,17 +59,7 @@ def wrk_post(url: str, *, seconds: int, connections: int, token: str, with_key: 
     """writes/s, p50 ms, p99 ms."""
     script = script_dir / f"post-{with_key}.lua"
     script.write_text(LUA % (PERSON, "true" if with_key else "false", uuid.uuid4().hex))
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), "-H", f"Authorization: Bearer {token}", url]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out:
-        raise RuntimeError(f"non-2xx answers under load:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def latency(label: str) -> float:
-        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    return rps, latency("50"), latency("99")
+    return wrk(url, seconds=seconds, connections=connections, headers={"Authorization": f"Bearer {token}"}, script=script)
 
 
 def main() -> None:
