@@ -439,6 +439,33 @@ class Assignment(View):
         return self.json({"active": active})
 
 
+@app.page("/progress")
+class Progress(View):
+    """Where each input partition stands (for operators: a worker that stops committing shows
+    here which offset holds it back), and what each agent holds unflushed. Reads faust's
+    consumer bookkeeping, which has no public accessor."""
+
+    async def get(self, request: Request) -> Response:
+        consumer: Any = app.consumer
+        partitions = {}
+        for tp in sorted(app.assignor.assigned_actives()):
+            acked = consumer._acked.get(tp) or []
+            try:
+                highwater = consumer.highwater(tp)
+            except AssertionError:
+                highwater = None
+            partitions[f"{tp.topic}:{tp.partition}"] = {
+                "committed": consumer._committed_offset.get(tp),
+                "read": consumer._read_offset.get(tp),
+                "acked_waiting": len(acked),
+                "lowest_acked_waiting": min(acked) if acked else None,
+                "gaps": len(consumer._gap.get(tp) or ()),
+                "highwater": highwater,
+            }
+        agents = {a.name: {"pending": len(a.pending), "flushes": a.flushes, "catching_up": a.catching_up} for a in (person_batches, hub_batches, kpi_batches)}
+        return self.json({"partitions": partitions, "unacked": len(consumer.unacked), "agents": agents})
+
+
 @app.page("/readyz")
 class Readiness(View):
     async def get(self, request: Request) -> Response:
