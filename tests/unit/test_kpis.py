@@ -14,7 +14,7 @@ from komagane_contracts.events.housing import HouseholdMovedIn, MoveChannel, Tri
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_profiles import kpis
-from komagane_profiles.pipeline import Replay
+from komagane_profiles.pipeline import Replay, city_totals
 from komagane_profiles.synthetic import Message, people_events
 
 T0 = datetime(2025, 4, 1, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
@@ -175,6 +175,15 @@ def test_contribution_replaced_not_added() -> None:
     months["2025-02"]["visits"] = 3
     kpis.apply_contribution(totals, first, kpis.contribution(summary))
     assert totals["2025-02"]["hub_visits"] == 3 and totals["2025-02"]["hub_visitors"] == 1
+
+
+def test_the_totals_folded_one_summary_at_a_time_are_the_sum_of_the_final_contributions() -> None:
+    """What lets a restarted worker sum the totals again from its contributions table alone
+    (app.py keeps no totals table): folding replacements one by one ends where summing ends."""
+    replay = feed(with_redeliveries(interleaved(MESSAGES, seed=4)))
+    summed = city_totals(replay.contributions.values())
+    assert summed and {m: cell for m, cell in replay.totals.items() if cell} == summed
+    assert {m: kpis.city_kpis(m, summed) for m in summed} == {m: kpis.city_kpis(m, replay.totals) for m in summed}
 
 
 def test_kpi_events_are_byte_identical_for_the_same_figures() -> None:

@@ -234,22 +234,10 @@ KPI_PEOPLE_CHANGELOG = TopicSpec(
     internal=True,
 )
 
-KPI_TOTALS_CHANGELOG = TopicSpec(
-    name="komagane-profiles-kpi-totals-changelog",
-    key="the constant city",
-    value_types=(),
-    partitions=PROFILES_PARTITIONS,
-    sensitivity=Sensitivity.S0,
-    description="City KPI totals per month of the profiles processor (restores its table)",
-    cleanup_policy="compact",
-    has_dlq=False,
-    internal=True,
-)
-
 TOPICS: tuple[TopicSpec, ...] = (
     PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS,
     HUB_ATTENDANCE, PERSON_STATE_CHANGELOG, HUB_MIX_CHANGELOG,
-    CITY_KPIS, KPI_CONTRIBUTIONS, KPI_PEOPLE_CHANGELOG, KPI_TOTALS_CHANGELOG,
+    CITY_KPIS, KPI_CONTRIBUTIONS, KPI_PEOPLE_CHANGELOG,
 )  # fmt: skip
 
 

@@ -49,7 +49,8 @@ from komagane_profiles.fold import State, decode_state, encode_state, person_of,
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
-from komagane_profiles.pipeline import CITY_KEY, PersonBatch, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
+from komagane_profiles.pipeline import CITY_KEY, PersonBatch, city_totals, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
+from komagane_profiles.progress import CommitWatch, partition_progress, progress_json
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,12 @@ person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, valu
 hub_attendance = app.topic(HUB_ATTENDANCE.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 hub_mix = app.Table("hub-mix", default=dict, partitions=PROFILES_PARTITIONS)
 # Every person's KPI summary (pseudonymous) under one key, so the city totals fold in one
-# partition; the tables remember each pseudonym's contribution and the totals per month.
+# partition. The table remembers each pseudonym's contribution; the totals per month are their
+# sum, kept in memory (KpiTotals) and summed again from the table after every recovery. A
+# second table for the totals could not be written atomically with the first: a worker killed
+# between the two changelogs' writes left totals that no longer matched the contributions.
 kpi_contributions = app.topic(KPI_CONTRIBUTIONS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 kpi_people = app.Table("kpi-people", default=dict, partitions=PROFILES_PARTITIONS)
-kpi_totals = app.Table("kpi-totals", default=dict, partitions=PROFILES_PARTITIONS)
 # Values are fold.encode_state bytes (compact JSON), decoded once per batch, not per message.
 person_state = app.Table("person-state", partitions=PROFILES_PARTITIONS, value_type=bytes)
 
@@ -284,10 +287,15 @@ async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
     await hub_batches.run(stream, fold_hub_event)
 
 
-class KpiBatch:
-    """City totals and the contributions changed since the last flush (all under one key)."""
+class KpiTotals:
+    """The city totals per month: the sum of the contributions in `kpi_people` (in memory)."""
 
-    totals: ClassVar[dict[str, Any] | None] = None
+    months: ClassVar[dict[str, Any]] = {}
+
+
+class KpiBatch:
+    """Contributions changed since the last flush (all under one key, so one partition)."""
+
     contributions: ClassVar[dict[str, Any]] = {}
     months: ClassVar[set[str]] = set()
     event: ClassVar[EventT | None] = None
@@ -295,12 +303,10 @@ class KpiBatch:
 
 async def fold_kpi_event(event: EventT) -> None:
     """A person's latest KPI summary replaces their previous contribution to the city totals."""
-    if KpiBatch.totals is None:
-        KpiBatch.totals = dict(kpi_totals[CITY_KEY])
     for record in records_of(event.value):
         name = record["pseudonym"]
         previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else dict(kpi_people[name])
-        contribution, changed = fold_kpi(KpiBatch.totals, previous, record["summary"])
+        contribution, changed = fold_kpi(KpiTotals.months, previous, record["summary"])
         if changed:
             KpiBatch.contributions[name] = contribution
             KpiBatch.months |= changed
@@ -309,13 +315,12 @@ async def fold_kpi_event(event: EventT) -> None:
 
 
 async def flush_kpis() -> None:
-    if KpiBatch.event is not None and KpiBatch.months:
+    if KpiBatch.event is not None and KpiBatch.contributions:
         with as_event(KpiBatch.event):
             for name, contribution in KpiBatch.contributions.items():
                 kpi_people[name] = contribution
-            kpi_totals[CITY_KEY] = KpiBatch.totals
         KpiOutputs.dirty |= KpiBatch.months
-    KpiBatch.totals, KpiBatch.event = None, None
+    KpiBatch.event = None
     KpiBatch.contributions.clear()
     KpiBatch.months.clear()
 
@@ -350,7 +355,7 @@ async def flush_city_kpis() -> None:
         KpiOutputs.dirty.clear()  # another worker owns the totals now (it rewrites them on recovery)
         return
     months, KpiOutputs.dirty = sorted(KpiOutputs.dirty), set()
-    totals = dict(kpi_totals[CITY_KEY]) if CITY_KEY in kpi_totals else {}
+    totals = KpiTotals.months
     try:
         for month in months:
             kpis = city_kpis(month, totals)
@@ -366,12 +371,13 @@ async def flush_city_kpis() -> None:
         raise
 
 
-@kpi_totals.on_recover
+@kpi_people.on_recover
 async def rewrite_city_kpis() -> None:
-    """After (re)start or rebalance, every month is written again from the table."""
+    """After (re)start or rebalance: the totals summed again from the contributions, and every
+    month written again from them."""
+    KpiTotals.months = city_totals(dict(contribution) for _, contribution in list(kpi_people.items()))
     KpiOutputs.written.clear()
-    if CITY_KEY in kpi_totals:
-        KpiOutputs.dirty |= set(dict(kpi_totals[CITY_KEY]))
+    KpiOutputs.dirty |= set(KpiTotals.months)
 
 
 @app.timer(settings.profiles_lapse_check_seconds)
@@ -442,28 +448,19 @@ class Assignment(View):
 @app.page("/progress")
 class Progress(View):
     """Where each input partition stands (for operators: a worker that stops committing shows
-    here which offset holds it back), and what each agent holds unflushed. Reads faust's
-    consumer bookkeeping, which has no public accessor."""
+    here which offset holds it back), and what each agent holds unflushed."""
 
     async def get(self, request: Request) -> Response:
-        consumer: Any = app.consumer
-        partitions = {}
-        for tp in sorted(app.assignor.assigned_actives()):
-            acked = consumer._acked.get(tp) or []
-            try:
-                highwater = consumer.highwater(tp)
-            except AssertionError:
-                highwater = None
-            partitions[f"{tp.topic}:{tp.partition}"] = {
-                "committed": consumer._committed_offset.get(tp),
-                "read": consumer._read_offset.get(tp),
-                "acked_waiting": len(acked),
-                "lowest_acked_waiting": min(acked) if acked else None,
-                "gaps": len(consumer._gap.get(tp) or ()),
-                "highwater": highwater,
-            }
         agents = {a.name: {"pending": len(a.pending), "flushes": a.flushes, "catching_up": a.catching_up} for a in (person_batches, hub_batches, kpi_batches)}
-        return self.json({"partitions": partitions, "unacked": len(consumer.unacked), "agents": agents})
+        return self.json({"partitions": progress_json(partition_progress(app)), "agents": agents})
+
+
+commit_watch = CommitWatch()
+
+
+@app.timer(settings.profiles_commit_watch_seconds)
+async def watch_commits() -> None:
+    commit_watch.check(app)
 
 
 @app.page("/readyz")

@@ -167,6 +167,14 @@ def fold_kpi(totals: dict[str, kpis.Totals], previous: kpis.Contribution, person
     return contribution, kpis.apply_contribution(totals, previous, contribution)
 
 
+def city_totals(contributions: Iterable[kpis.Contribution]) -> dict[str, kpis.Totals]:
+    """The city totals per month: the sum of every person's contribution."""
+    totals: dict[str, kpis.Totals] = {}
+    for contribution in contributions:
+        kpis.apply_contribution(totals, {}, contribution)
+    return totals
+
+
 def profile_json(profile: PersonProfileUpdated) -> bytes:
     """The read model's value of a profile (what the gateway serves): the data of its
     PersonProfileUpdated event, byte for byte (so a flush serialises a profile once for both)."""

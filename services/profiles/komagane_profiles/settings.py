@@ -35,6 +35,8 @@ class ProfilesSettings(BaseSettings):
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
     profiles_aggregate_batch_max_delay_seconds: float = 1.0
+    # How often the worker looks for a partition whose commit is held back (progress.py).
+    profiles_commit_watch_seconds: float = 15.0
     log_level: str = "INFO"
 
 
