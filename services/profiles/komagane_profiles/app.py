@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import faust
 import redis.asyncio as aioredis
 from faust.types import TP, EventT
+from faust.types.transports import TransportT
 from faust.web import Request, Response, View
 from opentelemetry import trace
 
@@ -52,6 +53,7 @@ from komagane_profiles.lapses import lapse_of
 from komagane_profiles.pipeline import CITY_KEY, PersonBatch, city_totals, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
 from komagane_profiles.progress import CommitWatch, partition_progress, progress_json
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
+from komagane_profiles.transport import Transport
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.profiles")
@@ -62,7 +64,14 @@ settings = ProfilesSettings()
 setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=())
 
 
-app = faust.App(
+class ProfilesApp(faust.App):
+    """faust.App on the consumer whose deliveries are fenced off around rebalances (transport.py)."""
+
+    def _new_transport(self) -> TransportT:
+        return Transport(self.conf.broker_consumer, self)
+
+
+app = ProfilesApp(
     settings.profiles_app_id,
     **faust_broker_settings(settings),
     store=settings.profiles_store,

@@ -1,0 +1,125 @@
+"""faust's Kafka consumer, with stream deliveries fenced off around rebalances.
+
+faust hands fetched messages to the streams from a loop (`_drain_messages`) that tracks, per
+partition, the last offset it read; a message below it is dropped as already read, a jump
+above it is recorded as a gap that later counts as acknowledged. Around a rebalance that loop
+races the seek to the committed offsets (`perform_seek`): a batch fetched before the seek is
+still being handed out after it, and a hand-off cut short by the revocation still records its
+offset. The read offsets then run ahead of the seek, the messages fetched again from the
+committed offset are dropped, and the gap marks them done: they are never folded (city KPIs
+that stayed short of the replay after a rebalance), or the commit waits for ever for an offset
+that is never acknowledged (a partition that stopped committing).
+
+Here a stream message is handed out only if its batch was fetched after the latest seek, and
+only between that seek and the next rebalance; a message held back is fetched again, because
+every seek puts each stream partition back at its committed offset (or at the start of the
+log when nothing was committed yet, which faust's seek leaves alone). Changelog messages, which
+recovery reads and seeks by itself, pass as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from mode import ServiceT
+
+YIELD_EVERY = 100  # messages handed out before giving the event loop a turn (a fetch can be large)
+
+
+class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver module is untyped here
+    _n_acked: int
+    # Bumped by every rebalance step and every seek: a batch fetched in an older epoch is stale.
+    _epoch = 0
+    _batch_epoch = 0
+    # Whether the stream partitions were sought since the last rebalance began.
+    _positioned = False
+
+    def _fence(self) -> None:
+        self._epoch += 1
+        self._positioned = False
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._fence()
+        await super().on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self._fence()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    async def perform_seek(self) -> None:
+        self._fence()
+        committed: Mapping[Any, int | None] = await self.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics
+        # aiokafka's seek_to_committed leaves a partition with nothing committed where it is;
+        # it goes back to the start of its log, so nothing held back is skipped.
+        never = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if never:
+            await self._thread.seek_to_beginning(*never)
+        self._read_offset.update({TP(tp.topic, tp.partition): offset if offset else None for tp, offset in committed.items()})
+        self._committed_offset.update({TP(tp.topic, tp.partition): offset or None for tp, offset in committed.items() if offset is not None})
+        self._epoch += 1
+        self._positioned = True
+
+    async def _wait_next_records(self, timeout: float) -> Any:
+        records = await super()._wait_next_records(timeout)
+        self._batch_epoch = self._epoch
+        return records
+
+    def _deliverable(self, tp: TP) -> bool:
+        if tp.topic in self.app.tables.changelog_topics:
+            return True
+        return self._positioned and self._batch_epoch == self._epoch
+
+    async def _drain_messages(self, fetcher: ServiceT) -> None:
+        read_offset = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        since_yield = 0
+        try:
+            while not (self.should_stop or fetcher.should_stop):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                records = self.getmany(timeout=1.0)
+                await asyncio.sleep(0)  # getmany may return at once, many times over
+                if self.should_stop:
+                    continue
+                async for tp, message in records:
+                    since_yield += 1
+                    if since_yield > YIELD_EVERY:
+                        since_yield = 0
+                        await asyncio.sleep(0)
+                    if not self._deliverable(tp):
+                        continue  # fetched again after the seek that is due (or was just done)
+                    offset, last_read = message.offset, read_offset[tp]
+                    if last_read is not None and offset < last_read:
+                        continue  # read before
+                    if last_read and offset - last_read > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, last_read + 1, offset)
+                    if self._commit_every is not None and self._n_acked >= self._commit_every:
+                        self._n_acked = 0
+                        await self.commit()
+                    epoch = self._epoch
+                    await self.wait_first(self.callback(message), self.suspend_flow.wait())
+                    if self._epoch == epoch:  # not cut short by a rebalance
+                        read_offset[tp] = offset
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+            self.log.info("Broker stopped consumer, shutting down...")
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+            self.log.info("Consumer shutting down for user cancel.")
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+
+class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
+    Consumer = Consumer
