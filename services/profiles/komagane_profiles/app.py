@@ -461,7 +461,7 @@ class Progress(View):
 
     async def get(self, request: Request) -> Response:
         agents = {a.name: {"pending": len(a.pending), "flushes": a.flushes, "catching_up": a.catching_up} for a in (person_batches, hub_batches, kpi_batches)}
-        return self.json({"partitions": progress_json(partition_progress(app)), "agents": agents})
+        return self.json({"partitions": progress_json(partition_progress(app)), "agents": agents, "fence": app.consumer.fence_state()})
 
 
 commit_watch = CommitWatch()

@@ -38,6 +38,8 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
     _batch_epoch = 0
     # Whether the stream partitions were sought since the last rebalance began.
     _positioned = False
+    skipped = 0  # stream messages held back by the fence (fetched again later)
+    seeks = 0
 
     def _fence(self) -> None:
         self._epoch += 1
@@ -64,6 +66,8 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
         self._committed_offset.update({TP(tp.topic, tp.partition): offset or None for tp, offset in committed.items() if offset is not None})
         self._epoch += 1
         self._positioned = True
+        self.seeks += 1
+        self.log.info("stream partitions sought to their committed offsets (%d from the start of the log)", len(never))
 
     async def _wait_next_records(self, timeout: float) -> Any:
         records = await super()._wait_next_records(timeout)
@@ -92,6 +96,7 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
                         since_yield = 0
                         await asyncio.sleep(0)
                     if not self._deliverable(tp):
+                        self.skipped += 1
                         continue  # fetched again after the seek that is due (or was just done)
                     offset, last_read = message.offset, read_offset[tp]
                     if last_read is not None and offset < last_read:
@@ -119,6 +124,17 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    def fence_state(self) -> dict[str, Any]:
+        return {
+            "epoch": self._epoch,
+            "batch_epoch": self._batch_epoch,
+            "positioned": self._positioned,
+            "skipped": self.skipped,
+            "seeks": self.seeks,
+            "flow_active": self.flow_active,
+            "paused": sorted(f"{tp.topic}:{tp.partition}" for tp in self._paused_partitions),
+        }
 
 
 class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
