@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -51,7 +52,7 @@ from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_of
 from komagane_profiles.pipeline import CITY_KEY, PersonBatch, city_totals, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
-from komagane_profiles.progress import CommitWatch, partition_progress, progress_json
+from komagane_profiles.progress import StallWatch, partition_progress, progress_json
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
 from komagane_profiles.transport import Transport
 
@@ -464,12 +465,20 @@ class Progress(View):
         return self.json({"partitions": progress_json(partition_progress(app)), "agents": agents, "fence": app.consumer.fence_state()})
 
 
-commit_watch = CommitWatch()
+stall_watch = StallWatch()
 
 
-@app.timer(settings.profiles_commit_watch_seconds)
-async def watch_commits() -> None:
-    commit_watch.check(app)
+@app.timer(settings.profiles_stall_check_seconds)
+async def rescue_stalled_partitions() -> None:
+    """A partition that stopped moving although messages wait (a hand-off lost around a
+    rebalance, which faust does not notice) is put back at its committed offset: folding
+    again from there is idempotent, and waiting would hold its people's profiles for ever."""
+    stalled = stall_watch.check(app)
+    if not stalled:
+        return
+    described = {f"{tp.topic}:{tp.partition}": asdict(p) for tp, p in stalled.items()}
+    log.warning("input partitions stopped moving, seeking back to their committed offsets: %s; delivery: %s", described, app.consumer.fence_state())
+    await app.consumer.rescue()
 
 
 @app.page("/readyz")

@@ -1,5 +1,5 @@
-"""Where each input partition stands in faust's offset bookkeeping, and a watch for a commit
-that cannot move.
+"""Where each input partition stands in faust's offset bookkeeping, and a watch for partitions
+that stopped moving.
 
 Faust commits a partition up to the first gap in its acknowledged offsets, and not at all
 while the lowest acknowledged offset is more than one past the committed one
@@ -28,6 +28,11 @@ class PartitionProgress:
     gaps: int
     highwater: int | None
     lowest_unacked: int | None  # the lowest offset handed to a stream and not yet acknowledged
+
+    @property
+    def waiting(self) -> bool:
+        """Messages wait in the log beyond the committed offset."""
+        return self.highwater is not None and self.highwater > (self.committed or 0)
 
     @property
     def held_back(self) -> bool:
@@ -63,20 +68,28 @@ def progress_json(progress: dict[TP, PartitionProgress]) -> dict[str, dict[str, 
     return {f"{tp.topic}:{tp.partition}": {**asdict(p), "held_back": p.held_back} for tp, p in progress.items()}
 
 
-class CommitWatch:
-    """Logs a partition whose commit is held back on two checks in a row, with what holds it."""
+class StallWatch:
+    """Finds input partitions that stopped moving: messages wait beyond the committed offset
+    (or acknowledged ones are held back), yet neither the committed nor the read offset moved
+    since the previous check. Checks are skipped while the group rebalances."""
 
     def __init__(self) -> None:
-        self._held: dict[TP, PartitionProgress] = {}
+        self._last: dict[TP, PartitionProgress] = {}
+        # Where each partition stood when last reported: reported once per position (an offset
+        # that is no message, such as a transaction marker, must not be rescued over and over).
+        self._reported: dict[TP, int | None] = {}
 
-    def check(self, app: AppT) -> list[TP]:
-        """The partitions held back since the previous check (logged as a warning)."""
+    def check(self, app: AppT) -> dict[TP, PartitionProgress]:
+        if app.rebalancing:
+            self._last = {}
+            return {}
         progress = partition_progress(app)
-        stuck = []
-        for tp, now in progress.items():
-            before = self._held.get(tp)
-            if now.held_back and before is not None and before.committed == now.committed:
-                stuck.append(tp)
-                log.warning("commit of %s:%d held back: %s", tp.topic, tp.partition, asdict(now))
-        self._held = {tp: p for tp, p in progress.items() if p.held_back}
-        return stuck
+        stalled = {
+            tp: now
+            for tp, now in progress.items()
+            if (now.held_back or now.waiting) and (before := self._last.get(tp)) is not None and (before.committed, before.read) == (now.committed, now.read)
+        }
+        self._last = progress
+        stalled = {tp: p for tp, p in stalled.items() if self._reported.get(tp, -1) != p.committed}
+        self._reported.update({tp: p.committed for tp, p in stalled.items()})
+        return stalled

@@ -35,8 +35,9 @@ class ProfilesSettings(BaseSettings):
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
     profiles_aggregate_batch_max_delay_seconds: float = 1.0
-    # How often the worker looks for a partition whose commit is held back (progress.py).
-    profiles_commit_watch_seconds: float = 15.0
+    # How often the worker looks for input partitions that stopped moving (progress.py); one
+    # that did not move over two checks while messages wait is sought back to its commit.
+    profiles_stall_check_seconds: float = 15.0
     log_level: str = "INFO"
 
 

@@ -69,6 +69,13 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
         self.seeks += 1
         self.log.info("stream partitions sought to their committed offsets (%d from the start of the log)", len(never))
 
+    async def rescue(self) -> None:
+        """Every stream partition back at its committed offset, resumed, and the flow on."""
+        self.resume_partitions({tp for tp in self.assignment() if tp.topic not in self.app.tables.changelog_topics})
+        await self.perform_seek()
+        self.app.flow_control.resume()
+        self.resume_flow()
+
     async def _wait_next_records(self, timeout: float) -> Any:
         records = await super()._wait_next_records(timeout)
         self._batch_epoch = self._epoch
