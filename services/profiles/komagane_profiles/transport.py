@@ -20,7 +20,6 @@ recovery reads and seeks by itself, pass as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -55,19 +54,34 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
 
     async def perform_seek(self) -> None:
         self._fence()
-        committed: Mapping[Any, int | None] = await self.seek_to_committed()
-        changelogs = self.app.tables.changelog_topics
-        # aiokafka's seek_to_committed leaves a partition with nothing committed where it is;
-        # it goes back to the start of its log, so nothing held back is skipped.
-        never = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
-        if never:
-            await self._thread.seek_to_beginning(*never)
-        self._read_offset.update({TP(tp.topic, tp.partition): offset if offset else None for tp, offset in committed.items()})
+        committed, from_start = await self._thread.call_thread(self._seek_to_committed_at_once)
+        self._read_offset.update({TP(tp.topic, tp.partition): offset or None for tp, offset in committed.items()})
         self._committed_offset.update({TP(tp.topic, tp.partition): offset or None for tp, offset in committed.items() if offset is not None})
-        self._epoch += 1
+        self._epoch += 1  # batches returned from here on were fetched after every seek above
         self._positioned = True
         self.seeks += 1
-        self.log.info("stream partitions sought to their committed offsets (%d from the start of the log)", len(never))
+        self.log.info("stream partitions sought to their committed offsets (%d from the start of the log)", from_start)
+
+    async def _seek_to_committed_at_once(self) -> tuple[dict[Any, int | None], int]:
+        """In the consumer thread: every assigned partition to its committed offset (a stream
+        partition with nothing committed to the start of its log), all seeks in one step.
+
+        aiokafka's own seek_to_committed awaits each partition's offset between seeks, so a
+        fetch running beside it in the thread could return records from old and new positions
+        in one batch. Here the offsets are read first and then every seek is made without
+        yielding: a batch that comes back after this call holds only records read afterwards.
+        """
+        consumer = self._thread._ensure_consumer()
+        committed = {tp: await consumer.committed(tp) for tp in consumer.assignment()}
+        changelogs = self.app.tables.changelog_topics
+        fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        starts = await consumer.beginning_offsets(fresh) if fresh else {}
+        for tp, offset in committed.items():
+            if offset:
+                consumer.seek(tp, offset)
+        for tp, start in starts.items():
+            consumer.seek(tp, start)
+        return committed, len(starts)
 
     async def rescue(self) -> None:
         """Every stream partition back at its committed offset, resumed, and the flow on."""
