@@ -6,15 +6,15 @@ above it is recorded as a gap that later counts as acknowledged. Around a rebala
 races the seek to the committed offsets (`perform_seek`): a batch fetched before the seek is
 still being handed out after it, and a hand-off cut short by the revocation still records its
 offset. The read offsets then run ahead of the seek, the messages fetched again from the
-committed offset are dropped, and the gap marks them done: they are never folded (city KPIs
-that stayed short of the replay after a rebalance), or the commit waits for ever for an offset
-that is never acknowledged (a partition that stopped committing).
+committed offset are dropped, and the gap marks them done: they are never folded, or the
+commit waits for ever for an offset that is never acknowledged.
 
-Here a stream message is handed out only if its batch was fetched after the latest seek, and
-only between that seek and the next rebalance; a message held back is fetched again, because
-every seek puts each stream partition back at its committed offset (or at the start of the
-log when nothing was committed yet, which faust's seek leaves alone). Changelog messages, which
-recovery reads and seeks by itself, pass as before.
+Here a stream message is handed out only if its batch came back after the latest seek, and
+only between that seek and the next rebalance. A message held back is fetched again: every
+seek puts each stream partition back at its committed offset (or at the start of its log when
+nothing was committed yet, where faust's seek leaves it), and makes all its seeks in one step
+of the consumer thread, so no batch mixes records from before and after it. Changelog
+messages, which recovery reads and seeks by itself, pass as before.
 """
 
 from __future__ import annotations
