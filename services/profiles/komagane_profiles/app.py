@@ -261,12 +261,19 @@ class HubOutputsBatch:
 
 
 async def fold_hub_event(event: EventT) -> None:
+    """A hub's attendance records into its state. All of a hub's records come through one
+    partition, in order, so the state remembers the last offset it folded: a message at or
+    below it (fetched again after a restart or rebalance) was counted already, however many
+    attendances ago. The attendance ids in the state catch the rest: the same record sent
+    twice by the person side (a crash between its sends and its state write)."""
     hub_id = event.message.key.decode()
-    state = HubOutputsBatch.states.get(hub_id)
-    if state is None:
-        state = HubOutputsBatch.states[hub_id] = dict(hub_mix[hub_id]) or new_hub(hub_id)
+    state = HubOutputsBatch.states.get(hub_id) or dict(hub_mix[hub_id]) or new_hub(hub_id)
+    if event.message.offset <= state.get("offset", -1):
+        return
+    HubOutputsBatch.states[hub_id] = state
     for record in records_of(event.value):
         fold_hub(state, record)
+    state["offset"] = event.message.offset
     HubOutputsBatch.events[hub_id] = event
 
 
@@ -465,20 +472,23 @@ class Progress(View):
         return self.json({"partitions": progress_json(partition_progress(app)), "agents": agents, "fence": app.consumer.fence_state()})
 
 
-stall_watch = StallWatch()
+stall_watch = StallWatch([*(t.name for t in PERSON_TOPICS), HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name])
 
 
 @app.timer(settings.profiles_stall_check_seconds)
 async def rescue_stalled_partitions() -> None:
-    """A partition that stopped moving although messages wait (a hand-off lost around a
-    rebalance, which faust does not notice) is put back at its committed offset: folding
-    again from there is idempotent, and waiting would hold its people's profiles for ever."""
+    """A partition that stopped moving although messages wait (for example a hand-off lost
+    around a rebalance, which faust does not notice) is put back at its committed offset:
+    folding again from there is idempotent, and waiting would hold its people's profiles for ever."""
     stalled = stall_watch.check(app)
     if not stalled:
         return
     described = {f"{tp.topic}:{tp.partition}": asdict(p) for tp, p in stalled.items()}
     log.warning("input partitions stopped moving, seeking back to their committed offsets: %s; delivery: %s", described, app.consumer.fence_state())
-    await app.consumer.rescue()
+    try:
+        await app.consumer.rescue()
+    except Exception:  # a rebalance began meanwhile: its own seek puts the partitions back
+        log.exception("seeking back to the committed offsets failed")
 
 
 @app.page("/readyz")

@@ -11,6 +11,7 @@ has no public accessor.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,25 +72,35 @@ def progress_json(progress: dict[TP, PartitionProgress]) -> dict[str, dict[str, 
 class StallWatch:
     """Finds input partitions that stopped moving: messages wait beyond the committed offset
     (or acknowledged ones are held back), yet neither the committed nor the read offset moved
-    since the previous check. Checks are skipped while the group rebalances."""
+    over `checks` checks in a row, all in one generation of the group (a rebalance starts the
+    count again). Only `topics` are watched: changelogs are read by recovery alone."""
 
-    def __init__(self) -> None:
-        self._last: dict[TP, PartitionProgress] = {}
+    def __init__(self, topics: Iterable[str], checks: int = 3) -> None:
+        self.topics = frozenset(topics)
+        self.checks = checks
+        self._generation = -1
+        self._seen: dict[TP, tuple[tuple[int | None, int | None], int]] = {}  # position, checks at it
         # Where each partition stood when last reported: reported once per position (an offset
         # that is no message, such as a transaction marker, must not be rescued over and over).
         self._reported: dict[TP, int | None] = {}
 
     def check(self, app: AppT) -> dict[TP, PartitionProgress]:
         if app.rebalancing:
-            self._last = {}
+            self._seen = {}
             return {}
-        progress = partition_progress(app)
-        stalled = {
-            tp: now
-            for tp, now in progress.items()
-            if (now.held_back or now.waiting) and (before := self._last.get(tp)) is not None and (before.committed, before.read) == (now.committed, now.read)
-        }
-        self._last = progress
-        stalled = {tp: p for tp, p in stalled.items() if self._reported.get(tp, -1) != p.committed}
-        self._reported.update({tp: p.committed for tp, p in stalled.items()})
+        if app.rebalancing_count != self._generation:
+            self._generation = app.rebalancing_count
+            self._seen = {}
+        stalled = {}
+        seen: dict[TP, tuple[tuple[int | None, int | None], int]] = {}
+        for tp, now in partition_progress(app).items():
+            if tp.topic not in self.topics or not (now.held_back or now.waiting):
+                continue
+            position = (now.committed, now.read)
+            before, count = self._seen.get(tp, (None, 0))
+            seen[tp] = (position, count + 1 if before == position else 1)
+            if seen[tp][1] >= self.checks and self._reported.get(tp, -1) != now.committed:
+                stalled[tp] = now
+                self._reported[tp] = now.committed
+        self._seen = seen
         return stalled

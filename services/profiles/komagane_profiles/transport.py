@@ -76,11 +76,14 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
         changelogs = self.app.tables.changelog_topics
         fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
         starts = await consumer.beginning_offsets(fresh) if fresh else {}
+        assigned = consumer.assignment()  # a rebalance may have begun while the offsets were read
+        committed = {tp: offset for tp, offset in committed.items() if tp in assigned}
         for tp, offset in committed.items():
             if offset:
                 consumer.seek(tp, offset)
         for tp, start in starts.items():
-            consumer.seek(tp, start)
+            if tp in assigned:
+                consumer.seek(tp, start)
         return committed, len(starts)
 
     async def rescue(self) -> None:
