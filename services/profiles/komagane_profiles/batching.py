@@ -102,15 +102,22 @@ class BatchingAgent:
         self.catching_up = waiting > self.max_events
 
     async def _tick(self, manual: faust.StreamT[bytes], consumer: Any) -> None:
+        """Flushes a pending batch every `max_delay` seconds.
+
+        Nothing but cancellation may end this loop: it is what flushes a quiet stream, and a
+        batch never flushed is never acknowledged (the worker would stop committing).
+        """
         while True:
             await asyncio.sleep(self.max_delay)
             if not self.pending:
                 continue
             try:
                 self._note_lag(consumer)
-            except Exception:  # the timer must outlive any surprise: it is what flushes a quiet stream
-                log.exception("%s: could not tell how far behind the worker is", self.name)
-            await self.flush_now(manual)
+                await self.flush_now(manual)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: a timed flush failed; the next tick tries again", self.name)
 
     async def flush_now(self, manual: faust.StreamT[bytes]) -> None:
         async with self.lock:
