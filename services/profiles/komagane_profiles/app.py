@@ -218,7 +218,11 @@ async def flush_people() -> None:
     batch, events = PersonOutputsBatch.batch, PersonOutputsBatch.events
     outputs = batch.outputs()
     contributions: list[dict[str, Any]] = []
-    redis = redis_client().pipeline(transaction=False)
+    # One command each for the whole batch (MSET, DEL, HDEL): per-key commands cost more to
+    # pack than the rest of a person's flush.
+    profiles: dict[str, bytes] = {}
+    erased: list[str] = []
+    cleared: list[str] = []
     sent: list[Awaitable[Any]] = []
     today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
     for person_id, state, out in outputs:
@@ -226,16 +230,16 @@ async def flush_people() -> None:
         if out.profile is not None:
             cloud_event = CloudEvent.of(out.profile, time=out.profile.updated_at)
             value = cloud_event.value()  # = profile_json(out.profile)
-            redis.set(profile_key(person_id), value)
+            profiles[profile_key(person_id)] = value
             sent.append(await app.producer.send(PROFILES.name, key, value, None, None, cloud_event.headers()))
         elif out.erase:
             # Consent withdrawn: the read model entry goes, and a tombstone erases the compacted topic.
-            redis.delete(profile_key(person_id))
+            erased.append(profile_key(person_id))
             sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
         if out.kpi is not None:
             contributions.append(out.kpi)
         if today is not None and lapse_of(state, today) is None:
-            redis.hdel(LAPSE_ALERTS_KEY, person_id)  # took part again, or withdrew: cleared
+            cleared.append(person_id)  # took part again, or withdrew: its alert (if any) goes
     for value in grouped_records(contributions):
         sent.append(await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), value, None, None, None))
     by_hub: dict[str, list[dict[str, Any]]] = {}
@@ -244,6 +248,13 @@ async def flush_people() -> None:
     for hub_id, records in by_hub.items():
         for value in grouped_records(records):
             sent.append(await app.producer.send(HUB_ATTENDANCE.name, hub_id.encode(), value, None, None, None))
+    redis = redis_client().pipeline(transaction=False)
+    if profiles:
+        redis.mset(profiles)
+    if erased:
+        redis.delete(*erased)
+    if cleared:
+        redis.hdel(LAPSE_ALERTS_KEY, *cleared)
     await redis.execute()
     await asyncio.gather(*sent)
     for person_id, state, _ in outputs:

@@ -9,10 +9,11 @@ profile.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
+
+import orjson
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
@@ -70,12 +71,12 @@ def encode_state(state: State) -> bytes:
     stored = dict(state)
     if "participation" in stored:
         stored["participation"] = [r.to_json() for r in stored["participation"]]
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(stored)  # compact UTF-8, like json.dumps(separators=(",", ":"), ensure_ascii=False)
 
 
 def decode_state(raw: bytes | str | dict[str, Any]) -> State:
     """The in-memory state from a table value (bytes, or a dict from before states were bytes)."""
-    state: State = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
+    state: State = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
     if "participation" in state:
         state["participation"] = [Participation.from_json(r) for r in state["participation"]]
     return state
