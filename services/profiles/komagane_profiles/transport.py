@@ -38,8 +38,10 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
     # Whether the stream partitions were sought since the last rebalance began.
     _positioned = False
     skipped = 0  # stream messages held back by the fence (fetched again later)
-    _delivery: asyncio.Future[Any] | None = None  # the hand-off in progress
     seeks = 0
+    _delivery: asyncio.Future[Any] | None = None  # the hand-off in progress
+    # The tables' changelog topics (read by recovery, never fenced), taken once the tables exist.
+    _changelogs: frozenset[str] = frozenset()
 
     def _fence(self) -> None:
         self._epoch += 1
@@ -51,6 +53,7 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._fence()
+        self._changelogs = frozenset(self.app.tables.changelog_topics)
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def perform_seek(self) -> None:
@@ -74,8 +77,7 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
         """
         consumer = self._thread._ensure_consumer()
         committed = {tp: await consumer.committed(tp) for tp in consumer.assignment()}
-        changelogs = self.app.tables.changelog_topics
-        fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in self._changelogs]
         starts = await consumer.beginning_offsets(fresh) if fresh else {}
         assigned = consumer.assignment()  # a rebalance may have begun while the offsets were read
         committed = {tp: offset for tp, offset in committed.items() if tp in assigned}
@@ -89,7 +91,7 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
 
     async def rescue(self) -> None:
         """Every stream partition back at its committed offset, resumed, and the flow on."""
-        self.resume_partitions({tp for tp in self.assignment() if tp.topic not in self.app.tables.changelog_topics})
+        self.resume_partitions({tp for tp in self.assignment() if tp.topic not in self._changelogs})
         await self.perform_seek()
         self.app.flow_control.resume()
         self.resume_flow()
@@ -100,7 +102,7 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
         return records
 
     def _deliverable(self, tp: TP) -> bool:
-        if tp.topic in self.app.tables.changelog_topics:
+        if tp.topic in self._changelogs:
             return True
         return self._positioned and self._batch_epoch == self._epoch
 
