@@ -18,13 +18,13 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import ConsumerRecord
 from komagane_partners.feeds import FeedProjector
 from komagane_partners.main import MIGRATIONS
-from komagane_partners.models import AgreementCreate, new_agreement
+from komagane_partners.models import new_agreement
 from komagane_partners.pseudonyms import Pseudonymiser
 from sqlalchemy import text
 
@@ -36,6 +36,7 @@ from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_devstack.infra import PostgresServer
 from komagane_kit.consumer import EventConsumer
 from komagane_kit.db import make_engine, run_migrations, transaction
+from tests.support.partners import hall_visits_agreement
 
 PEOPLE = [str(uuid.UUID(int=i)) for i in range(1, 201)]
 NOW = datetime.now(UTC)
@@ -66,22 +67,6 @@ def setup(consumer: EventConsumer) -> None:
         bodies.append(ConsentGranted(person_id=person, purpose="PARTNER:hall", granted_at=NOW))
     records = [record(CloudEvent.of(body, time=NOW), i) for i, body in enumerate(bodies)]  # type: ignore[arg-type]
     asyncio.run(consumer._process_batch(records))
-
-
-def agreement() -> AgreementCreate:
-    return AgreementCreate(
-        partner_id="hall",
-        feed="visits",
-        partner_name="駒ヶ根市社会福祉協議会",
-        purpose="Planning community hall opening hours",
-        legal_basis="consent",  # type: ignore[arg-type]
-        pseudonym_key_id="k1",
-        retention_days=30,
-        starts_on=date.today() - timedelta(days=30),
-        ends_on=date.today() + timedelta(days=30),
-        event_types=[HubVisited.event_type],
-        fields=["hub", "visited_at", "age_decade"],
-    )
 
 
 async def measure(consumer: EventConsumer, events: int, fetch_size: int, start: int) -> float:
@@ -117,7 +102,7 @@ def main() -> None:
         for label in {"without": labels[:1], "with": labels[1:], None: labels}[args.only]:
             if label == labels[1]:
                 with transaction(engine) as session:
-                    session.add(new_agreement(agreement()))
+                    session.add(new_agreement(hall_visits_agreement()))
             for size in sizes:
                 asyncio.run(measure(consumer, min(args.events, 10 * size), size, offset))  # warm-up
                 offset += 100_000

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted
-from komagane_contracts.topics import PEOPLE, TopicSpec
+from komagane_contracts.topics import PEOPLE, TopicSpec, dlq_name
 from komagane_devstack.stack import Stack
 from komagane_kit.consumer import EventConsumer, InboxEntry
 from komagane_kit.db import make_engine
@@ -20,14 +20,27 @@ from tests.support.kafka import end_offsets, header, produce, read_topic
 from tests.support.waiting import eventually
 
 
-async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stopping(stack: Stack, db_url: str) -> None:
+async def scratch(stack: Stack, db_url: str, *, partitions: int = 1, columns: str = "event_id VARCHAR(64) PRIMARY KEY") -> tuple[str, Engine, str]:
+    """A fresh topic (with its DLQ), an engine on a database with the inbox, and a fresh table
+    for what the test's handler records."""
     topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
-    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=1)
+    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=partitions)
     await ensure_topics(stack.kafka.bootstrap, [spec, spec.dlq()])
     engine = make_engine(db_url)
     SQLModel.metadata.create_all(engine, tables=[InboxEntry.__table__])  # type: ignore[attr-defined]
+    table = f"handled_{uuid.uuid4().hex[:6]}"
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE handled (event_id VARCHAR(64) PRIMARY KEY, purpose VARCHAR(80))"))
+        conn.execute(text(f"CREATE TABLE {table} ({columns})"))
+    return topic, engine, table
+
+
+def rows_in(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stopping(stack: Stack, db_url: str) -> None:
+    topic, engine, table = await scratch(stack, db_url, columns="event_id VARCHAR(64) PRIMARY KEY, purpose VARCHAR(80)")
 
     attempts: dict[str, int] = {}
 
@@ -36,7 +49,7 @@ async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stoppin
         attempts[purpose] = attempts.get(purpose, 0) + 1
         if purpose == "PARTNER:poison":
             raise RuntimeError("this event always fails")
-        session.execute(text("INSERT INTO handled VALUES (:id, :purpose)"), {"id": event.id, "purpose": purpose})
+        session.execute(text(f"INSERT INTO {table} VALUES (:id, :purpose)"), {"id": event.id, "purpose": purpose})
 
     def granted(purpose: str) -> CloudEvent:
         return CloudEvent.of(ConsentGranted(person_id="p", purpose=purpose, granted_at=datetime.now(UTC)))
@@ -55,11 +68,11 @@ async def test_duplicates_are_skipped_and_failures_dead_lettered_without_stoppin
 
         async def handled() -> list[tuple[str, str]] | None:
             with engine.connect() as conn:
-                rows = [(r[0], r[1]) for r in conn.execute(text("SELECT event_id, purpose FROM handled ORDER BY purpose"))]
+                rows = [(r[0], r[1]) for r in conn.execute(text(f"SELECT event_id, purpose FROM {table} ORDER BY purpose"))]
             return rows if len(rows) == 2 else None
 
         rows = await eventually(handled, timeout=60, what="both good events handled")
-        dead = await eventually(lambda: _dead(stack, spec.dlq().name), timeout=60, what="two dead letters")
+        dead = await eventually(lambda: _dead(stack, dlq_name(topic)), timeout=60, what="two dead letters")
     finally:
         await consumer.stop()
 
@@ -83,14 +96,7 @@ async def _dead(stack: Stack, dlq: str) -> list | None:  # type: ignore[type-arg
 
 
 async def test_events_that_arrive_together_share_one_transaction(stack: Stack, db_url: str) -> None:
-    topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
-    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=1)
-    await ensure_topics(stack.kafka.bootstrap, [spec, spec.dlq()])
-    engine = make_engine(db_url)
-    SQLModel.metadata.create_all(engine, tables=[InboxEntry.__table__])  # type: ignore[attr-defined]
-    table = f"handled_{uuid.uuid4().hex[:6]}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE {table} (event_id VARCHAR(64) PRIMARY KEY)"))
+    topic, engine, table = await scratch(stack, db_url)
 
     def handler(event: CloudEvent, session: Session, topic: str) -> None:
         session.execute(text(f"INSERT INTO {table} VALUES (:id)"), {"id": event.id})
@@ -103,8 +109,7 @@ async def test_events_that_arrive_together_share_one_transaction(stack: Stack, d
     try:
 
         async def all_handled() -> int | None:
-            with engine.connect() as conn:
-                count = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            count = rows_in(engine, table)
             return count if count == len(events) and consumer.handled == 70 else None
 
         await eventually(all_handled, timeout=60, what="every event handled once")
@@ -116,14 +121,7 @@ async def test_events_that_arrive_together_share_one_transaction(stack: Stack, d
 
 
 async def test_one_fetch_from_several_partitions_is_one_transaction_and_one_offset_commit(stack: Stack, db_url: str) -> None:
-    topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
-    spec = TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=3)
-    await ensure_topics(stack.kafka.bootstrap, [spec, spec.dlq()])
-    engine = make_engine(db_url)
-    SQLModel.metadata.create_all(engine, tables=[InboxEntry.__table__])  # type: ignore[attr-defined]
-    table = f"handled_{uuid.uuid4().hex[:6]}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE {table} (event_id VARCHAR(64) PRIMARY KEY)"))
+    topic, engine, table = await scratch(stack, db_url, partitions=3)
     order: list[str] = []
 
     def handler(event: CloudEvent, session: Session, topic: str) -> None:
@@ -140,8 +138,7 @@ async def test_one_fetch_from_several_partitions_is_one_transaction_and_one_offs
     try:
 
         async def all_handled() -> int | None:
-            with engine.connect() as conn:
-                count = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            count = rows_in(engine, table)
             return count if count == len(events) else None
 
         await eventually(all_handled, timeout=60, what="every event handled once")

@@ -5,25 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 from fastapi import Request, Response
 
-from komagane_devstack.infra import RedisServer
 from komagane_gateway.idempotency import IdempotencyStore
-
-
-@pytest.fixture
-async def redis_client(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
-    server = RedisServer(tmp_path)
-    server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    server.stop()
 
 
 def request(key: str) -> Request:

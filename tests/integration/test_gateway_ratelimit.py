@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
-from komagane_devstack.infra import RedisServer
 from komagane_gateway.ratelimit import Limit, RateLimiter
-
-
-@pytest.fixture
-async def redis_client(tmp_path: Path) -> AsyncIterator[aioredis.Redis]:
-    server = RedisServer(tmp_path)
-    server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    server.stop()
 
 
 async def test_burst_then_refusal_then_refill(redis_client: aioredis.Redis) -> None:

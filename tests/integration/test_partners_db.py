@@ -4,14 +4,14 @@ transaction (outbox row + delivery), and provision records that cannot be change
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import komagane_partners
 import pytest
 from aiokafka import ConsumerRecord
 from komagane_partners.feeds import DELETION_NOTICE, FeedProjector
-from komagane_partners.models import AgreementCreate, ProvisionRecord, new_agreement
+from komagane_partners.models import ProvisionRecord, new_agreement
 from komagane_partners.provision import record_deliveries
 from komagane_partners.pseudonyms import Pseudonymiser
 from sqlalchemy import text
@@ -25,26 +25,11 @@ from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_kit.consumer import EventConsumer
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.outbox import OutboxMessage
+from tests.support.partners import hall_visits_agreement
 
 MIGRATIONS = Path(komagane_partners.__file__).parent / "migrations"
 PERSON = "6f1c2a9e-0d44-4c1b-8a57-3e2f1b0c9d11"
 NOW = datetime.now(UTC)
-
-
-def agreement(partner_id: str) -> AgreementCreate:
-    return AgreementCreate(
-        partner_id=partner_id,
-        feed="visits",
-        partner_name="駒ヶ根市社会福祉協議会",
-        purpose="Planning community hall opening hours",
-        legal_basis="consent",  # type: ignore[arg-type]
-        pseudonym_key_id="k1",
-        retention_days=30,
-        starts_on=date.today() - timedelta(days=30),
-        ends_on=date.today() + timedelta(days=30),
-        event_types=["jp.komagane.exchange.hub-visited.v1"],
-        fields=["hub", "visited_at", "age_decade"],
-    )
 
 
 def handle(projector: FeedProjector, engine: object, *bodies: object) -> None:
@@ -62,7 +47,7 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
     engine = make_engine(db_url)
     run_migrations(engine, MIGRATIONS)
     with transaction(engine) as session:
-        session.add(new_agreement(agreement("hall")))
+        session.add(new_agreement(hall_visits_agreement("hall")))
     projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
     registered = PersonRegistered(
         person_id=PERSON, age_band=AgeBand.SENIOR_75_PLUS, residency_status=ResidencyStatus.RESIDENT,
@@ -115,7 +100,7 @@ def test_a_fetch_handled_in_one_transaction_sees_each_replica_change_of_its_own_
     engine = make_engine(db_url)
     run_migrations(engine, MIGRATIONS)
     with transaction(engine) as session:
-        session.add(new_agreement(agreement("hall")))
+        session.add(new_agreement(hall_visits_agreement("hall")))
     projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
     consumer = EventConsumer(engine, "127.0.0.1:9", group_id="partners", topics=["t"], handler=lambda event, session, _topic: projector(event, session))
     first, second = "a1c2a9e0-0d44-4c1b-8a57-3e2f1b0c9d11", "b2c2a9e0-0d44-4c1b-8a57-3e2f1b0c9d22"
