@@ -10,8 +10,9 @@ from pathlib import Path
 import komagane_partners
 import pytest
 from aiokafka import ConsumerRecord
+from komagane_partners.consent_waits import purge_older_than
 from komagane_partners.feeds import DELETION_NOTICE, FeedProjector
-from komagane_partners.models import ProvisionRecord, new_agreement
+from komagane_partners.models import ConsentWait, ProvisionRecord, new_agreement
 from komagane_partners.provision import record_deliveries
 from komagane_partners.pseudonyms import Pseudonymiser
 from sqlalchemy import text
@@ -22,6 +23,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import HubRegistered, HubVisited
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
+from komagane_kit.clock import tokyo_date
 from komagane_kit.consumer import EventConsumer
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.outbox import OutboxMessage
@@ -59,7 +61,8 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
     handle(projector, engine, registered, hub, visit)
     assert partner_rows(engine) == [], "no consent, no message"
 
-    handle(projector, engine, ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW), visit)
+    # (Given after that first visit happened, the consent does not let it flow: consent_waits.py.)
+    handle(projector, engine, ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW + timedelta(seconds=1)), visit)
     [row] = partner_rows(engine)
     payload = json.loads(row.payload)
     assert row.topic == "partner.hall.visits.v1" and row.traceparent is None
@@ -73,8 +76,8 @@ def test_projection_consent_withdrawal_and_provision_records(db_url: str) -> Non
 
     # A grant, a withdrawal and a visit handled in one transaction (as the consumer handles a
     # fetch): once withdrawn, nothing more flows, even within the transaction.
-    granted = ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW)
-    withdrawn = ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1))
+    granted = ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW + timedelta(seconds=2))
+    withdrawn = ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=3))
     with transaction(engine) as session:
         for body in (granted, visit, withdrawn, visit):
             projector(CloudEvent.of(body, time=NOW), session)
@@ -115,7 +118,8 @@ def test_a_fetch_handled_in_one_transaction_sees_each_replica_change_of_its_own_
         )  # fmt: skip
 
     def granted(person: str) -> ConsentGranted:
-        return ConsentGranted(person_id=person, purpose="PARTNER:hall", granted_at=NOW)
+        # Given after the batch's visits happened: a visit before it never flows (consent_waits.py).
+        return ConsentGranted(person_id=person, purpose="PARTNER:hall", granted_at=NOW + timedelta(seconds=1))
 
     bodies = [
         visit(first, "h-1"),  # (loads the batch's replicas: nothing yet)
@@ -136,4 +140,48 @@ def test_a_fetch_handled_in_one_transaction_sees_each_replica_change_of_its_own_
     delivered, _, later = (payload for _, payload in payloads)
     assert (delivered["hub"], delivered["age_decade"]) == ("赤穂公民館", "70-79")
     assert (later["hub"], later["age_decade"]) == (None, None) and later["pseudonym"] != delivered["pseudonym"]
+    engine.dispose()
+
+
+def test_an_event_that_comes_before_its_consent_waits_for_it(db_url: str) -> None:
+    """people.v1 and exchange.v1 have no order between them: a visit made just after the person
+    consented may be handled before the consent. It waits (consent_waits.py) and flows when the
+    consent comes, if that consent was given before the visit happened; other waits are purged."""
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    with transaction(engine) as session:
+        session.add(new_agreement(hall_visits_agreement("hall")))
+    projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
+    consenting, other = PERSON, "c3c2a9e0-0d44-4c1b-8a57-3e2f1b0c9d33"
+
+    def visit(person: str, at: datetime) -> CloudEvent:
+        return CloudEvent.of(HubVisited(person_id=person, visit_id=f"v-{person[:2]}-{at.timestamp()}", hub_id="h-1", visited_at=at), time=at)
+
+    def waits() -> list[tuple[str, str]]:
+        with Session(engine) as session:
+            return sorted((w.person_id, w.partner_id) for w in session.exec(select(ConsentWait)).all())
+
+    before, after = visit(consenting, NOW - timedelta(seconds=10)), visit(consenting, NOW)
+    for event in (before, after, visit(other, NOW)):
+        with transaction(engine) as session:
+            projector(event, session)
+    assert partner_rows(engine) == [] and waits() == [(consenting, "hall"), (consenting, "hall"), (other, "hall")]
+
+    handle(projector, engine, ConsentGranted(person_id=consenting, purpose="PARTNER:hall", granted_at=NOW - timedelta(seconds=5)))
+    [row] = partner_rows(engine)
+    assert json.loads(row.payload)["visited_at"] == tokyo_date(NOW).isoformat()
+    assert row.event_id == projector.pseudonyms.message_id("hall", "k1", after.id), "the visit after the consent, once"
+    assert waits() == [(other, "hall")], "the visit before the consent never flows, and waits no more"
+
+    with transaction(engine) as session:
+        assert purge_older_than(600)(session) == 0
+    with transaction(engine) as session:
+        assert purge_older_than(0)(session) == 1
+    assert waits() == []
+
+    # A withdrawal ends what waits for that partner: a later consent starts afresh.
+    with transaction(engine) as session:
+        projector(visit(other, NOW), session)
+    handle(projector, engine, ConsentWithdrawn(person_id=other, purpose="PARTNER:hall", withdrawn_at=NOW))
+    assert waits() == [] and len(partner_rows(engine)) == 1
     engine.dispose()

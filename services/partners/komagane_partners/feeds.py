@@ -7,7 +7,8 @@ provision records. So a message reaches a partner exactly when its delivery is r
 
 A person-level event goes to a partner only while that person's consent to the partner's
 purpose is live; a withdrawal stops the flow at once and sends a deletion notice for that
-pseudonym. Messages carry dates, never timestamps (the CloudEvents time is the day's start).
+pseudonym. One that comes before a consent given before it happened waits a short while for it
+(consent_waits.py). Messages carry dates, never timestamps (the CloudEvents time is the day's start).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import TOKYO, tokyo_date
 from komagane_kit.lookups import today
 from komagane_kit.outbox import enqueue
+from komagane_partners import consent_waits
 from komagane_partners.catalogue import AGE_FIELD, CATALOGUE, HUB_FIELD, SENSITIVITY_RANK, Shareable
 from komagane_partners.models import Agreement, Delivery, HubName, LegalBasis, PartnerConsent, PartnerPerson
 from komagane_partners.pseudonyms import Pseudonymiser
@@ -75,11 +77,14 @@ class FeedProjector:
             session.merge(PartnerConsent(person_id=body.person_id, partner_id=partner_id, granted_at=body.granted_at))
             if (view := view_if_made(session)) is not None:
                 view.consent_granted(body.person_id, partner_id)
+            for held in consent_waits.release(session, body.person_id, partner_id, body.granted_at):
+                self._deliver(held, held.body(), CATALOGUE[held.type], session, only_partner=partner_id)
         elif isinstance(body, ConsentWithdrawn) and body.purpose.startswith(PARTNER_PURPOSE):
             self._withdrawn(body, session)
 
     def _withdrawn(self, body: ConsentWithdrawn, session: Session) -> None:
         partner_id = body.purpose.removeprefix(PARTNER_PURPOSE)
+        consent_waits.drop(session, body.person_id, partner_id)
         consent = session.get(PartnerConsent, (body.person_id, partner_id))
         if consent is None:
             return  # nothing was flowing for this person
@@ -98,17 +103,23 @@ class FeedProjector:
             source_id = f"withdrawal/{body.person_id}/{body.withdrawn_at.isoformat()}"
             self._send(session, agreement, DELETION_NOTICE, source_id, on, notice, pseudonym, Sensitivity.S1, Controller.CITY)
 
-    def _deliver(self, event: CloudEvent, body: EventModel, shareable: Shareable, session: Session) -> None:
+    def _deliver(self, event: CloudEvent, body: EventModel, shareable: Shareable, session: Session, *, only_partner: str | None = None) -> None:
+        """Project the event for every agreement covering it (or only that partner's, for an
+        event released by a consent); one that lacks the person's consent waits for it."""
         on = tokyo_date(event.time)
         person_id: str | None = getattr(body, "person_id", None) if shareable.person_level else None
-        for agreement in _agreements(session, event_type=event.type):
+        waiting: set[str] = set()
+        for agreement in _agreements(session, partner_id=only_partner, event_type=event.type):
             if not agreement.covers(on) or SENSITIVITY_RANK[event.sensitivity] > SENSITIVITY_RANK[agreement.max_sensitivity]:
                 continue
             replicas = replica_view(session)  # (made once per transaction, on the first need)
             payload: dict[str, Any] = {"date": on.isoformat()}
             pseudonym: str | None = None
             if person_id is not None:
-                if agreement.legal_basis == LegalBasis.STATISTICS or not replicas.consented(person_id, agreement.partner_id):
+                if agreement.legal_basis == LegalBasis.STATISTICS:
+                    continue
+                if not replicas.consented(person_id, agreement.partner_id):
+                    waiting.add(agreement.partner_id)
                     continue
                 pseudonym = self.pseudonyms.pseudonym(agreement.partner_id, agreement.pseudonym_key_id, person_id)
                 payload["pseudonym"] = pseudonym
@@ -116,6 +127,8 @@ class FeedProjector:
                     payload[AGE_FIELD] = replicas.age_decade(person_id)
             payload |= project(shareable, body, agreement.fields, replicas)
             self._send(session, agreement, event.type, event.id, on, payload, pseudonym, event.sensitivity, event.controller)
+        if waiting and person_id is not None and only_partner is None:
+            consent_waits.hold(session, event, person_id, waiting)
 
     def _send(
         self,

@@ -8,10 +8,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from komagane_contracts.kafka_access import PARTNER_FEED_INPUTS
+from komagane_kit.periodic import every
 from komagane_kit.service import create_service_app
 from komagane_partners.api import ROUTERS
+from komagane_partners.consent_waits import purge_older_than
 from komagane_partners.feeds import FeedProjector
-from komagane_partners.provision import provision_recorder
+from komagane_partners.provision import record_deliveries
 from komagane_partners.pseudonyms import Pseudonymiser
 from komagane_partners.settings import PartnersSettings
 
@@ -28,7 +30,10 @@ def build_app(settings: PartnersSettings) -> FastAPI:
         migrations=MIGRATIONS,
         subscriptions={topic.name: project for topic in PARTNER_FEED_INPUTS},
         idempotent_posts=True,
-        background=[provision_recorder(settings.provision_record_seconds)],
+        background=[
+            every(settings.provision_record_seconds, record_deliveries, name="record-provisions"),
+            every(settings.consent_grace_seconds / 10, purge_older_than(settings.consent_grace_seconds), name="purge-consent-waits"),
+        ],
     )
 
 

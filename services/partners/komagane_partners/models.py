@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import field_validator, model_validator
-from sqlalchemy import BigInteger, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from komagane_contracts.kafka_access import partner_topic
@@ -246,3 +246,22 @@ class HubName(SQLModel, table=True):
 
     hub_id: str = Field(primary_key=True, max_length=36)
     name_ja: str = Field(max_length=200)
+
+
+class ConsentWait(SQLModel, table=True):
+    """A person-level event that found no PARTNER consent, kept a short while for that partner.
+
+    Topics have no order between them: a consent given just before a visit can reach this
+    service after it. Held here (consent_waits.py), the event still flows if that consent arrives
+    within the grace and was given before the event happened; otherwise the row is purged.
+    """
+
+    __tablename__ = "consent_wait"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    partner_id: str = Field(primary_key=True, max_length=63)
+    person_id: str = Field(max_length=36, index=True)
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False), description="The event's time, in UTC")
+    held_at: datetime = Field(default_factory=_now, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    ce_headers: str = Field(sa_column=Column(Text, nullable=False), description="The CloudEvents headers, as a JSON object")
+    data: str = Field(sa_column=Column(Text, nullable=False), description="The event body, as JSON")

@@ -8,23 +8,16 @@ count) and are removed, in one transaction.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import logging
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import delete
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from komagane_kit.db import transaction
 from komagane_kit.lookups import dump_list
 from komagane_partners.models import Agreement, Delivery, ProvisionRecord, ProvisionRecordPublic
-
-log = logging.getLogger(__name__)
 
 
 def record_deliveries(session: Session) -> int:
@@ -56,23 +49,6 @@ def record_deliveries(session: Session) -> int:
         )
         session.execute(delete(Delivery).where(col(Delivery.id).in_([d.id for d in deliveries])))
     return len(groups)
-
-
-def provision_recorder(every_seconds: float) -> Callable[[Engine], Coroutine[Any, Any, None]]:
-    async def record_provisions(engine: Engine) -> None:
-        while True:
-            await asyncio.sleep(every_seconds)
-            try:
-                await asyncio.to_thread(_record_once, engine)
-            except Exception:  # the database may be briefly away: the rows wait for the next round
-                log.exception("recording provisions failed; retrying")
-
-    return record_provisions
-
-
-def _record_once(engine: Engine) -> None:
-    with transaction(engine) as session:
-        record_deliveries(session)
 
 
 CSV_COLUMNS = (

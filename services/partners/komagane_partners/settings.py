@@ -16,3 +16,6 @@ class PartnersSettings(ServiceSettings):
     # Partner feeds carry dates, not moments: a fetch may wait a quarter second to gather events,
     # so a steady stream is handled in a few large transactions rather than one per event.
     consumer_fetch_wait_ms: int = 250
+    # How long a person-level event that came before the PARTNER consent it needs waits for that
+    # consent (consent_waits.py): topics have no order between them, so it may be on its way.
+    consent_grace_seconds: float = 600.0
