@@ -69,6 +69,7 @@ class Gateway:
     async def request(self, method: str, path: str, *, json: Any = None, key: str | None = None, params: dict[str, str] | None = None) -> Any:
         """Send, retrying what is retryable; the JSON answer, or RequestFailed."""
         replica_deadline = time.monotonic() + REPLICA_WAIT
+        original_key, replica_retries = key, 0
         attempt = 0
         while True:
             attempt += 1
@@ -94,6 +95,11 @@ class Gateway:
                 continue
             if response.status_code == 422 and _problem_type(response).endswith("/unknown-person") and time.monotonic() < replica_deadline:
                 self.stats.retried += 1
+                # The 422 is stored under its key like any answer, so asking again with that key
+                # would only replay it. It changed nothing: the retry is a new request, whose key
+                # is still derived from the plan.
+                replica_retries += 1
+                key = f"{original_key}~replica-{replica_retries}" if original_key else None
                 await asyncio.sleep(0.25)
                 continue
             self.stats.failed[f"{response.status_code} {_problem_type(response).rsplit('/', 1)[-1]}"] += 1
