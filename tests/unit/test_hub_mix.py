@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from komagane_profiles.hubmix import add_attendance, mix_index, new_hub, summary
+from komagane_profiles.hubmix import SEEN_KEPT, SEEN_TRIM, add_attendance, mix_index, new_hub, summary
 
 
 def test_mix_index_is_zero_for_one_band_and_one_for_all_bands_equal() -> None:
@@ -26,3 +26,16 @@ def test_monthly_summary_counts_each_attendance_once_and_suppresses_small_months
     assert november["mixed_session_share"] == 1.0  # both sessions have at least three bands
     assert november["mix_index"] == mix_index({"0-17": 2, "18-39": 1, "40-64": 1, "65-74": 1, "75+": 5})
     assert months["2026-10"] == {"sessions": 1, "attendances": None, "mix_index": None, "mixed_session_share": None, "suppressed": True}
+
+
+def test_a_hub_remembers_its_recent_attendance_ids_oldest_first_also_from_an_older_state() -> None:
+    hub = new_hub("h")
+    hub["seen"] = ["old-1", "old-2"]  # as a state stored before the ids were kept in a dict
+    assert not add_attendance(hub, attendance_id="old-2", session_id="s", month="2026-11", age_band="75+")
+    for i in range(SEEN_KEPT + SEEN_TRIM - 2):
+        assert add_attendance(hub, attendance_id=f"a{i}", session_id="s", month="2026-11", age_band="75+")
+    assert len(hub["seen"]) == SEEN_KEPT + SEEN_TRIM and not add_attendance(hub, attendance_id="old-1", session_id="s", month="2026-11", age_band="75+")
+    assert add_attendance(hub, attendance_id="one-more", session_id="s", month="2026-11", age_band="75+")
+    assert len(hub["seen"]) == SEEN_KEPT + 1, "the oldest SEEN_TRIM forgotten at once"
+    assert "old-1" not in hub["seen"] and "a0" not in hub["seen"] and f"a{SEEN_TRIM - 2}" in hub["seen"]
+    assert summary(hub)["months"]["2026-11"]["attendances"] == SEEN_KEPT + SEEN_TRIM - 1

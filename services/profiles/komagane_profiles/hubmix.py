@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import islice
 from typing import Any
 
 from komagane_contracts.vocabulary import AgeBand
@@ -18,7 +19,10 @@ BANDS = [band.value for band in AgeBand]
 SUPPRESS_BELOW = 10
 MIXED_SESSION_BANDS = 3
 MONTHS_KEPT = 13
+# The attendance ids a hub remembers, oldest first: at least SEEN_KEPT, and the oldest
+# SEEN_TRIM at once beyond that (a dict, so asking is one lookup whatever the count).
 SEEN_KEPT = 2000
+SEEN_TRIM = 500
 
 HubState = dict[str, Any]
 
@@ -32,12 +36,14 @@ def mix_index(counts: dict[str, int]) -> float:
 
 
 def new_hub(hub_id: str) -> HubState:
-    return {"hub_id": hub_id, "sessions": {}, "seen": []}
+    return {"hub_id": hub_id, "sessions": {}, "seen": {}}
 
 
 def add_attendance(state: HubState, *, attendance_id: str, session_id: str, month: str, age_band: str) -> bool:
     """Count one attendance; False when this attendance was counted before (redelivery)."""
-    seen: list[str] = state["seen"]
+    seen: dict[str, int] = state["seen"]
+    if isinstance(seen, list):  # a state stored before the ids were a dict
+        seen = state["seen"] = dict.fromkeys(seen, 1)
     if attendance_id in seen:
         return False
     sessions = state["sessions"]
@@ -46,9 +52,10 @@ def add_attendance(state: HubState, *, attendance_id: str, session_id: str, mont
         session = sessions[session_id] = {"month": month, "bands": {}}
         _keep_recent_months(state)  # only a new session can bring a new month
     session["bands"][age_band] = session["bands"].get(age_band, 0) + 1
-    seen.append(attendance_id)
-    if len(seen) > SEEN_KEPT:
-        del seen[: len(seen) - SEEN_KEPT]
+    seen[attendance_id] = 1
+    if len(seen) > SEEN_KEPT + SEEN_TRIM:
+        for old in list(islice(seen, SEEN_TRIM)):
+            del seen[old]
     return True
 
 
