@@ -294,10 +294,10 @@ def _journey_step(body: EventModel) -> tuple[str, date] | None:
 
 
 def _later(current: str | None, time: datetime) -> str:
-    candidate = time.isoformat()
-    if current is None:
-        return candidate
-    return max(current, candidate, key=datetime.fromisoformat)
+    """The later of the two moments, as stored (a tie keeps the current one)."""
+    if current is None or time > datetime.fromisoformat(current):
+        return time.isoformat()
+    return current
 
 
 def profile_of(state: State) -> PersonProfileUpdated | None:
