@@ -24,19 +24,16 @@ from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue, enqueue_many
 from komagane_kit.people_replica import KnownPerson, is_registered, known_person
+from komagane_kit.remembered import RememberedIds
 
 T = TypeVar("T", bound=SQLModel)
-
-
-# Remembered ids per permanent model, at most (then forgotten and learnt again).
-_REMEMBERED_MAX = 100_000
 
 
 class Lookups:
     def __init__(self, kinds: dict[type[SQLModel], str], *, permanent: Collection[type[SQLModel]] = ()) -> None:
         """`permanent`: models whose rows are never deleted, so an id once found stays valid."""
         self._kinds = kinds
-        self._found: dict[type[SQLModel], set[str]] = {model: set() for model in permanent}
+        self._found: dict[type[SQLModel], RememberedIds] = {model: RememberedIds() for model in permanent}
 
     def kind(self, model: type[SQLModel]) -> str:
         return self._kinds.get(model, model.__name__.lower())
@@ -51,14 +48,12 @@ class Lookups:
         """404 unless the row exists; loads nothing. For a `permanent` model the database is
         asked once per id and process (a hot write path checks the same few hubs all day)."""
         found = self._found.get(model)
-        if found is not None and entity_id in found:
+        if found is not None and found.known(session, entity_id):
             return
         if session.connection().execute(_existence_query(model), {"entity_id": entity_id}).first() is None:
             raise self.not_found(model, entity_id)
         if found is not None:
-            if len(found) >= _REMEMBERED_MAX:
-                found.clear()
-            found.add(entity_id)
+            found.learn(session, entity_id)
 
     def get_or_422(self, session: Session, model: type[T], entity_id: str, field: str) -> T:
         """For ids given in a request body: the body is what is wrong, so 422 naming the field."""

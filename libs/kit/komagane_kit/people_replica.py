@@ -13,6 +13,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import PersonRegistered
+from komagane_kit.remembered import RememberedIds
 
 
 class KnownPerson(SQLModel, table=True):
@@ -50,6 +51,15 @@ _PERSON_ID = KnownPerson.__table__.c.person_id  # type: ignore[attr-defined]
 _IS_REGISTERED = select(_PERSON_ID).where(bindparam("person_id") == _PERSON_ID)
 
 
+# Replica rows are never deleted: a person once found is asked of the database no more.
+_REGISTERED = RememberedIds()
+
+
 def is_registered(session: Session, person_id: str) -> bool:
-    """The check alone: one column read, no object loaded."""
-    return session.connection().execute(_IS_REGISTERED, {"person_id": person_id}).first() is not None
+    """The check alone: one column read, no object loaded, and none for a person found before."""
+    if _REGISTERED.known(session, person_id):
+        return True
+    if session.connection().execute(_IS_REGISTERED, {"person_id": person_id}).first() is None:
+        return False
+    _REGISTERED.learn(session, person_id)
+    return True
