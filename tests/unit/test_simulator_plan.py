@@ -52,22 +52,32 @@ def test_history_has_weekly_rhythms_and_a_seminar_month() -> None:
     )
 
 
-async def test_the_gateway_client_waits_out_429_and_503_and_sends_idempotency_keys() -> None:
+async def post_through(answers: list[httpx.Response], path: str, body: object, key: str) -> tuple[object, list[httpx.Request], Gateway]:
+    """One `Gateway.post` against a gateway that gives `answers` in turn: its result, and the
+    requests it sent."""
     seen: list[httpx.Request] = []
-    answers = iter(
-        [httpx.Response(429, headers={"Retry-After": "0.05"}), httpx.Response(503, headers={"Retry-After": "0.05"}), httpx.Response(201, json={"id": "x"})]
-    )
+    replies = iter(answers)
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return next(answers)
+        return next(replies)
 
     gateway = Gateway("http://gateway.test", lambda: "token")
     gateway.client = httpx.AsyncClient(base_url="http://gateway.test", transport=httpx.MockTransport(handler))
     try:
-        assert await gateway.post("/v1/hubs", {"name_ja": "x"}, "sim-1-abc") == {"id": "x"}
+        return await gateway.post(path, body, key), seen, gateway
     finally:
         await gateway.aclose()
+
+
+async def test_the_gateway_client_waits_out_429_and_503_and_sends_idempotency_keys() -> None:
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "0.05"}),
+        httpx.Response(503, headers={"Retry-After": "0.05"}),
+        httpx.Response(201, json={"id": "x"}),
+    ]
+    result, seen, gateway = await post_through(answers, "/v1/hubs", {"name_ja": "x"}, "sim-1-abc")
+    assert result == {"id": "x"}
     assert len(seen) == 3 and gateway.stats.retried == 2
     assert {r.headers["Idempotency-Key"] for r in seen} == {"sim-1-abc"}
     assert seen[0].headers["Authorization"] == "Bearer token"
@@ -75,19 +85,8 @@ async def test_the_gateway_client_waits_out_429_and_503_and_sends_idempotency_ke
 
 async def test_a_person_not_yet_in_a_pillars_replica_is_asked_again_under_a_new_key() -> None:
     """The 422 is stored under its key like any answer; the retry must not just replay it."""
-    seen: list[httpx.Request] = []
     unknown = {"type": "https://komagane.example/problems/unknown-person", "status": 422}
-    answers = iter([httpx.Response(422, json=unknown), httpx.Response(422, json=unknown), httpx.Response(201, json={"id": "v"})])
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return next(answers)
-
-    gateway = Gateway("http://gateway.test", lambda: "token")
-    gateway.client = httpx.AsyncClient(base_url="http://gateway.test", transport=httpx.MockTransport(handler))
-    try:
-        assert await gateway.post("/v1/hubs/h/visits", {"person_id": "p"}, "sim-2-visit") == {"id": "v"}
-    finally:
-        await gateway.aclose()
-    keys = [r.headers["Idempotency-Key"] for r in seen]
-    assert keys == ["sim-2-visit", "sim-2-visit~replica-1", "sim-2-visit~replica-2"]
+    answers = [httpx.Response(422, json=unknown), httpx.Response(422, json=unknown), httpx.Response(201, json={"id": "v"})]
+    result, seen, _ = await post_through(answers, "/v1/hubs/h/visits", {"person_id": "p"}, "sim-2-visit")
+    assert result == {"id": "v"}
+    assert [r.headers["Idempotency-Key"] for r in seen] == ["sim-2-visit", "sim-2-visit~replica-1", "sim-2-visit~replica-2"]
