@@ -1,5 +1,5 @@
 """The gateway's idempotency store on a real Redis, with many requests at once: their Redis calls
-go together in pipelines (groupcommit.py), and each key is still answered exactly once."""
+go together in pipelines (komagane_kit.groupcommit), and each key is still answered exactly once."""
 
 from __future__ import annotations
 

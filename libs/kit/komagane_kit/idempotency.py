@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, String, Text, insert
 from sqlalchemy.engine import Engine
@@ -61,13 +62,12 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or key_raw is None:
             await self.app(scope, receive, send)
             return
-        key = key_raw.decode("latin-1").strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
+        key = valid_key(key_raw)
+        if key is None:
             await problem_response(400, "invalid-idempotency-key", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters.")(scope, receive, send)
             return
-        body = await _read_body(receive)
-        digest = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body).hexdigest()
-        scoped_key = f"{scope['path']}|{key}"
+        body = await read_body(receive)
+        scoped_key, digest = stored_key(scope, key, body)
         engine: Engine = self._engine_of()  # type: ignore[operator]
         answer = _HeldAnswer()
 
@@ -82,7 +82,7 @@ class IdempotencyMiddleware:
         # end up waiting for a connection held by a request that waits for a thread. So the
         # surplus waits here, on the event loop, holding neither.
         async with self._slots:
-            session = _KeyedUnitOfWork(engine, scoped_key, digest)  # no connection until the route's first statement
+            session = KeyedUnitOfWork(engine, scoped_key, digest)  # no connection until the route's first statement
             scope.setdefault("state", {})[UNIT_OF_WORK] = session
             try:
                 await self.app(scope, replay_receive, answer.capture)
@@ -96,7 +96,7 @@ class IdempotencyMiddleware:
                 await close_session(session)
                 raise
         if session.existing is not None:
-            await _answer_existing(session.existing, digest, scope, receive, send)
+            await answer_existing(session.existing, digest, scope, receive, send)
         else:
             await answer.replay(send)
 
@@ -106,7 +106,7 @@ def commit_with_answer(session: Session, response: Response) -> Response:
     stored and committed beside the work right here, in the route's worker thread, which spares
     the middleware a thread hop after the route (for the busiest routes; any route may)."""
     session.commit()
-    if isinstance(session, _KeyedUnitOfWork):
+    if isinstance(session, KeyedUnitOfWork):
         session.settle(response.status_code, response.raw_headers, bytes(response.body))
     return response
 
@@ -141,7 +141,19 @@ class _HeldAnswer:
             await send(message)
 
 
-async def _read_body(receive: Receive) -> bytes:
+def valid_key(raw: bytes) -> str | None:
+    """The key of an `Idempotency-Key` header, or None when it is empty or too long (400)."""
+    key = raw.decode("latin-1").strip()
+    return key if key and len(key) <= MAX_KEY_LENGTH else None
+
+
+def stored_key(scope: Scope, key: str, body: bytes) -> tuple[str, str]:
+    """The row's key (a client's key is its own on each path) and the hash of the request."""
+    digest = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body).hexdigest()
+    return f"{scope['path']}|{key}", digest
+
+
+async def read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
         message = await receive()
@@ -152,10 +164,16 @@ async def _read_body(receive: Receive) -> bytes:
 
 # A plain statement, not the ORM: every POST with a key stores one row. (One statement object
 # with values given at execution, so its compiled form is found by a key computed once.)
-_STORE = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+STORE = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
-class _KeyedUnitOfWork(UnitOfWork):
+def stored_answer(key: str, digest: str, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> dict[str, Any]:
+    """The values of `STORE` for an answer: the headers a replay needs, and the body."""
+    kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in (b"content-type", b"location")]
+    return {"key": key, "request_hash": digest, "status": status, "headers": json.dumps(kept), "body": body, "created_at": datetime.now(UTC)}
+
+
+class KeyedUnitOfWork(UnitOfWork):
     """The unit of work of a request with an Idempotency-Key: storing its answer completes it."""
 
     def __init__(self, engine: Engine, key: str, digest: str) -> None:
@@ -170,14 +188,12 @@ class _KeyedUnitOfWork(UnitOfWork):
         """Store the answer beside the route's work and commit both. If another request stored
         an answer for this key first, roll back instead and keep that one in `existing`."""
         self.settled = True
-        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in (b"content-type", b"location")]
         try:
             if status < 400:
                 self.discard_uncommitted()
             else:
                 self.rollback()  # a refused request changes nothing, whatever the route flushed
-            values = {"key": self.key, "request_hash": self.digest, "status": status, "headers": json.dumps(kept), "body": body}
-            self.execute(_STORE, values | {"created_at": datetime.now(UTC)})
+            self.execute(STORE, stored_answer(self.key, self.digest, status, headers, body))
             self.complete()
         except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit
             self.rollback()
@@ -187,7 +203,7 @@ class _KeyedUnitOfWork(UnitOfWork):
             self.close()
 
 
-async def _answer_existing(record: IdempotencyRecord, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
+async def answer_existing(record: IdempotencyRecord, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
     if record.request_hash != digest:
         response = problem_response(422, "idempotency-key-reused", "This Idempotency-Key was used with a different request.")
     elif record.status is None:  # a pending row of an earlier version of this middleware

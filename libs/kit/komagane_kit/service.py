@@ -25,6 +25,7 @@ from sqlmodel import Session
 from komagane_kit.consumer import EventConsumer, EventHandler
 from komagane_kit.db import UNIT_OF_WORK, close_session, make_engine, run_migrations
 from komagane_kit.errors import BodySizeLimit, install_problem_handlers
+from komagane_kit.group_writes import GroupedWrite, GroupedWrites
 from komagane_kit.health import Check, health_router
 from komagane_kit.idempotency import IdempotencyMiddleware
 from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
@@ -102,13 +103,16 @@ def create_service_app(
     description: str = "",
     subscriptions: Mapping[str, EventHandler] | None = None,
     idempotent_posts: bool = False,
+    grouped_writes: Sequence[GroupedWrite] = (),
     background: Sequence[Callable[[Engine], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """A pillar service: its own database (migrated at start) and an outbox relay to Kafka.
 
     `subscriptions` maps each input topic to its handler — the one place where a service says
     what it listens to; they share one consumer group named after the service. With
-    `idempotent_posts`, POST requests honour an `Idempotency-Key` header. `background` loops
+    `idempotent_posts`, POST requests honour an `Idempotency-Key` header. `grouped_writes`: the
+    busiest write routes, whose common case is served without the framework and committed
+    together with concurrent ones (komagane_kit.group_writes). `background` loops
     run for the life of the process (cancelled at shutdown, before the relay drains).
     """
 
@@ -168,6 +172,8 @@ def create_service_app(
         return engine
 
     middleware = [Middleware(IdempotencyMiddleware, engine_of=engine_of)] if idempotent_posts else []
+    if grouped_writes:  # outside the idempotency middleware: it stores its own answers
+        middleware.append(Middleware(GroupedWrites, writes=grouped_writes, routers=routers, engine_of=engine_of, max_body_bytes=settings.max_body_bytes))
     app: FastAPI = create_app(
         settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan, middleware=middleware
     )

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from komagane_contracts.topics import PEOPLE
 from komagane_exchange.api import ROUTERS
+from komagane_exchange.api.hubs import VISIT_WRITE
 from komagane_exchange.settings import ExchangeSettings
 from komagane_kit.people_replica import replicate_people
 from komagane_kit.service import create_service_app
@@ -25,6 +26,7 @@ def build_app(settings: ExchangeSettings) -> FastAPI:
         migrations=MIGRATIONS,
         subscriptions={PEOPLE.name: replicate_people},
         idempotent_posts=True,
+        grouped_writes=[VISIT_WRITE],
     )
 
 

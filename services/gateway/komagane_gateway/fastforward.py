@@ -14,7 +14,8 @@ full path calls, in the same order:
    answer passes the app's own middleware (`RateLimit-*` headers, localised problems).
 
 So there is one place for each rule; what this module owns is only which requests it takes
-(`ForwardedRoutes`: what the app's router would hand to `routes.forward`) and the telemetry the
+(`ForwardedRoutes`: what the app's router would hand to `routes.forward`, found by the kit's
+`EndpointRoutes`) and the telemetry the
 ASGI instrumentation would give them: one SERVER span continuing the caller's trace and the
 `http.server.*` metrics the service dashboards read. The gateway tests send every request both
 ways and compare status, headers and body.
@@ -24,14 +25,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware import Middleware
-from fastapi.routing import APIRoute
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, UpDownCounter
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -41,41 +40,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from komagane_gateway.auth import authorize
 from komagane_gateway.routes import forward
 from komagane_kit.errors import BodySizeLimit, Problem, internal_error_response
+from komagane_kit.routing import EndpointRoutes
 from komagane_kit.telemetry import context_from_headers
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 
-class ForwardedRoutes:
-    """Which requests the application's router hands to `routes.forward`.
-
-    `routers`: the application's routers in the order it includes them. The router takes the
-    first route that matches both path and method; so a request goes to `forward` when its
-    pattern matches and no route before it does (routes outside `/v1/` never can). The
-    patterns are the routes' own, compiled by FastAPI: nothing here restates a path.
-    """
+class ForwardedRoutes(EndpointRoutes):
+    """Which requests the application's router hands to `routes.forward` (komagane_kit.routing)."""
 
     def __init__(self, routers: Sequence[APIRouter]) -> None:
-        routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
-        found = next((i for i, route in enumerate(routes) if route.endpoint is forward), None)
-        if found is None:
-            raise LookupError("routes.forward is not among the routers' routes")
-        self.route = routes[found]
-        self.methods = frozenset(self.route.methods or ())
-        self._before: list[tuple[re.Pattern[str], frozenset[str]]] = [(route.path_regex, frozenset(route.methods or ())) for route in routes[:found]]
+        super().__init__(routers, forward)
 
     def path_of(self, method: str, path: str) -> str | None:
         """The `path` parameter `forward` would get, or None when the request is not forward's."""
-        if method not in self.methods:
-            return None
-        found = self.route.path_regex.match(path)
-        if found is None:
-            return None
-        for pattern, methods in self._before:
-            if method in methods and pattern.match(path):
-                return None
-        return str(found["path"])
+        params = self.params_of(method, path)
+        return None if params is None else params["path"]
 
 
 @functools.cache

@@ -14,7 +14,7 @@ service is sent the scoped key (a hash of subject and key), so its own idempoten
 second line, for calls that reach it some other way — keeps callers apart too.
 
 Every write with a key makes two Redis calls (take the key, store the answer); the calls of
-concurrent requests go together in one pipeline (groupcommit.py), in the order they were made.
+concurrent requests go together in one pipeline (komagane_kit.groupcommit), in the order they were made.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import redis.asyncio as aioredis
 from fastapi import Request, Response
 from redis.asyncio.client import Pipeline
 
-from komagane_gateway.groupcommit import GroupCommit
 from komagane_kit.errors import Problem
+from komagane_kit.groupcommit import GroupCommit
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 200

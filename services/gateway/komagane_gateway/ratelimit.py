@@ -9,7 +9,7 @@ are generous — they stop a runaway client, not a busy frontend.
 
 One Lua script takes a token atomically (Redis runs it alone, so concurrent gateways share the
 bucket exactly), using Redis's own clock. Requests arriving together share one script call: while
-a call is out, the next requests queue and go in the next one (groupcommit.py), so under load a
+a call is out, the next requests queue and go in the next one (komagane_kit.groupcommit), so under load a
 read costs a fraction of a Redis round trip instead of one each. Every answer carries the IETF draft headers
 `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the bucket is full);
 a refusal is 429 problem+json with `Retry-After`.
@@ -24,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from komagane_gateway.groupcommit import GroupCommit
+from komagane_kit.groupcommit import GroupCommit
 
 # Takes one token from each of several buckets in one call (the requests of one batch, see
 # RateLimiter). ARGV holds, per request, its rate (tokens/s), capacity and how many read-model

@@ -1,11 +1,12 @@
-"""Group commit: what concurrent requests ask of Redis goes in one round trip.
+"""Group commit: what concurrent requests ask of a store goes in one round trip.
 
-A Redis call costs the gateway far more in system calls and client bookkeeping than Redis
-spends answering it. So requests do not each make their own: they queue an item, and while one
-batch is out the next one gathers; when the first comes back the gathered items go together.
-Under load a request pays a fraction of a round trip; alone, it waits for nothing (its batch
-leaves on the next turn of the event loop). The rate limiter (ratelimit.py, one script call
-per batch) and the idempotency store (idempotency.py, one pipeline per batch) use it.
+A call to Redis or a database transaction costs the caller far more in system calls, client
+bookkeeping and commits than the store spends on one request's part of it. So requests do not
+each make their own: they queue an item, and while one batch is out the next one gathers; when
+the first comes back the gathered items go together. Under load a request pays a fraction of a
+round trip; alone, it waits for nothing (its batch leaves on the next turn of the event loop).
+Users: the gateway's rate limiter (one script call per batch) and idempotency store (one
+pipeline per batch), and the services' grouped writes (group_writes.py, one transaction per batch).
 """
 
 from __future__ import annotations

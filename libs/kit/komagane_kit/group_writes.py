@@ -1,0 +1,222 @@
+"""Grouped writes: a busy POST route's common case served without the framework, and the
+requests that arrive together committed in one transaction.
+
+A hub visit is a few INSERTs; through FastAPI and a transaction of its own it spends most of
+its CPU on routing, dependency injection, a worker-thread hop, a pooled connection's checkout
+and ping, and a COMMIT. `GroupedWrites` (ASGI middleware, just inside the internal-token check)
+takes the requests the application's router would give the route (komagane_kit.routing) when
+they are the common case: a JSON body the route's model accepts, path parameters the route
+accepts and, if there is one, a well-formed `Idempotency-Key`. Anything else goes on to the
+full application, which answers it with its own validation and errors.
+
+A taken request queues its write (komagane_kit.groupcommit). One worker thread runs the queued
+writes in one transaction, each under its own request's trace context, stores each answer under
+its Idempotency-Key beside the work (as komagane_kit.idempotency does), and commits once. Only
+then do the answers go out. If any write of a group is refused or fails, or a key turns out to
+be taken, the group is rolled back and each write is done again on its own, with exactly the
+full path's rules: the refusal or failure is answered to its request alone, a 4xx is stored and
+replayed, a 5xx keeps nothing and frees the key, a key answered before is replayed or refused.
+A request alone in its group goes straight to that path. So a write, its outbox events and its
+stored answer still exist together or not at all, and no request pays for another's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from komagane_kit.errors import Problem, internal_error_response
+from komagane_kit.groupcommit import GroupCommit
+from komagane_kit.idempotency import (
+    HEADER,
+    STORE,
+    IdempotencyRecord,
+    KeyedUnitOfWork,
+    answer_existing,
+    commit_with_answer,
+    read_body,
+    stored_answer,
+    stored_key,
+    valid_key,
+)
+from komagane_kit.routing import EndpointRoutes
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
+
+Write = Callable[[Session, Mapping[str, str], Any], Response]
+
+
+@dataclass(frozen=True)
+class GroupedWrite:
+    """One route served by `GroupedWrites`.
+
+    `endpoint`: the route's FastAPI function (its path and method are the ones served);
+    `body`: the model of its JSON body; `write`: its work, given a session, the path parameters
+    and the parsed body, returning the answer without committing (the endpoint commits the same
+    work itself); `accepts`: whether the path parameters pass the route's own checks (when not,
+    the full path answers with its validation error).
+    """
+
+    endpoint: Callable[..., Any]
+    body: type[BaseModel]
+    write: Write
+    accepts: Callable[[Mapping[str, str]], bool] = lambda params: True
+
+
+@dataclass
+class _Pending:
+    """A taken request, waiting for its group."""
+
+    write: Write
+    params: dict[str, str]
+    body: BaseModel
+    path: str
+    key: str | None  # the stored key (komagane_kit.idempotency), when the request has one
+    digest: str
+    context: otel_context.Context
+
+
+@dataclass
+class _Outcome:
+    response: Response | None = None
+    existing: IdempotencyRecord | None = None  # the answer stored first under the request's key
+
+
+class GroupedWrites:
+    def __init__(
+        self, app: ASGIApp, *, writes: Sequence[GroupedWrite], routers: Sequence[APIRouter], engine_of: Callable[[], Engine], max_body_bytes: int
+    ) -> None:
+        self.app = app
+        self._routes = [(EndpointRoutes(routers, write.endpoint), write) for write in writes]
+        self._engine_of = engine_of  # resolved per group: the engine is created in the app's lifespan
+        self._max_body_bytes = max_body_bytes
+        self._groups: GroupCommit[_Pending, _Outcome] = GroupCommit(self._commit_group)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        taken = self._take(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if taken is None:
+            await self.app(scope, receive, send)
+            return
+        grouped, params, key = taken
+        body = await read_body(receive)
+        try:
+            parsed = grouped.body.model_validate_json(body)
+        except ValidationError:  # the full path answers with its own validation error
+            await self.app(scope, _replaying(body), send)
+            return
+        scoped_key, digest = stored_key(scope, key, body) if key is not None else (None, "")
+        pending = _Pending(grouped.write, params, parsed, scope["path"], scoped_key, digest, otel_context.get_current())
+        outcome = await self._groups.submit(pending)
+        if outcome.existing is not None:
+            await answer_existing(outcome.existing, digest, scope, receive, send)
+        elif outcome.response is not None:
+            await outcome.response(scope, receive, send)
+
+    def _take(self, scope: Scope) -> tuple[GroupedWrite, dict[str, str], str | None] | None:
+        """The route, its path parameters and the request's key, if the request is the common
+        case of a grouped route; None to pass it on."""
+        found = next(((grouped, params) for routes, grouped in self._routes if (params := routes.params_of("POST", scope["path"])) is not None), None)
+        if found is None:
+            return None
+        grouped, params = found
+        if not grouped.accepts(params):
+            return None
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is None or not length.isdigit() or int(length) > self._max_body_bytes:
+            return None  # chunked or too large: the full path counts and refuses
+        if headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
+            return None
+        raw_key = headers.get(HEADER)
+        key = valid_key(raw_key) if raw_key is not None else None
+        if raw_key is not None and key is None:
+            return None  # the full path refuses it (400)
+        return grouped, params, key
+
+    async def _commit_group(self, group: list[_Pending]) -> list[_Outcome]:
+        return await asyncio.to_thread(self._commit_in_thread, group)
+
+    def _commit_in_thread(self, group: list[_Pending]) -> list[_Outcome]:
+        engine = self._engine_of()
+        if len(group) > 1:
+            together = self._together(engine, group)
+            if together is not None:
+                return together
+        return [_alone(engine, pending) for pending in group]
+
+    def _together(self, engine: Engine, group: list[_Pending]) -> list[_Outcome] | None:
+        """Every write of `group` in one transaction; None (nothing kept) if any was refused or
+        failed, or a key was taken."""
+        links = [trace.Link(span.get_span_context()) for pending in group if (span := trace.get_current_span(pending.context)).is_recording()]
+        with _tracer.start_as_current_span("grouped writes", links=links) as span, Session(engine, expire_on_commit=False) as session:
+            span.set_attribute("komagane.group.size", len(group))
+            try:
+                responses = []
+                for pending in group:
+                    with _attached(pending.context):
+                        response = pending.write(session, pending.params, pending.body)
+                        if response.status_code >= 400:
+                            return None
+                        if pending.key is not None:
+                            session.execute(STORE, stored_answer(pending.key, pending.digest, response.status_code, response.raw_headers, bytes(response.body)))
+                    responses.append(response)
+                session.commit()
+            except Exception as exc:  # each again on its own: each is answered as the full path would
+                span.set_attribute("komagane.group.split", type(exc).__name__)
+                return None
+        return [_Outcome(response=response) for response in responses]
+
+
+def _alone(engine: Engine, pending: _Pending) -> _Outcome:
+    """One write in its own transaction, as the full path and its idempotency middleware do it."""
+    session = KeyedUnitOfWork(engine, pending.key, pending.digest) if pending.key is not None else Session(engine, expire_on_commit=False)
+    with _attached(pending.context), session:
+        try:
+            response = pending.write(session, pending.params, pending.body)
+        except Problem as problem:
+            response = problem.response(instance=pending.path)
+        except Exception:
+            log.exception("unhandled error on POST %s", pending.path)
+            return _Outcome(response=internal_error_response(instance=pending.path))  # closing rolls back: nothing kept
+        if response.status_code >= 500:
+            return _Outcome(response=response)
+        try:
+            if response.status_code < 400:
+                commit_with_answer(session, response)
+            elif isinstance(session, KeyedUnitOfWork):  # a refusal is stored and replayed; its work is rolled back
+                session.settle(response.status_code, response.raw_headers, bytes(response.body))
+        except Exception:
+            log.exception("unhandled error on POST %s", pending.path)
+            return _Outcome(response=internal_error_response(instance=pending.path))
+        existing = session.existing if isinstance(session, KeyedUnitOfWork) else None
+        return _Outcome(response=response, existing=existing)
+
+
+@contextmanager
+def _attached(context: otel_context.Context) -> Iterator[None]:
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+def _replaying(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
