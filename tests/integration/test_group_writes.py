@@ -106,13 +106,26 @@ def commits_of(engine: Engine) -> list[int]:
     return commits
 
 
+def inserts_of(engine: Engine) -> list[str]:
+    """The tables of the INSERT statements sent from now on, one entry per statement sent."""
+    tables: list[str] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            tables.append(statement.split()[2].strip('"'))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    return tables
+
+
 async def test_visits_arriving_together_are_committed_in_one_transaction(engine: Engine) -> None:
     app, full = grouped(engine)
-    commits = commits_of(engine)
+    commits, inserts = commits_of(engine), inserts_of(engine)
     answers = await asyncio.gather(*(post(app, {"person_id": PEOPLE[n % 3]}, key=f"k{n}") for n in range(5)), post(app, {"person_id": PEOPLE[0]}))
     assert [status for status, _, _ in answers] == [201] * 6
     assert len({json.loads(body)["id"] for _, _, body in answers}) == 6
     assert commits[0] == 1
+    assert inserts == ["hub_visit", "outbox", "idempotency_key"]  # each table's rows in one statement
     assert counted(engine) == {"visits": 6, "outbox": 6, "keys": 5}
     assert full.bodies == []
     # Stored answers are the answers given: a retry is replayed byte for byte.

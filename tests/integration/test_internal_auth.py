@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from komagane_exchange.main import build_app
 from komagane_exchange.settings import ExchangeSettings
-from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, internal_headers
+from komagane_kit import internal_auth
+from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, Identity, internal_headers, mint_internal_token, verify_internal_token
 from tests.support.internal import INTERNAL_SECRET, as_gateway
 
 HUB = {"name_ja": "ぱとな", "name_en": "Patona", "kind": "CIVIC_CENTRE", "area": "赤穂"}
@@ -59,3 +61,19 @@ def test_a_service_without_a_secret_refuses_everything(tmp_path: Path) -> None:
     with TestClient(build_app(settings)) as client:
         assert_refused(client.get("/v1/hubs", headers=internal_headers("q" * 48)))
         assert client.get("/livez").status_code == 200
+
+
+def test_a_token_signed_once_a_second_still_names_its_caller_and_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [int(time.time()) + 0.2]  # PyJWT checks `iat` against the real clock (with the leeway)
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    resident = Identity(subject="p-1", roles=frozenset({"resident"}))
+    staff = Identity(subject="s-1", roles=frozenset({"staff"}), hub_id="hub-1")
+    first = mint_internal_token(INTERNAL_SECRET, resident)
+    assert mint_internal_token(INTERNAL_SECRET, resident) == first
+    assert verify_internal_token(INTERNAL_SECRET, mint_internal_token(INTERNAL_SECRET, staff)) == staff
+    clock[0] += 1
+    later = mint_internal_token(INTERNAL_SECRET, resident)
+    assert later != first
+    assert verify_internal_token(INTERNAL_SECRET, later) == resident
+    with pytest.raises(internal_auth.InternalTokenError):
+        verify_internal_token(INTERNAL_SECRET, later, now=clock[0] + internal_auth.DEFAULT_TTL_SECONDS + internal_auth.LEEWAY_SECONDS)

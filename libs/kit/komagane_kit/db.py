@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Insert, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -75,6 +75,34 @@ class UnitOfWork(Session):
     def complete(self) -> None:
         """The real commit: the route's work and whatever was added to the transaction since."""
         super().commit()
+
+
+# Where a session gathers rows to insert together: {statement: [row values, …]}, in first use order.
+_GATHERED = "komagane.gathered_inserts"
+
+
+def insert_row(session: Session, statement: Insert, values: dict[str, Any]) -> None:
+    """INSERT one row with `statement` (one object, values given here): now, or, in a session
+    that gathers inserts (`gather_inserts`), later with the other rows of the same statement."""
+    gathered: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_GATHERED)
+    if gathered is None:
+        session.execute(statement, values)
+    else:
+        gathered.setdefault(statement, []).append(values)
+
+
+def gather_inserts(session: Session) -> None:
+    """From now on `insert_row` gathers rows instead of sending them. For many writes in one
+    transaction (komagane_kit.group_writes), whose reads never look at rows they insert."""
+    session.info[_GATHERED] = {}
+
+
+def send_gathered(session: Session) -> None:
+    """Send the gathered rows: one executemany per statement, statements in the order first
+    used (so a row is inserted after the rows it refers to)."""
+    gathered: dict[Insert, list[dict[str, Any]]] = session.info.pop(_GATHERED, {})
+    for statement, rows in gathered.items():
+        session.execute(statement, rows)
 
 
 @contextmanager

@@ -38,6 +38,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from komagane_kit.db import gather_inserts, insert_row, send_gathered
 from komagane_kit.errors import Problem, internal_error_response
 from komagane_kit.groupcommit import GroupCommit
 from komagane_kit.idempotency import (
@@ -67,7 +68,9 @@ class GroupedWrite:
     `endpoint`: the route's FastAPI function (its path and method are the ones served);
     `body`: the model of its JSON body; `write`: its work, given a session, the path parameters
     and the parsed body, returning the answer without committing (the endpoint commits the same
-    work itself); `accepts`: whether the path parameters pass the route's own checks (when not,
+    work itself). In a group, the rows it inserts with `komagane_kit.db.insert_row` (the outbox
+    does) are sent together with the group's other rows just before the commit, so a write
+    must not read rows that writes of its route insert. `accepts`: whether the path parameters pass the route's own checks (when not,
     the full path answers with its validation error).
     """
 
@@ -164,6 +167,7 @@ class GroupedWrites:
         links = [trace.Link(span.get_span_context()) for pending in group if (span := trace.get_current_span(pending.context)).is_recording()]
         with _tracer.start_as_current_span("grouped writes", links=links) as span, Session(engine, expire_on_commit=False) as session:
             span.set_attribute("komagane.group.size", len(group))
+            gather_inserts(session)  # one INSERT per table for the whole group
             try:
                 responses = []
                 for pending in group:
@@ -172,8 +176,10 @@ class GroupedWrites:
                         if response.status_code >= 400:
                             return None
                         if pending.key is not None:
-                            session.execute(STORE, stored_answer(pending.key, pending.digest, response.status_code, response.raw_headers, bytes(response.body)))
+                            answer = stored_answer(pending.key, pending.digest, response.status_code, response.raw_headers, bytes(response.body))
+                            insert_row(session, STORE, answer)
                     responses.append(response)
+                send_gathered(session)
                 session.commit()
             except Exception as exc:  # each again on its own: each is answered as the full path would
                 span.set_attribute("komagane.group.split", type(exc).__name__)

@@ -10,6 +10,7 @@ its probes and its OpenAPI document (`InternalAuth`). A route reads the verified
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,7 +56,13 @@ def _key(secret: str) -> bytes:
 
 
 def mint_internal_token(secret: str, identity: Identity, *, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
-    issued = int(time.time())
+    return _signed(secret, identity, ttl_seconds, int(time.time()))
+
+
+# Claims are whole seconds, so one caller's tokens within a second are the same string: the
+# gateway signs it once, not on every request it forwards.
+@functools.lru_cache(maxsize=VERIFIED_MAX)
+def _signed(secret: str, identity: Identity, ttl_seconds: int, issued: int) -> str:
     claims: dict[str, object] = {
         "iss": ISSUER,
         "aud": AUDIENCE,

@@ -30,7 +30,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
-from komagane_kit.db import transaction
+from komagane_kit.db import insert_row, transaction
 from komagane_kit.kafka import producer_config
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def enqueue(session: Session, event: CloudEvent, *, topic: str | None = None, pr
     # A plain INSERT now rather than an ORM object flushed at commit: cheaper on every write
     # path, and rows still get their ids (the relay's order) in the order they were enqueued.
     values = _row_values(event, topic, _trace_carrier() if propagate_trace else {})
-    session.execute(_INSERT_OUTBOX, values | {"created_at": datetime.now(UTC)})
+    insert_row(session, _INSERT_OUTBOX, values | {"created_at": datetime.now(UTC)})
     session.info[_WAKE_FLAG] = True
 
 

@@ -12,6 +12,7 @@ from komagane_contracts.events.exchange import AnonymousHeadcountRecorded, HubRe
 from komagane_exchange.lookups import dump_list, exists_or_404, get_or_404, load_list, publish, require_registered
 from komagane_exchange.models import Headcount, HeadcountCreate, Hub, HubCreate, HubPublic, HubVisit, HubVisitCreate
 from komagane_kit.clock import aware, now
+from komagane_kit.db import insert_row
 from komagane_kit.errors import Problem
 from komagane_kit.group_writes import GroupedWrite
 from komagane_kit.idempotency import commit_with_answer
@@ -73,7 +74,7 @@ def write_visit(session: Session, hub_id: str, body: HubVisitCreate) -> Response
     if visited_at > now():
         raise Problem(422, "validation-error", "visited_at is in the future", errors=[{"field": "visited_at", "message": "in the future"}])
     visit = HubVisit(hub_id=hub_id, person_id=body.person_id, visited_at=visited_at, purpose=body.purpose)
-    session.execute(_INSERT_VISIT, visit.model_dump())
+    insert_row(session, _INSERT_VISIT, visit.model_dump())
     publish(session, HubVisited(person_id=body.person_id, visit_id=visit.id, hub_id=hub_id, visited_at=visited_at, purpose=body.purpose))
     return Response(visit.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
