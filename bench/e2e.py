@@ -79,6 +79,9 @@ class Step:
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    # Per reflected write: its id, when the 201 came (wall clock) and the profile record's timestamp.
+    reflected: list[tuple[str, float, float]] = field(default_factory=list)
+    stages_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     unreflected: int = 0
     shed: int = 0
     memory_kib: dict[str, int] = field(default_factory=dict)
@@ -95,7 +98,8 @@ class Step:
             "accepted": self.accepted,
             "achieved_per_s": round(self.accepted / self.elapsed, 1) if self.elapsed else 0,
             "errors": dict(self.errors),
-            "write_to_profile_ms": {q: _ms(pct(self.latencies, v)) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
+            "write_to_profile_ms": _quantiles_ms(self.latencies),
+            "stages_ms": self.stages_ms,
             "not_reflected": self.unreflected,
         }
 
@@ -103,6 +107,10 @@ class Step:
 def _own_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def _quantiles_ms(values: list[float]) -> dict[str, float | None]:
+    return {q: _ms(pct(values, v)) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -115,7 +123,8 @@ class ProfileWatcher:
     def __init__(self, bootstrap: str) -> None:
         self.consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
         self.version: dict[str, int] = {}
-        self.reached: dict[str, list[tuple[int, float]]] = {}
+        # Per person: (version, when this process read it, the record's timestamp in epoch seconds).
+        self.reached: dict[str, list[tuple[int, float, float]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -136,12 +145,13 @@ class ProfileWatcher:
                     person, version = record.key.decode(), int(json.loads(record.value)["version"])
                     if version > self.version.get(person, 0):
                         self.version[person] = version
-                        self.reached.setdefault(person, []).append((version, now))
+                        self.reached.setdefault(person, []).append((version, now, record.timestamp / 1000))
 
-    def first_time(self, person: str, version: int) -> float | None:
-        for reached, at in self.reached.get(person, []):
+    def first_time(self, person: str, version: int) -> tuple[float, float] | None:
+        """When the version was first read here (perf_counter) and its record's timestamp."""
+        for reached, at, stamped in self.reached.get(person, []):
             if reached >= version:
-                return at
+                return at, stamped
         return None
 
     async def stop(self) -> None:
@@ -206,7 +216,7 @@ class Bench:
     async def run_step(self, step: Step, watcher: ProfileWatcher, sample_memory: bool) -> None:
         # Settle first: the baseline is every profile as it stands when the step begins.
         self.base_version = await self.versions()
-        accepted: dict[str, list[float]] = {p: [] for p in self.people}
+        accepted: dict[str, list[tuple[float, float, str]]] = {p: [] for p in self.people}
         gate = asyncio.Semaphore(self.concurrency)
         total = int(step.target * step.seconds)
         began = time.perf_counter()
@@ -228,7 +238,7 @@ class Bench:
                     step.errors[type(exc).__name__] += 1
                     return
             if created is not None:
-                accepted[person].append(time.perf_counter())
+                accepted[person].append((time.perf_counter(), time.time(), created["id"]))
                 self.visit_ids.append(created["id"])
                 self.written[person] += 1
                 step.accepted += 1
@@ -269,12 +279,13 @@ class Bench:
         cpu_after = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
         step.cpu_seconds = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
         for person, times in accepted.items():
-            for k, at in enumerate(sorted(times), start=1):
+            for k, (at, wall, visit) in enumerate(sorted(times), start=1):
                 seen = watcher.first_time(person, self.base_version[person] + k)
                 if seen is None:
                     step.unreflected += 1
                 else:
-                    step.latencies.append(max(0.0, seen - at))
+                    step.latencies.append(max(0.0, seen[0] - at))
+                    step.reflected.append((visit, wall, seen[1]))
 
     async def _sample_memory(self, step: Step, after: float) -> None:
         await asyncio.sleep(after)
@@ -354,15 +365,34 @@ def known_to_exchange(stack: Stack, people: list[str]) -> int:
     return _count_in_exchange(stack, "known_person", "person_id", people)
 
 
-async def loss_check(bench: Bench, watcher: ProfileWatcher, first_versions: dict[str, int]) -> dict[str, Any]:
+def stages(step: Step, published: dict[str, float]) -> dict[str, dict[str, float | None]]:
+    """Where a reflected write's time went, by the records' timestamps (so the bench client's own
+    delays in reading the profiles topic are left out): from the 201 to the event on the exchange
+    topic (the outbox relay), from there to the profile record (the processor), and the two together."""
+    relay, processor, total = [], [], []
+    for visit, accepted, profiled in step.reflected:
+        on_topic = published.get(visit)
+        if on_topic is not None:
+            relay.append(max(0.0, on_topic - accepted))
+            processor.append(max(0.0, profiled - on_topic))
+        total.append(max(0.0, profiled - accepted))
+    return {"to_exchange_topic": _quantiles_ms(relay), "topic_to_profile": _quantiles_ms(processor), "to_profile_record": _quantiles_ms(total)}
+
+
+async def loss_check(bench: Bench, watcher: ProfileWatcher, first_versions: dict[str, int], steps: list[Step]) -> dict[str, Any]:
     ids = list(bench.visit_ids)
     in_service = await asyncio.to_thread(stored_visits, bench.stack, ids)
     records = await read_all(bench.stack.kafka.bootstrap, EXCHANGE.name)
     on_kafka: Counter[str] = Counter()
+    published: dict[str, float] = {}  # visit id → its record's timestamp (set by the outbox relay)
     for record in records:
         headers = dict(record.headers or [])
         if headers.get("ce_type", b"").decode().endswith("hub-visited.v1"):
-            on_kafka[json.loads(record.value)["visit_id"]] += 1
+            visit = json.loads(record.value)["visit_id"]
+            on_kafka[visit] += 1
+            published.setdefault(visit, record.timestamp / 1000)
+    for step in steps:
+        step.stages_ms = stages(step, published)
     accepted = set(ids)
     final = await bench.versions()
     profile_delta = sum(final[p] - first_versions[p] for p in bench.people)
@@ -522,7 +552,8 @@ async def measure(stack: Stack, args: argparse.Namespace, results: dict[str, Any
             )
             results["steps"].append(figures)
         results["memory_under_load_kib"] = {"step_per_s": memory_step.target, **memory_step.memory_kib}
-        results["loss"] = await loss_check(bench, watcher, first_versions)
+        results["loss"] = await loss_check(bench, watcher, first_versions, steps)
+        results["steps"] = [step.figures() for step in steps]
         print(f"loss check: {results['loss']}", flush=True)
         gateway_reads = await bench.reads(args.read_seconds)
         body = (await bench.client.get(f"/v1/profiles/{bench.people[0]}")).content
@@ -645,6 +676,19 @@ def markdown(results: dict[str, Any]) -> str:
         errors = sum(s["errors"].values())
         figures = [s["target_per_s"], s["achieved_per_s"], s["accepted"], errors, w["p50"], w["p95"], w["p99"], w["max"], s["not_reflected"]]
         lines.append("| " + " | ".join(str(f) for f in figures) + " |")
+    staged = [s for s in results["steps"] if s.get("stages_ms")]
+    if staged:
+        lines += [
+            "",
+            "Where the time went, by the Kafka records' timestamps (leaves out the bench client's own delay in reading the profiles):",
+            "",
+            "| target/s | 201 → exchange topic p50 / p99 ms | exchange topic → profile p50 / p99 ms | 201 → profile record p50 / p95 / p99 ms |",
+            "|---:|---:|---:|---:|",
+        ]
+        for s in staged:
+            relay, processor, total = (s["stages_ms"][k] for k in ("to_exchange_topic", "topic_to_profile", "to_profile_record"))
+            cells = [f"{relay['p50']} / {relay['p99']}", f"{processor['p50']} / {processor['p99']}", f"{total['p50']} / {total['p95']} / {total['p99']}"]
+            lines.append(f"| {s['target_per_s']} | " + " | ".join(cells) + " |")
     cpu = [s for s in results["steps"] if s.get("cpu_ms_per_write")]
     if cpu:
         names = list(cpu[0]["cpu_ms_per_write"])
