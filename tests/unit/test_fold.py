@@ -109,3 +109,44 @@ def test_participation_before_the_opt_in_stays_out_even_when_it_arrives_later() 
     profile = profile_of(state)
     assert profile is not None and profile.role is not None
     assert profile.role.contribution_hours_this_month == 1.5
+
+
+def visit(minutes: float, n: int = 0) -> CloudEvent:
+    from komagane_contracts.events.exchange import HubVisited
+
+    when = T0 + timedelta(minutes=minutes)
+    return CloudEvent.of(HubVisited(person_id="p", visit_id=f"v{minutes}-{n}", hub_id="h", visited_at=when), time=when)
+
+
+def test_a_visit_that_arrives_before_the_opt_in_it_followed_is_profiled_when_the_opt_in_arrives() -> None:
+    registration, consent = events()  # PROFILE granted at T0 + 1 min
+    before, after = visit(0.5), visit(2)
+    in_order, consent_last = new_state("p"), new_state("p")
+    for event in (registration, consent, before, after):
+        apply(in_order, event)
+    for event in (registration, after, before):
+        apply(consent_last, event)
+    assert profile_of(consent_last) is None and len(consent_last["held"]) == 2
+    apply(consent_last, consent)
+    assert "held" not in consent_last
+    assert [r.event_id for r in consent_last["participation"]] == [after.id]  # the visit from before the opt-in stays out
+    assert profile_of(consent_last) == profile_of(in_order)
+
+
+def test_what_waits_for_a_consent_is_bounded_and_nothing_waits_after_a_withdrawal() -> None:
+    from komagane_profiles.fold import HELD_MAX, HELD_SECONDS
+
+    registration, consent = events()
+    state = new_state("p")
+    apply(state, registration)
+    for n in range(HELD_MAX + 3):
+        apply(state, visit(2, n))
+    assert len(state["held"]) == HELD_MAX
+    apply(state, visit(2 + HELD_SECONDS / 60 + 1))  # more than HELD_SECONDS after the others
+    assert len(state["held"]) == 1
+    apply(state, consent)
+    apply(state, CloudEvent.of(ConsentWithdrawn(person_id="p", purpose="PROFILE", withdrawn_at=T0), time=T0 + timedelta(hours=1)))
+    apply(state, visit(61))
+    assert "held" not in state and "withdrawn" in state
+    apply(state, replace(consent, id="regrant", time=T0 + timedelta(hours=2)))
+    assert "withdrawn" not in state and "participation" not in state  # the visit before the new opt-in stays out

@@ -111,3 +111,18 @@ def test_health_kpis_count_enrolment_and_the_median_of_monthly_steps_suppressing
     ten = city(10)
     assert (ten["health_station_enrolments"], ten["health_station_enrolled"], ten["step_walkers"]) == (10, 10, 10)
     assert ten["median_daily_steps"] == 4_500  # buckets 0..9 thousand: the 5th of 10 is 4 (4,000–4,999)
+
+
+def test_health_data_that_arrives_before_the_consents_is_profiled_when_they_arrive() -> None:
+    people, health = person_events("p"), health_events("p")
+    in_order = folded(people + health)
+    consents_last = folded(health + people)
+    assert "held" not in consents_last
+    assert profile_of(consents_last) == profile_of(in_order)
+    assert consents_last["kpi"] == in_order["kpi"]
+
+
+def test_no_health_data_waits_once_the_consent_was_withdrawn() -> None:
+    state = folded(person_events("p") + [at(ConsentWithdrawn(person_id="p", purpose="HEALTH", withdrawn_at=T0), 5)])
+    apply(state, at(DailyActivitySummarized(person_id="p", day=date(2026, 5, 20), steps=3000, brisk_walk_minutes=1, replaced=False), LATER))
+    assert "held" not in state and "health" not in state

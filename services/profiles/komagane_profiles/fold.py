@@ -9,7 +9,7 @@ profile.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -61,6 +61,18 @@ from komagane_profiles.metrics import Participation, add_record, category_bands,
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
 
+# Topics are not ordered among each other: a visit or a health upload made just after the opt-in
+# can reach the processor before the consent does (by milliseconds, or much later when one input
+# partition lags behind another). Such an event is held in the person's state and folded when
+# the consent arrives, if it happened after it, so the order of arrival never changes a profile.
+# Held are at most HELD_MAX events, none more than HELD_SECONDS older than the newest of them
+# (event times: a person who never opts in keeps at most an hour of their latest activity here);
+# they are never profiled nor published, and the same events stay on the input topics anyway.
+# Nothing is held for a consent the person withdrew (until they give it again), and a
+# withdrawal drops what it gates.
+HELD_MAX = 64
+HELD_SECONDS = 3600
+
 
 def new_state(person_id: str) -> State:
     return {"person_id": person_id, "version": 0, "consents": [], "seen": [], "updated_at": None}
@@ -106,14 +118,12 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
             state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
         if isinstance(body, ConsentGranted) and body.purpose == "HEALTH":
             state["health_since"] = event.time.isoformat()
+        if isinstance(body, ConsentGranted) and body.purpose in ("PROFILE", "HEALTH"):
+            _release_held(state)
     elif isinstance(body, HealthDataConsentWithdrawn):
         _withdraw_health(state)
-    elif isinstance(body, HEALTH_SIGNAL_EVENTS):
-        _apply_health(state, body, event)
-    elif event.sensitivity is not Sensitivity.S2:
-        # Participation at support-specific activities (S2) is kept out of the profile until
-        # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
-        _apply_exchange(state, body, event)
+    else:
+        _apply_gated(state, body, event)
     if event.sensitivity is not Sensitivity.S2:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
         record = _participation(body, event.id)
@@ -131,6 +141,57 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     return True
 
 
+def _apply_gated(state: State, body: EventModel, event: CloudEvent) -> None:
+    """An event that enters the profile only with the person's consent (held while it is missing)."""
+    if isinstance(body, HEALTH_SIGNAL_EVENTS):
+        _apply_health(state, body, event)
+    elif event.sensitivity is not Sensitivity.S2:
+        # Participation at support-specific activities (S2) is kept out of the profile until
+        # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
+        _apply_exchange(state, body, event)
+
+
+def _hold(state: State, event: CloudEvent, gate: str) -> None:
+    """Keep `event` until the consent `gate` names arrives (see HELD_MAX), oldest first:
+    [event time (UTC, ISO 8601: ordered as text), gate, value, headers]. A redelivery is kept once."""
+    at = event.time.astimezone(UTC)
+    entry = [at.isoformat(), gate, event.value().decode(), [[name, value.decode()] for name, value in event.headers()]]
+    held: list[list[Any]] = [h for h in state.get("held", ()) if h[2] != entry[2]]
+    held.append(entry)
+    if len(held) > 1 and held[-2][0] > entry[0]:
+        held.sort(key=lambda h: str(h[0]))  # arrived out of time order
+    horizon = (datetime.fromisoformat(held[-1][0]) - timedelta(seconds=HELD_SECONDS)).isoformat()
+    state["held"] = [h for h in held if h[0] >= horizon][-HELD_MAX:]
+
+
+def _release_held(state: State) -> None:
+    """A consent arrived: fold what was held (what still lacks a consent is held again)."""
+    for _, _, value, headers in state.pop("held", ()):
+        event = CloudEvent.from_kafka(value.encode(), [(name, header.encode()) for name, header in headers])
+        _apply_gated(state, event.body(), event)
+
+
+def _set_withdrawn(state: State, purpose: str, withdrawn: bool) -> None:
+    """Which gating consents the person withdrew (and has not given again): nothing is held for those."""
+    if purpose not in ("PROFILE", "HEALTH"):
+        return
+    purposes = set(state.get("withdrawn", ())) - {purpose} | ({purpose} if withdrawn else set())
+    if purposes:
+        state["withdrawn"] = sorted(purposes)
+    else:
+        state.pop("withdrawn", None)
+
+
+def _holdable(state: State, gate: str) -> bool:
+    return not {gate, "PROFILE"} & set(state.get("withdrawn", ()))
+
+
+def _drop_held(state: State, gate: str) -> None:
+    held = [h for h in state.pop("held", ()) if h[1] != gate]
+    if held:
+        state["held"] = held
+
+
 def _in_history(state: State, event_id: str) -> bool:
     return any(r.event_id == event_id for r in state.get("participation", ())) or any(s[2] == event_id for s in state.get("journey", ()))
 
@@ -145,11 +206,13 @@ def _apply_people(state: State, body: EventModel) -> None:
         }
     elif isinstance(body, ConsentGranted):
         consents.add(body.purpose)
+        _set_withdrawn(state, body.purpose, False)
     elif isinstance(body, ConsentWithdrawn):
         consents.discard(body.purpose)
+        _set_withdrawn(state, body.purpose, True)
         if body.purpose == "PROFILE":
             # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health"):
+            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health", "held"):
                 state.pop(key, None)
         if body.purpose == "HEALTH":
             _withdraw_health(state)
@@ -168,8 +231,10 @@ STEPS_BANDS = ((8, "8000+"), (5, "5000-7999"), (2, "2000-4999"), (0, "<2000"))
 def _withdraw_health(state: State) -> None:
     """HEALTH consent ended: everything derived from health data goes (the next profile has none)."""
     state["consents"] = [c for c in state["consents"] if c != "HEALTH"]
+    _set_withdrawn(state, "HEALTH", True)
     for key in ("health", "health_since"):
         state.pop(key, None)
+    _drop_held(state, "HEALTH")
     kpis.forget_health(state)
 
 
@@ -182,6 +247,10 @@ def health_allowed(state: State, time: datetime) -> bool:
 
 
 def _apply_health(state: State, body: EventModel, event: CloudEvent) -> None:
+    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
+        if _holdable(state, "HEALTH"):
+            _hold(state, event, "HEALTH")  # the consents may be on their way
+        return
     if not health_allowed(state, event.time):
         return
     health = state.setdefault("health", {"station": None, "programs": {}, "steps": {}, "evidence": []})
@@ -230,7 +299,12 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
     the opt-in may arrive after it, and must still stay out.
     """
     since = state.get("profile_since")
-    if "PROFILE" not in state["consents"] or since is None or event.time < datetime.fromisoformat(since):
+    if "PROFILE" not in state["consents"] or since is None:
+        profiled = _participation(body, event.id) is not None or _journey_step(body) is not None or isinstance(body, PROFILED_STATE_EVENTS)
+        if profiled and _holdable(state, "PROFILE"):
+            _hold(state, event, "PROFILE")  # the opt-in may be on its way
+        return
+    if event.time < datetime.fromisoformat(since):
         return  # no cross-pillar profiling without the person's opt-in
     event_id = event.id
     record = _participation(body, event_id)
@@ -252,6 +326,10 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
         state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
     if record is not None:
         add_record(state.setdefault("participation", []), record)
+
+
+# Events that change what the profile shows besides participation and the journey.
+PROFILED_STATE_EVENTS = (MemberJoinedGroup, MemberLeftGroup, CooperatorCommissioned, CooperatorTermCompleted, EngagementStarted, EngagementEnded)
 
 
 def _participation(body: EventModel, event_id: str) -> Participation | None:
