@@ -53,7 +53,7 @@ from komagane_contracts.events.jobs import (
 )
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.events.profiles import Belonging, HealthSignals, JourneyStep, Living, PersonProfileUpdated, Role
-from komagane_contracts.vocabulary import Sensitivity
+from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
 from komagane_profiles.metrics import Participation, add_record, category_bands, places, regularity, roles
@@ -152,11 +152,12 @@ def _apply_gated(state: State, body: EventModel, event: CloudEvent) -> None:
 
 
 def _hold(state: State, event: CloudEvent, gate: str) -> None:
-    """Keep `event` until the consent `gate` names arrives (see HELD_MAX), oldest first:
-    [event time (UTC, ISO 8601: ordered as text), gate, value, headers]. A redelivery is kept once."""
+    """Keep `event` until the consent `gate` names arrives (see HELD_MAX), oldest first, as
+    [event time (UTC, ISO 8601: ordered as text), gate, id, type, source, sensitivity,
+    controller, data]: what folding it needs, no more. A redelivery is kept once."""
     at = event.time.astimezone(UTC)
-    entry = [at.isoformat(), gate, event.value().decode(), [[name, value.decode()] for name, value in event.headers()]]
-    held: list[list[Any]] = [h for h in state.get("held", ()) if h[2] != entry[2]]
+    entry = [at.isoformat(), gate, event.id, event.type, event.source, event.sensitivity.value, event.controller.value, event.data]
+    held: list[list[Any]] = [h for h in state.get("held", ()) if h[2] != event.id]
     held.append(entry)
     if len(held) > 1 and held[-2][0] > entry[0]:
         held.sort(key=lambda h: str(h[0]))  # arrived out of time order
@@ -166,8 +167,16 @@ def _hold(state: State, event: CloudEvent, gate: str) -> None:
 
 def _release_held(state: State) -> None:
     """A consent arrived: fold what was held (what still lacks a consent is held again)."""
-    for _, _, value, headers in state.pop("held", ()):
-        event = CloudEvent.from_kafka(value.encode(), [(name, header.encode()) for name, header in headers])
+    for at, _, event_id, event_type, source, sensitivity, controller, data in state.pop("held", ()):
+        event = CloudEvent(
+            id=event_id,
+            type=event_type,
+            source=source,
+            time=datetime.fromisoformat(at),
+            data=data,
+            sensitivity=Sensitivity(sensitivity),
+            controller=Controller(controller),
+        )
         _apply_gated(state, event.body(), event)
 
 
