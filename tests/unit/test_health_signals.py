@@ -126,3 +126,13 @@ def test_no_health_data_waits_once_the_consent_was_withdrawn() -> None:
     state = folded(person_events("p") + [at(ConsentWithdrawn(person_id="p", purpose="HEALTH", withdrawn_at=T0), 5)])
     apply(state, at(DailyActivitySummarized(person_id="p", day=date(2026, 5, 20), steps=3000, brisk_walk_minutes=1, replaced=False), LATER))
     assert "held" not in state and "health" not in state
+
+
+def test_health_data_waiting_for_the_opt_in_is_kept_only_as_coarse_as_the_profile_keeps_it() -> None:
+    registration, profile, health = person_events("p")
+    state = folded([registration, health] + health_events("p", steps=STEPS))  # HEALTH given, PROFILE not yet
+    assert state["held"] and str(STEPS) not in encode_state(state).decode()
+    apply(state, profile)
+    shown = profile_of(state)
+    assert shown is not None and shown.health is not None and shown.health.steps_band_28d == "8000+"
+    assert str(STEPS) not in encode_state(state).decode()

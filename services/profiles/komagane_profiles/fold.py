@@ -156,13 +156,22 @@ def _hold(state: State, event: CloudEvent, gate: str) -> None:
     [event time (UTC, ISO 8601: ordered as text), gate, id, type, source, sensitivity,
     controller, data]: what folding it needs, no more. A redelivery is kept once."""
     at = event.time.astimezone(UTC)
-    entry = [at.isoformat(), gate, event.id, event.type, event.source, event.sensitivity.value, event.controller.value, event.data]
+    entry = [at.isoformat(), gate, event.id, event.type, event.source, event.sensitivity.value, event.controller.value, _coarse(event)]
     held: list[list[Any]] = [h for h in state.get("held", ()) if h[2] != event.id]
     held.append(entry)
     if len(held) > 1 and held[-2][0] > entry[0]:
         held.sort(key=lambda h: str(h[0]))  # arrived out of time order
     horizon = (datetime.fromisoformat(held[-1][0]) - timedelta(seconds=HELD_SECONDS)).isoformat()
     state["held"] = [h for h in held if h[0] >= horizon][-HELD_MAX:]
+
+
+def _coarse(event: CloudEvent) -> dict[str, Any]:
+    """The event's data as coarse as the profile keeps it: a day's steps only in thousands and no
+    walking minutes, so a raw health value is never stored outside the health service."""
+    body = event.body()
+    if isinstance(body, DailyActivitySummarized):
+        return event.data | {"steps": body.steps // STEPS_BUCKET * STEPS_BUCKET, "brisk_walk_minutes": 0}
+    return event.data
 
 
 def _release_held(state: State) -> None:
