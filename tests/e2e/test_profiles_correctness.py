@@ -139,7 +139,10 @@ async def compare_with_replay(stack: Stack) -> Differences:
     # Hub mixes.
     mixes = replay.hub_mixes()
     live = await redis_values(stack, HUB_MIX_KEY_PREFIX)
-    diffs += [f"hub mix {h} (redis)" for h in set(mixes) | set(live) if live.get(h) != (mixes[h].model_dump_json().encode() if h in mixes else None)]
+    for hub in sorted(set(mixes) | set(live)):
+        wanted = mixes[hub].model_dump_json().encode() if hub in mixes else None
+        if live.get(hub) != wanted:  # both values: which attendances went missing or twice
+            diffs.append(f"hub mix {hub} (redis {live.get(hub)!r} != replay {wanted!r})")
     published = latest_by_key(await read_topic(bootstrap, HUB_MIX.name))
     diffs += [f"hub mix {h} (topic)" for h in mixes if (r := published.get(h.encode())) is None or r.value != CloudEvent.of(mixes[h]).value()]
     # City KPIs, CloudEvents attributes included (their ids and times derive from the content).
