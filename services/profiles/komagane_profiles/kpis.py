@@ -40,7 +40,7 @@ from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, P
 from komagane_contracts.events.profiles import CityKpisUpdated
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_kit.clock import tokyo_date
-from komagane_profiles.metrics import Participation
+from komagane_profiles.metrics import CONTRIBUTING_MODES, Participation
 
 SUPPRESS_BELOW = 10
 SENIOR_BANDS = frozenset({AgeBand.SENIOR_65_74.value, AgeBand.SENIOR_75_PLUS.value})
@@ -226,12 +226,18 @@ class _FlagIndex:
         self.active: dict[str, int] = {}  # month → month number (year × 12 + month − 1)
         self.place_months: dict[str, set[int]] = {}
         self.contributing_days: list[date] = []
-        for record in history:
-            day = record.day
+        numbers: set[int] = set()
+        for day, place, _, mode, _, _ in history:
             number = day.year * 12 + day.month - 1
-            self.active.setdefault(month_of(day), number)
-            self.place_months.setdefault(record.place, set()).add(number)
-            if record.contributing:
+            if number not in numbers:  # naming a month is dearer than the rest of the loop
+                numbers.add(number)
+                self.active.setdefault(month_of(day), number)
+            months = self.place_months.get(place)
+            if months is None:
+                self.place_months[place] = {number}
+            else:
+                months.add(number)
+            if mode in CONTRIBUTING_MODES:
                 self.contributing_days.append(day)
 
     def place_at_end_of(self, month: str) -> bool:

@@ -57,23 +57,36 @@ def _month_start(day: date, back: int = 0) -> date:
 
 def places(history: Iterable[Participation], today: date) -> dict[str, list[str]]:
     """Hubs or groups attended in at least 2 of the last 3 calendar months, with the events behind each."""
-    windows = [_month_start(today, back) for back in (2, 1, 0)]
-    months: dict[str, set[date]] = {}
+    first = _month_number(today) - 2
+    months: dict[str, set[int]] = {}
     evidence: dict[str, list[str]] = {}
-    for record in history:
-        if record.day > today or record.day < windows[0]:
+    # One pass, no calls per record: this runs for every person in every batch that touches them.
+    for day, place, _, _, _, event_id in history:
+        if day > today:
             continue
-        month = _month_start(record.day)
-        months.setdefault(record.place, set()).add(month)
-        evidence.setdefault(record.place, []).append(record.event_id)
+        number = day.year * 12 + day.month
+        if number < first:
+            continue
+        seen = months.get(place)
+        if seen is None:
+            months[place] = {number}
+            evidence[place] = [event_id]
+        else:
+            seen.add(number)
+            evidence[place].append(event_id)
     return {place: evidence[place][-5:] for place, seen in sorted(months.items()) if len(seen) >= 2}
+
+
+def _month_number(day: date) -> int:
+    return day.year * 12 + day.month
 
 
 def regularity(history: Iterable[Participation], today: date) -> float:
     """Share of the last 12 weeks (Monday-based, this week included) with any participation."""
     this_monday = today - timedelta(days=today.weekday())
     first_monday = this_monday - timedelta(weeks=11)
-    weeks = {(r.day - timedelta(days=r.day.weekday())) for r in history if first_monday <= r.day <= today}
+    days = {record.day for record in history}  # a person takes part on far fewer days than records
+    weeks = {day.toordinal() - day.weekday() for day in days if first_monday <= day <= today}
     return round(len(weeks) / 12, 4)
 
 
@@ -93,9 +106,13 @@ def frequency_band(days_in_month: int) -> str:
 def category_bands(history: Iterable[Participation], today: date) -> dict[str, str]:
     start = _month_start(today)
     days: dict[str, set[date]] = {}
-    for record in history:
-        if record.category and start <= record.day <= today:
-            days.setdefault(record.category, set()).add(record.day)
+    for day, _, category, _, _, _ in history:
+        if category and start <= day <= today:
+            seen = days.get(category)
+            if seen is None:
+                days[category] = {day}
+            else:
+                seen.add(day)
     return {category: frequency_band(len(d)) for category, d in sorted(days.items())}
 
 
@@ -109,20 +126,35 @@ class RoleSummary:
 
 
 def roles(history: Iterable[Participation], today: date, officer_roles: Iterable[str] = ()) -> RoleSummary:
-    records = [r for r in history if r.day <= today]
     year_ago, ninety = today - timedelta(days=365), today - timedelta(days=90)
     month_start = _month_start(today)
-    contributing_year = [r for r in records if r.contributing and r.day > year_ago]
-    types = {r.mode for r in contributing_year} | {f"GROUP_{role}" for role in officer_roles}
-    recent = [r for r in records if r.day > ninety]
-    gave = [r for r in recent if r.contributing]
-    received = [r for r in recent if r.mode in RECEIVING_MODES]
+    types = {f"GROUP_{role}" for role in officer_roles}
+    evidence: list[str] = []
+    hours_this_month = 0.0
+    recent = gave = received = 0
+    # One pass over the history (in its order, so the hours add up exactly as before).
+    for day, _, _, mode, hours, event_id in history:
+        if day > today:
+            continue
+        contributing = mode in CONTRIBUTING_MODES
+        if contributing:
+            if day > year_ago:
+                types.add(mode)
+                evidence.append(event_id)
+            if day >= month_start:
+                hours_this_month += hours
+        if day > ninety:
+            recent += 1
+            if contributing:
+                gave += 1
+            elif mode in RECEIVING_MODES:
+                received += 1
     return RoleSummary(
         role_types=sorted(types),
-        contribution_hours_this_month=round(sum(r.hours for r in records if r.contributing and r.day >= month_start), 2),
-        contribution_ratio_90d=round(len(gave) / len(recent), 4) if recent else None,
+        contribution_hours_this_month=round(hours_this_month, 2),
+        contribution_ratio_90d=round(gave / recent, 4) if recent else None,
         reciprocity_90d=bool(gave) and bool(received),
-        evidence=[r.event_id for r in contributing_year[-5:]],
+        evidence=evidence[-5:],
     )
 
 
