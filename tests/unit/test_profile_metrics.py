@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from komagane_profiles.metrics import Participation, category_bands, frequency_band, lapse_threshold_days, places, prune, regularity, roles
+from komagane_profiles.metrics import (
+    Participation,
+    add_record,
+    category_bands,
+    frequency_band,
+    has_record,
+    lapse_threshold_days,
+    places,
+    prune,
+    regularity,
+    roles,
+)
 
 TODAY = date(2026, 11, 20)
 
@@ -73,3 +84,15 @@ def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:
     assert alert is not None and (alert.days_since, alert.threshold_days, alert.last_participation) == (104, 28, date(2026, 8, 8))
     assert lapse_of(state, date(2026, 9, 5)) is None  # 28 days: not yet
     assert lapse_of(state | {"consents": []}, TODAY) is None
+
+
+def test_has_record_finds_exactly_the_events_a_history_keeps() -> None:
+    history: list[Participation] = []
+    kept = [p("2026-11-02", n=n) for n in range(3)] + [p("2026-11-01"), p("2026-11-05", place="hub:patona")]
+    for record in kept:
+        add_record(history, record)
+    assert all(has_record(history, record) for record in kept)
+    assert not has_record(history, p("2026-11-02", n=3))  # same day, another event
+    assert not has_record(history, p("2026-11-03"))  # a day the history does not have
+    assert not has_record(history, p("2026-12-01"))  # after the last record
+    assert not has_record([], p("2026-11-02"))

@@ -56,7 +56,7 @@ from komagane_contracts.events.profiles import Belonging, HealthSignals, Journey
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.metrics import Participation, add_record, category_bands, places, regularity, roles
+from komagane_profiles.metrics import Participation, add_record, category_bands, has_record, places, regularity, roles
 
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
@@ -110,9 +110,11 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     the history keeps (participation records, journey steps), so a redelivery of an older
     participation event is not counted twice either.
     """
-    if event.id in state["seen"] or _in_history(state, event.id):
+    if event.id in state["seen"]:
         return False
     body = event.body()
+    if _in_history(state, body, event.id):
+        return False
     if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
         _apply_people(state, body)
         if isinstance(body, ConsentGranted) and body.purpose == "PROFILE":
@@ -211,8 +213,12 @@ def _drop_held(state: State, gate: str) -> None:
         state["held"] = held
 
 
-def _in_history(state: State, event_id: str) -> bool:
-    return any(r.event_id == event_id for r in state.get("participation", ())) or any(s[2] == event_id for s in state.get("journey", ()))
+def _in_history(state: State, body: EventModel, event_id: str) -> bool:
+    """Whether the history keeps this event already (a record's day follows from its event)."""
+    record = _participation(body, event_id)
+    if record is not None and has_record(state.get("participation", []), record):
+        return True
+    return any(s[2] == event_id for s in state.get("journey", ()))
 
 
 def _apply_people(state: State, body: EventModel) -> None:

@@ -176,6 +176,13 @@ def add_record(history: list[Participation], record: Participation) -> None:
     del history[:drop]
 
 
+def has_record(history: list[Participation], record: Participation) -> bool:
+    """Whether a history kept by `add_record` holds `record`'s event: one lookup by (day, event
+    id) instead of a walk over the whole history for every event folded."""
+    at = bisect.bisect_left(history, _order(record), key=_order)
+    return at < len(history) and _order(history[at]) == _order(record)
+
+
 def _order(record: Participation) -> tuple[date, str]:
     return record.day, record.event_id
 
