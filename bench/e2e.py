@@ -513,13 +513,13 @@ async def bare_reads(body: bytes, people: list[str], seconds: float, concurrency
 
 
 # -- the run -----------------------------------------------------------------------------------
-def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = None, profiles_workers: int = 1) -> Stack:
     if database == "postgresql" and os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
     # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
     env = {"LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false", **(extra_env or {})}
-    stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env))
+    stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env, profiles_workers=profiles_workers))
     stack.start()
     os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
     return stack
@@ -662,7 +662,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# End-to-end benchmark, {results['date']}",
         "",
-        f"`{results['command']}` on {results['machine']} ({results['database']}, {results['people']} people).",
+        f"`{results['command']}` on {results['machine']} ({results['database']}, {results['people']} people, "
+        f"{results.get('profiles_workers', 1)} profile processor worker(s)).",
         f"Load average (1 min) {results.get('load_average_at_start', '?')} at the start and {results.get('load_average_at_end', '?')} at the end:",
         "other processes share the cores. Figures only; nothing here passes or fails.",
         "",
@@ -767,6 +768,7 @@ def main() -> None:
     parser.add_argument("--read-seconds", type=float, default=10)
     parser.add_argument("--ceiling-records", type=int, default=200_000)
     parser.add_argument("--py-spy", metavar="NAMES", help="profile these processes (gateway,exchange,profiles,…) in the step nearest 500/s")
+    parser.add_argument("--profiles-workers", type=int, default=1, help="profile processor workers (one consumer group; the rebuild always uses one)")
     parser.add_argument("--no-rebuild", action="store_true")
     parser.add_argument("--stack-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every process of the stack (experiments)")
     parser.add_argument(
@@ -783,12 +785,13 @@ def main() -> None:
         "load_average_at_start": round(os.getloadavg()[0], 1),
         "database": args.database,
         "people": args.people,
+        "profiles_workers": args.profiles_workers,
         "steps": [],
     }
     RESULTS.mkdir(exist_ok=True)
     messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
     with tempfile.TemporaryDirectory(prefix="komagane-bench-e2e-") as tmp:
-        stack = start_stack(Path(tmp), args.database, dict(item.split("=", 1) for item in args.stack_env))
+        stack = start_stack(Path(tmp), args.database, dict(item.split("=", 1) for item in args.stack_env), args.profiles_workers)
         try:
             asyncio.run(measure(stack, args, results))
             asyncio.run(ceilings(stack, args, results))

@@ -32,6 +32,9 @@ class StackConfig:
     database: str = "sqlite"
     postgres_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Profile processor workers in the one consumer group (they split the input partitions);
+    # each keeps its own store.
+    profiles_workers: int = 1
 
 
 # The services with a database (the five pillars and partners): name, module to run. Each gets
@@ -67,6 +70,7 @@ class Stack:
             self.postgres = PostgresServer(config.postgres_dir or config.data_dir / "postgres", self.log_dir)
         self.pillars: dict[str, ServiceProcess] = {}
         self.profiles: ServiceProcess | None = None
+        self.profiles_extra: list[ServiceProcess] = []  # workers 2… (StackConfig.profiles_workers)
         self.gateway: ServiceProcess | None = None
         self.timings: dict[str, float] = {}
         # The services trust the caller identity the gateway signs with this; a fresh one per run,
@@ -111,16 +115,27 @@ class Stack:
         for name, module in PILLARS:
             service_env = {**env, **self.kafka.auth(name).env(), **self.service_secrets(name), "DATABASE_URL": self.database_url(name)}
             self.pillars[name] = ServiceProcess(name, module, self.log_dir, port=self.config.service_ports.get(name), env=service_env)
+        profiles_env = {**env, **self.kafka.auth("profiles").env()}
         self.profiles = ServiceProcess(
             "profiles",
             "komagane_profiles",
             self.log_dir,
             port=self.config.profiles_port,
             port_env="PROFILES_WEB_PORT",
-            env={**env, **self.kafka.auth("profiles").env(), "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
+            env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
         )
-        with ThreadPoolExecutor(max_workers=len(self.pillars) + 1) as pool:
-            for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles]]:
+        self.profiles_extra = [
+            ServiceProcess(
+                f"profiles-{n}",
+                "komagane_profiles",
+                self.log_dir,
+                port_env="PROFILES_WEB_PORT",
+                env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / f"profiles-{n}")},
+            )
+            for n in range(2, self.config.profiles_workers + 1)
+        ]
+        with ThreadPoolExecutor(max_workers=len(self.pillars) + 1 + len(self.profiles_extra)) as pool:
+            for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles, *self.profiles_extra]]:
                 future.result()
         upstreams = {f"{name.upper()}_URL": service.url for name, service in self.pillars.items()}
         gateway_env = {**env, **upstreams, "DATA_DIR": str(self.gateway_data_dir)}
@@ -149,7 +164,7 @@ class Stack:
         return self.pillars.get("people")
 
     def services(self) -> list[ServiceProcess]:
-        return [*self.pillars.values()] + [s for s in (self.profiles, self.gateway) if s is not None]
+        return [*self.pillars.values(), *self.profiles_extra] + [s for s in (self.profiles, self.gateway) if s is not None]
 
     def stop(self) -> None:
         for service in reversed(self.services()):
