@@ -162,15 +162,17 @@ class ProfileWatcher:
 
 
 class Bench:
-    def __init__(self, stack: Stack, people: int, concurrency: int) -> None:
+    def __init__(self, stack: Stack, people: int, concurrency: int, read_concurrency: int) -> None:
         assert stack.gateway is not None
         self.stack = stack
         self.people_count = people
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # writes in flight at most
+        self.read_concurrency = read_concurrency
         token = stack.mint_token("admin", subject="bench-e2e", ttl_seconds=4 * 3600)
         # Idle connections are dropped before the gateway's uvicorn closes them (5 s): reused at
         # the very moment it closes one, a request fails with a read error.
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=3.0)
+        pool = max(concurrency, read_concurrency)
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=3.0)
         self.client = httpx.AsyncClient(base_url=stack.gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits)
         self.people: list[str] = []
         self.hub = ""
@@ -292,7 +294,7 @@ class Bench:
         step.memory_kib = await asyncio.to_thread(self.stack.processes)
 
     async def reads(self, seconds: float) -> dict[str, Any]:
-        return await read_load(self.client, [f"/v1/profiles/{p}" for p in self.people], seconds, self.concurrency)
+        return await read_load(self.client, [f"/v1/profiles/{p}" for p in self.people], seconds, self.read_concurrency)
 
 
 async def read_load(client: httpx.AsyncClient, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
@@ -526,7 +528,7 @@ def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = No
 
 
 async def measure(stack: Stack, args: argparse.Namespace, results: dict[str, Any]) -> None:
-    bench = Bench(stack, args.people, args.concurrency)
+    bench = Bench(stack, args.people, args.concurrency, args.read_concurrency)
     print(f"setting up {args.people} people with PROFILE consent …", flush=True)
     await bench.setup()
     results["memory_idle_kib"] = await asyncio.to_thread(stack.processes)
@@ -557,7 +559,7 @@ async def measure(stack: Stack, args: argparse.Namespace, results: dict[str, Any
         print(f"loss check: {results['loss']}", flush=True)
         gateway_reads = await bench.reads(args.read_seconds)
         body = (await bench.client.get(f"/v1/profiles/{bench.people[0]}")).content
-        bare = await bare_reads(body, bench.people, args.read_seconds, args.concurrency)
+        bare = await bare_reads(body, bench.people, args.read_seconds, args.read_concurrency)
         results["reads"] = {"gateway": gateway_reads, "bare_fastapi": bare, "ratio": round(gateway_reads["reads_per_s"] / max(1, bare["reads_per_s"]), 2)}
         print(f"reads: gateway {gateway_reads}  bare FastAPI {bare}", flush=True)
     finally:
@@ -763,9 +765,10 @@ def main() -> None:
     parser.add_argument("--steps", default="100,250,500,1000", help="target write rates, events/s")
     parser.add_argument("--seconds", type=float, default=60, help="length of each step")
     parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight at most")
+    parser.add_argument("--concurrency", type=int, default=64, help="writes in flight at most")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--read-seconds", type=float, default=10)
+    parser.add_argument("--read-concurrency", type=int, default=64, help="reads in flight at most (gateway and bare endpoint alike)")
     parser.add_argument("--ceiling-records", type=int, default=200_000)
     parser.add_argument("--py-spy", metavar="NAMES", help="profile these processes (gateway,exchange,profiles,…) in the step nearest 500/s")
     parser.add_argument("--profiles-workers", type=int, default=1, help="profile processor workers (one consumer group; the rebuild always uses one)")
