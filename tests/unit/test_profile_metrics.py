@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from komagane_profiles.metrics import (
@@ -9,12 +10,14 @@ from komagane_profiles.metrics import (
     add_record,
     category_bands,
     frequency_band,
+    from_rows,
     has_record,
     lapse_threshold_days,
     places,
     prune,
     regularity,
     roles,
+    to_rows,
 )
 
 TODAY = date(2026, 11, 20)
@@ -70,7 +73,7 @@ def test_lapse_threshold_is_twice_the_median_gap_but_at_least_four_weeks() -> No
 def test_prune_keeps_recent_history_in_a_stable_order() -> None:
     history = [p("2026-11-02", n=2), p("2024-01-01"), p("2026-11-02", n=1)]
     assert [r.event_id for r in prune(history, TODAY)] == ["e-2026-11-02-hub:wellness-1", "e-2026-11-02-hub:wellness-2"]
-    assert Participation.from_json(history[0].to_json()) == history[0]
+    assert from_rows(json.loads(json.dumps(to_rows(history)))) == history  # as a state stores them
 
 
 def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:

@@ -56,7 +56,7 @@ from komagane_contracts.events.profiles import Belonging, HealthSignals, Journey
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.metrics import Participation, add_record, category_bands, has_record, places, regularity, roles
+from komagane_profiles.metrics import Participation, add_record, category_bands, from_rows, has_record, places, regularity, roles, to_rows
 
 State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
@@ -82,7 +82,7 @@ def encode_state(state: State) -> bytes:
     """The table value: compact JSON, the history as rows."""
     stored = dict(state)
     if "participation" in stored:
-        stored["participation"] = [(d.isoformat(), p, c, m, h, e) for d, p, c, m, h, e in stored["participation"]]  # = Participation.to_json
+        stored["participation"] = to_rows(stored["participation"])
     return orjson.dumps(stored)  # compact UTF-8, like json.dumps(separators=(",", ":"), ensure_ascii=False)
 
 
@@ -90,8 +90,7 @@ def decode_state(raw: bytes | str | dict[str, Any]) -> State:
     """The in-memory state from a table value (bytes, or a dict from before states were bytes)."""
     state: State = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
     if "participation" in state:
-        parse = date.fromisoformat  # = Participation.from_json, without a call per record
-        state["participation"] = [Participation(parse(d), p, c, m, float(h), e) for d, p, c, m, h, e in state["participation"]]
+        state["participation"] = from_rows(state["participation"])
     return state
 
 

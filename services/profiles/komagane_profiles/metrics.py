@@ -34,17 +34,16 @@ class Participation(NamedTuple):
     hours: float
     event_id: str
 
-    def to_json(self) -> list[object]:
-        return [self.day.isoformat(), self.place, self.category, self.mode, self.hours, self.event_id]
 
-    @classmethod
-    def from_json(cls, raw: list[Any]) -> Participation:
-        day, place, category, mode, hours, event_id = raw  # as written by to_json: only the day needs parsing
-        return cls(date.fromisoformat(day), place, category, mode, float(hours), event_id)
+def to_rows(history: Iterable[Participation]) -> list[tuple[str, str, str | None, str, float, str]]:
+    """A history as stored (JSON arrays: the day in ISO form), in one pass without a call per record."""
+    return [(day.isoformat(), place, category, mode, hours, event_id) for day, place, category, mode, hours, event_id in history]
 
-    @property
-    def contributing(self) -> bool:
-        return self.mode in CONTRIBUTING_MODES
+
+def from_rows(rows: Iterable[list[Any]]) -> list[Participation]:
+    """A history from its stored rows (`to_rows`): only the day needs parsing."""
+    parse = date.fromisoformat
+    return [Participation(parse(day), place, category, mode, float(hours), event_id) for day, place, category, mode, hours, event_id in rows]
 
 
 def _month_start(day: date, back: int = 0) -> date:
