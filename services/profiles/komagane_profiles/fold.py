@@ -112,7 +112,8 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     if event.id in state["seen"]:
         return False
     body = event.body()
-    if _in_history(state, body, event.id):
+    record = _participation(body, event.id)  # what the history would keep of it, if anything
+    if _in_history(state, record, event.id):
         return False
     if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
         _apply_people(state, body)
@@ -128,7 +129,6 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
         _apply_gated(state, body, event)
     if event.sensitivity is not Sensitivity.S2:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
-        record = _participation(body, event.id)
         changed = kpis.count(state, body)
         months = kpis.affected_months(body, record.day if record else None)
         if flags_due is None:
@@ -212,9 +212,8 @@ def _drop_held(state: State, gate: str) -> None:
         state["held"] = held
 
 
-def _in_history(state: State, body: EventModel, event_id: str) -> bool:
+def _in_history(state: State, record: Participation | None, event_id: str) -> bool:
     """Whether the history keeps this event already (a record's day follows from its event)."""
-    record = _participation(body, event_id)
     if record is not None and has_record(state.get("participation", []), record):
         return True
     return any(s[2] == event_id for s in state.get("journey", ()))
