@@ -89,6 +89,29 @@ def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:
     assert lapse_of(state | {"consents": []}, TODAY) is None
 
 
+def test_lapse_due_is_the_first_day_lapse_of_alerts() -> None:
+    """The worker checks only the people whose due day has come: it must be exact, a day late
+    would delay an alert and a day early would read states for nothing."""
+    from datetime import timedelta
+
+    from komagane_profiles.fold import new_state
+    from komagane_profiles.lapses import lapse_due, lapse_of
+
+    histories = [
+        [p("2026-08-01"), p("2026-08-08", n=1)],  # weekly: 28-day threshold
+        [p("2026-03-01"), p("2026-05-01"), p("2026-07-01"), p("2026-07-03")],  # 2 × median gap 61 days
+        [p("2026-10-30")],  # one day only
+    ]
+    for history in histories:
+        state = new_state("p") | {"consents": ["PROFILE"], "participation": history}
+        due = lapse_due(state)
+        assert due is not None
+        alerting = [day for day in (due - timedelta(days=n) for n in range(-3, 4)) if lapse_of(state, day) is not None]
+        assert min(alerting) == due and len(alerting) == 4
+    assert lapse_due(new_state("p") | {"consents": ["PROFILE"]}) is None  # never took part
+    assert lapse_due(new_state("p") | {"participation": histories[0]}) is None  # no PROFILE consent
+
+
 def test_has_record_finds_exactly_the_events_a_history_keeps() -> None:
     history: list[Participation] = []
     kept = [p("2026-11-02", n=n) for n in range(3)] + [p("2026-11-01"), p("2026-11-05", place="hub:patona")]

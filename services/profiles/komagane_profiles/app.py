@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import faust
@@ -50,7 +50,7 @@ from komagane_profiles.batching import BatchingAgent, as_event
 from komagane_profiles.fold import State, decode_state, encode_state, person_of, profile_of
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
-from komagane_profiles.lapses import lapse_of
+from komagane_profiles.lapses import lapse_due, lapse_of
 from komagane_profiles.pipeline import CITY_KEY, PersonBatch, city_totals, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
 from komagane_profiles.progress import StallWatch, partition_progress, progress_json
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
@@ -191,6 +191,24 @@ class Watermark:
             cls.latest = time
 
 
+class LapseWatch:
+    """When each person of this worker's partitions lapses if nothing else happens
+    (lapses.lapse_due), kept at every flush and on every recovery: the periodic check then reads
+    the states that are due, not every state of the town (a whole town's states, decoded every
+    minute, held the event loop for longer than the latency the profiles promise)."""
+
+    due: ClassVar[dict[str, date]] = {}
+
+    @classmethod
+    def note(cls, person_id: str, state: State) -> date | None:
+        due = lapse_due(state)
+        if due is None:
+            cls.due.pop(person_id, None)
+        else:
+            cls.due[person_id] = due
+        return due
+
+
 def load_person(person_id: str) -> State | None:
     raw = person_state.get(person_id)
     return decode_state(raw) if raw else None
@@ -238,7 +256,8 @@ async def flush_people() -> None:
             sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
         if out.kpi is not None:
             contributions.append(out.kpi)
-        if today is not None and lapse_of(state, today) is None:
+        due = LapseWatch.note(person_id, state)
+        if today is not None and (due is None or today < due):
             cleared.append(person_id)  # took part again, or withdrew: its alert (if any) goes
     for value in grouped_records(contributions):
         sent.append(await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), value, None, None, None))
@@ -414,24 +433,36 @@ async def check_lapses() -> None:
     if Watermark.latest is None:
         return
     today = tokyo_date(Watermark.latest)
-    for person_id, raw in list(person_state.items()):
-        alert = lapse_of(decode_state(raw), today) if raw else None
-        if alert is None:
-            continue
-        if await redis_client().hsetnx(LAPSE_ALERTS_KEY, person_id, alert.model_dump_json()):
+    for person_id, due in [(p, due) for p, due in LapseWatch.due.items() if due <= today]:
+        raw = person_state.get(person_id)  # the stored state decides (None: no longer this worker's)
+        state = decode_state(raw) if raw else None
+        alert = lapse_of(state, today) if state else None
+        if alert is not None and await redis_client().hsetnx(LAPSE_ALERTS_KEY, person_id, alert.model_dump_json()):
             cloud_event = CloudEvent.of(alert)
             await app.producer.send_and_wait(ALERTS.name, person_id.encode(), cloud_event.value(), None, None, cloud_event.headers())
             log.info("belonging lapsed after %d days (threshold %d)", alert.days_since, alert.threshold_days)
+        if LapseWatch.due.get(person_id) != due:
+            continue  # a flush noted the person again meanwhile: that entry stands
+        if alert is None and state:
+            LapseWatch.note(person_id, state)  # the stored state lapses later, or never
+        else:
+            del LapseWatch.due[person_id]  # told, once per lapse: noted again when the person's state changes
 
 
 @person_state.on_recover
 async def rebuild_read_model() -> None:
     """After (re)start or rebalance, rewrite Redis from the table: the read model is derived
-    data, so it must never depend on Redis having kept anything."""
+    data, so it must never depend on Redis having kept anything. The lapse watch is refilled
+    from the same pass."""
     written = 0
     pipeline = redis_client().pipeline(transaction=False)
+    LapseWatch.due.clear()  # this worker's people are the ones in its partitions now
     for person_id, raw in list(person_state.items()):
-        profile = profile_of(decode_state(raw)) if raw else None
+        state = decode_state(raw) if raw else None
+        if state is None:
+            continue
+        LapseWatch.note(person_id, state)
+        profile = profile_of(state)
         if profile is None:
             continue
         pipeline.set(profile_key(person_id), profile_json(profile))

@@ -6,22 +6,36 @@ wall clock, so the same history gives the same answer on replay.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_profiles.fold import State
 from komagane_profiles.metrics import Participation, lapse_threshold_days
 
 
-def lapse_of(state: State, today: date) -> BelongingLapsed | None:
-    """The alert for this person as of `today`, or None (no consent, no history, or not lapsed)."""
+def _last_and_threshold(state: State) -> tuple[date, int] | None:
+    """The last participation day and the lapse threshold, or None (no consent or no history)."""
     if "PROFILE" not in state.get("consents", []):
         return None
     history: list[Participation] = state.get("participation", [])
     if not history:
         return None  # never took part: that is not a lapse (outreach finds them other ways)
-    last = max(r.day for r in history)
-    threshold = lapse_threshold_days(history)
+    return max(r.day for r in history), lapse_threshold_days(history)
+
+
+def lapse_due(state: State) -> date | None:
+    """The first day on which this person counts as lapsed if nothing else happens, or None
+    (no consent or no history): `lapse_of` finds an alert exactly from this day on."""
+    found = _last_and_threshold(state)
+    return None if found is None else found[0] + timedelta(days=found[1] + 1)
+
+
+def lapse_of(state: State, today: date) -> BelongingLapsed | None:
+    """The alert for this person as of `today`, or None (no consent, no history, or not lapsed)."""
+    found = _last_and_threshold(state)
+    if found is None:
+        return None
+    last, threshold = found
     days_since = (today - last).days
     if days_since <= threshold:
         return None
