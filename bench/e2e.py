@@ -41,13 +41,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
+import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.loadclient import LoadClient, LoadClientError
 from komagane_contracts.topics import EXCHANGE, HOUSING, JOBS, PEOPLE, PROFILES
 from komagane_devstack.paths import repo_root
 from komagane_devstack.process import free_port
@@ -153,7 +155,7 @@ class ProfileWatcher:
                 for record in records:
                     if record.value is None or record.key is None:
                         continue
-                    person, version = record.key.decode(), int(json.loads(record.value)["version"])
+                    person, version = record.key.decode(), int(orjson.loads(record.value)["version"])
                     if version > self.version.get(person, 0):
                         self.version[person] = version
                         self.reached.setdefault(person, []).append((version, now, record.timestamp / 1000))
@@ -244,10 +246,9 @@ class Bench:
                     return
                 step.sent += 1
                 try:
-                    async with writer.post(visits_url, json={"person_id": person}, headers={"Idempotency-Key": uuid.uuid4().hex}) as response:
-                        status = response.status
-                        created = await response.json() if status == 201 else None
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status, answer = await writer.post(visits_path, json.dumps({"person_id": person}).encode(), {"Idempotency-Key": uuid.uuid4().hex})
+                    created = json.loads(answer) if status == 201 else None
+                except (LoadClientError, OSError, TimeoutError) as exc:
                     step.errors[type(exc).__name__] += 1
                     return
             if created is not None:
@@ -258,13 +259,13 @@ class Bench:
             else:
                 step.errors[str(status)] += 1
 
-        # The load itself comes from aiohttp (a third of httpx's CPU per request): the client shares
-        # the machine's two cores with everything it measures.
+        # The load comes from a lean keep-alive client (loadclient.py): the client shares the
+        # machine's two cores with everything it measures.
         assert self.stack.gateway is not None
-        visits_url = f"{self.stack.gateway.url}/v1/hubs/{self.hub}/visits"
-        writer = aiohttp.ClientSession(
-            headers=self.client.headers.copy(), connector=aiohttp.TCPConnector(limit=self.concurrency), timeout=aiohttp.ClientTimeout(total=30)
-        )
+        gateway = urlsplit(self.stack.gateway.url)
+        assert gateway.hostname is not None and gateway.port is not None
+        visits_path = f"/v1/hubs/{self.hub}/visits"
+        writer = LoadClient(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=self.concurrency)
         cpu_before = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
         tasks = []
         memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None

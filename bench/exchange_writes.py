@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import pwd
 import statistics
@@ -28,11 +29,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
 import psycopg
 
+from bench.loadclient import LoadClient, LoadClientError
 from komagane_devstack.infra import KafkaBroker, PostgresServer
 from komagane_devstack.services import ServiceProcess
 from komagane_kit.internal_auth import internal_headers
@@ -83,19 +85,21 @@ async def load(url: str, *, rate: float, seconds: float, concurrency: int = 64) 
     headers = internal_headers(SECRET, ttl_seconds=3600)
     accepted = failed = 0
     gate = asyncio.Semaphore(concurrency)
-    async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=concurrency)) as client:
+    target = urlsplit(url)
+    assert target.hostname is not None and target.port is not None
+    client = LoadClient(target.hostname, target.port, headers, connections=concurrency)
+    try:
 
         async def write(n: int) -> None:
             nonlocal accepted, failed
             async with gate:
-                body = {"person_id": PEOPLE[n % len(PEOPLE)], "purpose": "お茶のみ"}
+                body = json.dumps({"person_id": PEOPLE[n % len(PEOPLE)], "purpose": "お茶のみ"}).encode()
                 try:
-                    async with client.post(url, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}) as response:
-                        text = await response.text()
-                        ok = response.status == 201
-                        if not ok:
-                            print(f"refused: {response.status} {text[:300]}", file=sys.stderr)
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status, answer = await client.post(target.path, body, {"Idempotency-Key": uuid.uuid4().hex})
+                    ok = status == 201
+                    if not ok:
+                        print(f"refused: {status} {answer[:300].decode(errors='replace')}", file=sys.stderr)
+                except (LoadClientError, OSError, TimeoutError) as exc:
                     print(f"failed: {exc!r}", file=sys.stderr)
                     ok = False
             accepted, failed = accepted + ok, failed + (not ok)
@@ -108,6 +112,8 @@ async def load(url: str, *, rate: float, seconds: float, concurrency: int = 64) 
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(write(n)))
         await asyncio.gather(*tasks)
+    finally:
+        await client.close()
     return accepted, failed
 
 
