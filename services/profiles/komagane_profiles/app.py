@@ -480,6 +480,7 @@ person_batches = BatchingAgent(
     "people",
     flush_people,
     max_events=settings.profiles_batch_max_events,
+    catch_up_max_events=settings.profiles_catch_up_batch_max_events,
     max_delay=settings.profiles_batch_max_delay_seconds,
 )
 

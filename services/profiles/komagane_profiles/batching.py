@@ -12,7 +12,9 @@ A flush happens every `max_events` messages, and at most `max_delay` seconds aft
 arrived, so a quiet stream is not held back. The agent also tells whether the worker is behind
 (more than a batch still waiting in its partitions, by the broker's high-water marks): catching
 up after a restart or rebuilding from offset 0, when per-message spans would only add to old,
-finished traces (app.py). A failing flush is retried (with backoff) until it
+finished traces (app.py), and when batches may grow to `catch_up_max_events`: nobody waits for
+any one message then, and the more of a person's events one batch holds, the fewer times their
+state is loaded, profiled and written. A failing flush is retried (with backoff) until it
 succeeds: giving up would acknowledge messages whose outputs were never written.
 """
 
@@ -58,11 +60,13 @@ class BatchingAgent:
         *,
         max_events: int,
         max_delay: float,
+        catch_up_max_events: int | None = None,
         retry_backoff: float = 0.5,
     ) -> None:
         self.name = name
         self.flush = flush
         self.max_events = max_events
+        self.catch_up_max_events = max(max_events, catch_up_max_events or max_events)
         self.max_delay = max_delay
         self.retry_backoff = retry_backoff
         self.pending: list[EventT] = []
@@ -70,6 +74,7 @@ class BatchingAgent:
         self.flushes = 0
         self.catching_up = False
         self._next_offsets: dict[TP, int] = {}  # per input partition: the offset after the last message seen
+        self._pending_at_tick = 0  # the batch's size at the last tick that let it grow
 
     async def run(self, stream: faust.StreamT[bytes], fold: Callable[[EventT], Awaitable[None]]) -> None:
         manual = stream.noack()
@@ -82,7 +87,7 @@ class BatchingAgent:
                     self.pending.append(event)
                     message = event.message
                     self._next_offsets[message.tp] = message.offset + 1
-                if len(self.pending) >= self.max_events:
+                if len(self.pending) >= (self.catch_up_max_events if self.catching_up else self.max_events):
                     self._note_lag(consumer)
                     await self.flush_now(manual)
         finally:
@@ -102,7 +107,9 @@ class BatchingAgent:
         self.catching_up = waiting > self.max_events
 
     async def _tick(self, manual: faust.StreamT[bytes], consumer: Any) -> None:
-        """Flushes a pending batch every `max_delay` seconds.
+        """Flushes a pending batch every `max_delay` seconds, unless the worker is catching up
+        and the batch is still growing (the run loop flushes it when full; a batch that stopped
+        growing, say for a rebalance, is flushed here).
 
         Nothing but cancellation may end this loop: it is what flushes a quiet stream, and a
         batch never flushed is never acknowledged (the worker would stop committing).
@@ -113,6 +120,9 @@ class BatchingAgent:
                 continue
             try:
                 self._note_lag(consumer)
+                if self.catching_up and self.max_events < self.catch_up_max_events and self._pending_at_tick < len(self.pending) < self.catch_up_max_events:
+                    self._pending_at_tick = len(self.pending)
+                    continue
                 await self.flush_now(manual)
             except asyncio.CancelledError:
                 raise
@@ -139,4 +149,5 @@ class BatchingAgent:
             for event in self.pending:
                 await manual.ack(event)
             self.pending.clear()
+            self._pending_at_tick = 0
             self.flushes += 1
