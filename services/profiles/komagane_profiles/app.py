@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 import faust
+import orjson
 import redis.asyncio as aioredis
 from faust.types import TP, EventT
 from faust.types.transports import TransportT
@@ -335,9 +336,13 @@ async def fold_hub_mix(stream: faust.StreamT[bytes]) -> None:
 
 
 class KpiTotals:
-    """The city totals per month: the sum of the contributions in `kpi_people` (in memory)."""
+    """The city totals per month: the sum of the contributions in `kpi_people` (in memory), and
+    a copy of each contribution (compact JSON), so folding a person's new summary does not read
+    the table: every KPI message carries a flush's worth of people, all on the worker that owns
+    the city key. Both are rebuilt from the table after every recovery."""
 
     months: ClassVar[dict[str, Any]] = {}
+    contributions: ClassVar[dict[str, bytes]] = {}
 
 
 class KpiBatch:
@@ -352,7 +357,7 @@ async def fold_kpi_event(event: EventT) -> None:
     """A person's latest KPI summary replaces their previous contribution to the city totals."""
     for record in records_of(event.value):
         name = record["pseudonym"]
-        previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else dict(kpi_people[name])
+        previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else orjson.loads(KpiTotals.contributions.get(name, b"{}"))
         contribution, changed = fold_kpi(KpiTotals.months, previous, record["summary"])
         if changed:
             KpiBatch.contributions[name] = contribution
@@ -366,6 +371,7 @@ async def flush_kpis() -> None:
         with as_event(KpiBatch.event):
             for name, contribution in KpiBatch.contributions.items():
                 kpi_people[name] = contribution
+                KpiTotals.contributions[name] = orjson.dumps(contribution)
         KpiOutputs.dirty |= KpiBatch.months
     KpiBatch.event = None
     KpiBatch.contributions.clear()
@@ -422,7 +428,9 @@ async def flush_city_kpis() -> None:
 async def rewrite_city_kpis() -> None:
     """After (re)start or rebalance: the totals summed again from the contributions, and every
     month written again from them."""
-    KpiTotals.months = city_totals(dict(contribution) for _, contribution in list(kpi_people.items()))
+    contributions = {name: dict(contribution) for name, contribution in list(kpi_people.items())}
+    KpiTotals.months = city_totals(contributions.values())
+    KpiTotals.contributions = {name: orjson.dumps(contribution) for name, contribution in contributions.items()}
     KpiOutputs.written.clear()
     KpiOutputs.dirty |= set(KpiTotals.months)
 

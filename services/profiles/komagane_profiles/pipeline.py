@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.exchange import ParticipantAttended
 from komagane_contracts.events.profiles import CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
@@ -147,7 +149,7 @@ def grouped_records(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
 
 def records_of(value: bytes) -> list[dict[str, Any]]:
     """The records of an internal message: a JSON array, or one object (as written before)."""
-    decoded = json.loads(value)
+    decoded = orjson.loads(value)
     return decoded if isinstance(decoded, list) else [decoded]
 
 
