@@ -6,7 +6,6 @@ so both paths share one implementation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,7 +136,7 @@ def grouped_records(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     parts: list[bytes] = []
     size = 0
     for record in records:
-        part = json.dumps(record, separators=(",", ":")).encode()
+        part = orjson.dumps(record)  # compact JSON, like records_of reads it
         if parts and size + len(part) > GROUP_MAX_BYTES:
             yield b"[" + b",".join(parts) + b"]"
             parts, size = [], 0
