@@ -160,7 +160,7 @@ async def test_no_exported_attribute_holds_a_name_a_contact_or_an_s2_value(gatew
 
 
 def _traces_of(otlp: OtlpReceiver, person_id: str) -> set[str]:
-    return {s.trace_id for s in otlp.all_spans() if person_id in s.attributes.get("http.target", "") or person_id in s.attributes.get("http.url", "")}
+    return {s.trace_id for s in otlp.all_spans() if person_id in s.attributes.get("url.path", "") or person_id in s.attributes.get("url.full", "")}
 
 
 async def test_the_metrics_dashboards_and_alerts_query_exist(gateway: httpx.AsyncClient, otlp: OtlpReceiver) -> None:

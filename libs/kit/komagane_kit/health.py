@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 Check = Callable[[], Awaitable[bool]]
+PROBE_PATHS = frozenset({"/livez", "/readyz"})
 
 
 def health_router(checks: dict[str, Check], *, timeout: float = 2.0) -> APIRouter:

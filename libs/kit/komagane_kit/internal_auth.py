@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from komagane_kit.errors import problem_response
+from komagane_kit.health import PROBE_PATHS
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
 ISSUER = "komagane-gateway"
@@ -27,7 +28,7 @@ AUDIENCE = "komagane-services"
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 60
 # Paths a service answers without an internal token: probes and its own contract.
-EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/openapi.json"})
+EXEMPT_PATHS = PROBE_PATHS | {"/openapi.json"}
 LEEWAY_SECONDS = 5
 # Verified tokens remembered per process, at most (then forgotten and verified again).
 VERIFIED_MAX = 4096

@@ -301,15 +301,12 @@ class OutboxRelay:
                 span.set_attribute("messaging.message.id", row.event_id)
                 span.set_attribute("cloudevents.event_type", row.event_type)
                 headers = [(name, value.encode()) for name, value in json.loads(row.headers)]
-                # The instrumentation's own wrapper is bypassed: it would add a second producer
-                # span per message. This span is the one the message's traceparent names.
-                send = getattr(producer.send, "__wrapped__", producer.send)
                 if not row.topic.startswith(PARTNER_TOPIC_PREFIX):
                     # (Partner topics leave the city: no trace headers pointing into its telemetry.)
                     carrier: dict[str, str] = {}
                     propagate.inject(carrier)
                     headers += [(k, v.encode()) for k, v in carrier.items()]
-                delivery: asyncio.Future[Any] = await send(
+                delivery: asyncio.Future[Any] = await producer.send(
                     row.topic,
                     value=row.payload.encode(),
                     key=row.message_key.encode() if row.message_key else None,
