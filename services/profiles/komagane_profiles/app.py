@@ -69,6 +69,10 @@ setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=(
 class ProfilesApp(faust.App):
     """faust.App on the consumer whose deliveries are fenced off around rebalances (transport.py)."""
 
+    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+        self.fetch_max_wait_ms = fetch_max_wait_ms  # read by the consumer (transport.ConsumerThread)
+        super().__init__(*args, **kwargs)
+
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
 
@@ -85,6 +89,7 @@ app = ProfilesApp(
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
     table_standby_replicas=0,
+    fetch_max_wait_ms=settings.profiles_fetch_max_wait_ms,
 )
 
 # Person-centred input topics, co-partitioned with the person table (same partition count,

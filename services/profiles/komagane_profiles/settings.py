@@ -42,6 +42,9 @@ class ProfilesSettings(BaseSettings):
     # How often the worker looks for input partitions that stopped moving (progress.py); one
     # that did not move over two checks while messages wait is sought back to its commit.
     profiles_stall_check_seconds: float = 15.0
+    # Longest the broker holds a fetch with nothing new to return: it bounds how long records
+    # that arrive meanwhile wait (transport.ConsumerThread).
+    profiles_fetch_max_wait_ms: int = 100
     log_level: str = "INFO"
 
 
