@@ -41,19 +41,32 @@ class FakeStream:
             self.all_acked.set()
 
 
-async def batch_sizes(*, events: int, highwater: int, max_events: int, catch_up_max_events: int) -> tuple[list[int], list[int], bool]:
-    """Run an agent over `events` messages (all waiting at once); the sizes of its flushes, the
-    offsets it acknowledged, and whether it counted itself as catching up."""
+async def batch_sizes(
+    *, events: int, highwater: int, max_events: int, catch_up_max_events: int, catch_up_max_keys: int | None = None, key_every: int = 1
+) -> tuple[list[int], list[int], bool]:
+    """Run an agent over `events` messages (all waiting at once; message n is about key
+    n // key_every); the sizes of its flushes, the offsets it acknowledged, and whether it
+    counted itself as catching up."""
     stream = FakeStream(highwater, events)
     sizes: list[int] = []
+    keys: set[int] = set()
 
     async def flush() -> None:
         sizes.append(len(agent.pending))
+        keys.clear()
 
     async def fold(event: Any) -> None:
-        pass
+        keys.add(event.message.offset // key_every)
 
-    agent = BatchingAgent("test", flush, max_events=max_events, catch_up_max_events=catch_up_max_events, max_delay=0.01)
+    agent = BatchingAgent(
+        "test",
+        flush,
+        max_events=max_events,
+        catch_up_max_events=catch_up_max_events,
+        catch_up_max_keys=catch_up_max_keys,
+        keys=lambda: len(keys),
+        max_delay=0.01,
+    )
     for offset in range(events):
         stream.queue.put_nowait(SimpleNamespace(message=SimpleNamespace(tp=TOPIC_0, offset=offset)))
     runner = asyncio.ensure_future(agent.run(stream, fold))  # type: ignore[arg-type]
@@ -77,3 +90,12 @@ async def test_catching_up_batches_grow_and_a_batch_that_stopped_growing_is_flus
     sizes, acked, catching_up = await batch_sizes(events=100, highwater=10_000, max_events=10, catch_up_max_events=40)
     assert sizes == [10, 40, 40, 10], "the last 10 wait for one tick (still growing?), then go"
     assert acked == list(range(100)) and catching_up
+
+
+async def test_a_catching_up_batch_also_ends_when_it_holds_max_keys() -> None:
+    # Three messages per key. The live first batch ends at 10 messages (mid-key); a catching-up
+    # batch ends with the first message of its 12th key (offsets 10–42, then 43–75), well
+    # before 40 messages would end it; the last 24 (9 keys) go at a tick.
+    sizes, acked, _ = await batch_sizes(events=100, highwater=10_000, max_events=10, catch_up_max_events=40, catch_up_max_keys=12, key_every=3)
+    assert sizes == [10, 33, 33, 24]
+    assert acked == list(range(100))

@@ -494,6 +494,8 @@ person_batches = BatchingAgent(
     flush_people,
     max_events=settings.profiles_batch_max_events,
     catch_up_max_events=settings.profiles_catch_up_batch_max_events,
+    catch_up_max_keys=settings.profiles_catch_up_batch_max_people,
+    keys=lambda: len(PersonOutputsBatch.batch.people),
     max_delay=settings.profiles_batch_max_delay_seconds,
 )
 

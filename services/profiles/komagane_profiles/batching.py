@@ -12,9 +12,9 @@ A flush happens every `max_events` messages, and at most `max_delay` seconds aft
 arrived, so a quiet stream is not held back. The agent also tells whether the worker is behind
 (more than a batch still waiting in its partitions, by the broker's high-water marks): catching
 up after a restart or rebuilding from offset 0, when per-message spans would only add to old,
-finished traces (app.py), and when batches may grow to `catch_up_max_events`: nobody waits for
-any one message then, and the more of a person's events one batch holds, the fewer times their
-state is loaded, profiled and written. A failing flush is retried (with backoff) until it
+finished traces (app.py), and when batches may grow to `catch_up_max_events`, or until they
+hold `catch_up_max_keys` keys: nobody waits for any one message then, and the more of a
+person's events one batch holds, the fewer times their state is loaded, profiled and written. A failing flush is retried (with backoff) until it
 succeeds: giving up would acknowledge messages whose outputs were never written.
 """
 
@@ -61,12 +61,18 @@ class BatchingAgent:
         max_events: int,
         max_delay: float,
         catch_up_max_events: int | None = None,
+        catch_up_max_keys: int | None = None,
+        keys: Callable[[], int] | None = None,
         retry_backoff: float = 0.5,
     ) -> None:
         self.name = name
         self.flush = flush
         self.max_events = max_events
         self.catch_up_max_events = max(max_events, catch_up_max_events or max_events)
+        # While catching up a batch also ends once `keys()` (how many keys it holds decoded in
+        # memory) reaches `catch_up_max_keys`: what it holds is bounded by keys, not messages.
+        self.catch_up_max_keys = catch_up_max_keys
+        self.keys = keys
         self.max_delay = max_delay
         self.retry_backoff = retry_backoff
         self.pending: list[EventT] = []
@@ -87,11 +93,18 @@ class BatchingAgent:
                     self.pending.append(event)
                     message = event.message
                     self._next_offsets[message.tp] = message.offset + 1
-                if len(self.pending) >= (self.catch_up_max_events if self.catching_up else self.max_events):
+                if self._full():
                     self._note_lag(consumer)
                     await self.flush_now(manual)
         finally:
             ticker.cancel()
+
+    def _full(self) -> bool:
+        if not self.catching_up:
+            return len(self.pending) >= self.max_events
+        if len(self.pending) >= self.catch_up_max_events:
+            return True
+        return self.keys is not None and self.catch_up_max_keys is not None and self.keys() >= self.catch_up_max_keys
 
     def _note_lag(self, consumer: Any) -> None:
         """Sets `catching_up`: whether more than a batch still waits in the partitions read."""
@@ -120,7 +133,7 @@ class BatchingAgent:
                 continue
             try:
                 self._note_lag(consumer)
-                if self.catching_up and self.max_events < self.catch_up_max_events and self._pending_at_tick < len(self.pending) < self.catch_up_max_events:
+                if self.catching_up and self.max_events < self.catch_up_max_events and self._pending_at_tick < len(self.pending) and not self._full():
                     self._pending_at_tick = len(self.pending)
                     continue
                 await self.flush_now(manual)

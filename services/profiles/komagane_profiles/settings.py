@@ -31,10 +31,12 @@ class ProfilesSettings(BaseSettings):
     # Outputs are written per batch: after this many messages, or this long after one arrived.
     profiles_batch_max_events: int = 1000
     profiles_batch_max_delay_seconds: float = 0.1
-    # While the worker is behind (rebuilding, or back after downtime), a batch may grow to this:
-    # a person's several events in one batch cost one state load, profile and write. Each person
-    # in a batch is held decoded in memory (tens of KB with a long history) until the flush.
-    profiles_catch_up_batch_max_events: int = 5000
+    # While the worker is behind (rebuilding, or back after downtime), a batch may grow to this
+    # many messages, or until it holds this many people: a person's several events in one batch
+    # cost one state load, profile and write. Each person in a batch is held decoded in memory
+    # (tens of KB with a long history) until the flush, so people bound the memory it takes.
+    profiles_catch_up_batch_max_events: int = 50000
+    profiles_catch_up_batch_max_people: int = 5000
     # Hub mixes and KPI totals are aggregates nobody waits for, and a hub's state is large
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
