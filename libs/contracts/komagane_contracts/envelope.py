@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from komagane_contracts.events.base import EventModel
@@ -129,8 +130,8 @@ class CloudEvent:
         if value is None:
             raise InvalidEvent("empty message value")
         try:
-            data = json.loads(value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = orjson.loads(value)  # (a few times faster than json: every consumer parses every event)
+        except orjson.JSONDecodeError as exc:  # (invalid UTF-8 included)
             raise InvalidEvent(f"body is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise InvalidEvent("body is not a JSON object")

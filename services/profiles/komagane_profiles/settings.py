@@ -34,9 +34,10 @@ class ProfilesSettings(BaseSettings):
     # While the worker is behind (rebuilding, or back after downtime), a batch may grow to this
     # many messages, or until it holds this many people: a person's several events in one batch
     # cost one state load, profile and write. Each person in a batch is held decoded in memory
-    # (tens of KB with a long history) until the flush, so people bound the memory it takes.
+    # (tens of KB with a year's history) until the flush, so people bound the memory it takes:
+    # a few hundred MB at most here, for a third of the town at once.
     profiles_catch_up_batch_max_events: int = 50000
-    profiles_catch_up_batch_max_people: int = 5000
+    profiles_catch_up_batch_max_people: int = 10000
     # Hub mixes and KPI totals are aggregates nobody waits for, and a hub's state is large
     # (its recent attendance ids): they are written less often.
     profiles_aggregate_batch_max_events: int = 20000
