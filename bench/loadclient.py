@@ -50,7 +50,13 @@ class LoadClient:
         """POST `body` (JSON) to `path`: the status code and the response body."""
         extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = f"POST {path} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}".encode()
-        request = head + self._common + b"\r\n" + body
+        return await self._send(head + self._common + b"\r\n" + body)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """GET `path`: the status code and the response body."""
+        return await self._send(f"GET {path} HTTP/1.1\r\n".encode() + self._common + b"\r\n")
+
+    async def _send(self, request: bytes) -> tuple[int, bytes]:
         async with self._slots:
             connection = await self._connection()
             try:

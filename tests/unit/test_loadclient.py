@@ -26,7 +26,7 @@ async def server() -> AsyncIterator[tuple[int, list[bytes], list[int], list[Answ
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
                 request = head + await reader.readexactly(length)
                 requests.append(request)
                 answer = answers.pop(0) if answers else (lambda _: b'HTTP/1.1 201 Created\r\ncontent-length: 11\r\n\r\n{"id":"v1"}')
@@ -56,6 +56,17 @@ async def test_posts_json_with_its_headers_and_reuses_one_connection(server: tup
     host = f"Host: 127.0.0.1:{port}".encode()
     expected = {b"Authorization: Bearer t", b"Idempotency-Key: k0", b"Content-Length: 17", b"Content-Type: application/json", host}
     assert expected <= set(lines)
+
+
+async def test_gets_with_the_common_headers_and_no_body_on_the_same_connection(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:
+    port, requests, accepted, answers = server
+    answers.append(lambda _: b'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}')
+    client = LoadClient("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
+    assert await client.get("/v1/profiles/p1") == (200, b"{}")
+    assert await client.post("/x", b"{}") == (201, b'{"id":"v1"}')
+    await client.close()
+    assert len(accepted) == 1
+    assert requests[0] == f"GET /v1/profiles/p1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer t\r\n\r\n".encode()
 
 
 async def test_a_connection_the_server_closes_is_not_reused(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:

@@ -1,9 +1,9 @@
 """One SERVER span and the `http.server.*` metrics per HTTP request, for every service and the gateway.
 
-The OpenTelemetry ASGI instrumentation records the same span and metrics, at several times the
-cost: on a one-route FastAPI app it adds about 150 µs of CPU per request, this about 35 µs
-(`python -m bench.server_telemetry`). At the platform's write rates that difference was a tenth
-of a service's CPU. What it records beyond this module — request and response size histograms,
+The OpenTelemetry ASGI instrumentation records the same span and metrics at over twice the cost:
+on a one-route FastAPI app it adds about 150 µs of CPU per request, this about 60 µs
+(`python -m bench.server_telemetry`). At 500 writes/s that difference was a tenth of the
+exchange service's CPU. What it records beyond this module — request and response size histograms,
 host, port, peer and user-agent attributes — no dashboard, alert or trace view here reads.
 
 What is recorded, and why these names:
