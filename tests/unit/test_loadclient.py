@@ -60,7 +60,7 @@ async def test_posts_json_with_its_headers_and_reuses_one_connection(server: tup
 
 async def test_gets_with_the_common_headers_and_no_body_on_the_same_connection(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:
     port, requests, accepted, answers = server
-    answers.append(lambda _: b'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}')
+    answers.append(lambda _: b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
     client = LoadClient("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
     assert await client.get("/v1/profiles/p1") == (200, b"{}")
     assert await client.post("/x", b"{}") == (201, b'{"id":"v1"}')
