@@ -548,8 +548,11 @@ def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = No
     if database == "postgresql" and os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
-    # Capacity is measured, not the per-client rate limit (RATE_LIMIT_ENABLED, gateway settings).
-    env = {"LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false", **(extra_env or {})}
+    # Capacity is measured, not the per-client rate limit: the limiter runs, as in production
+    # (a token taken per request, reads' profiles fetched in the same Redis call), with limits
+    # no bench client reaches (gateway settings).
+    unlimited = {f"RATE_LIMIT_{kind}_{what}": "1000000" for kind in ("READ", "WRITE") for what in ("PER_SECOND", "BURST")}
+    env = {"LOG_LEVEL": "WARNING", **unlimited, **(extra_env or {})}
     stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env, profiles_workers=profiles_workers))
     stack.start()
     os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
