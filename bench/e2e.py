@@ -261,11 +261,8 @@ class Bench:
 
         # The load comes from a lean keep-alive client (loadclient.py): the client shares the
         # machine's two cores with everything it measures.
-        assert self.stack.gateway is not None
-        gateway = urlsplit(self.stack.gateway.url)
-        assert gateway.hostname is not None and gateway.port is not None
         visits_path = f"/v1/hubs/{self.hub}/visits"
-        writer = LoadClient(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=self.concurrency)
+        writer = self._gateway_client(self.concurrency)
         cpu_before = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
         tasks = []
         memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None
@@ -306,11 +303,15 @@ class Bench:
         await asyncio.sleep(after)
         step.memory_kib = await asyncio.to_thread(self.stack.processes)
 
-    async def reads(self, seconds: float) -> dict[str, Any]:
+    def _gateway_client(self, connections: int) -> LoadClient:
+        """A lean keep-alive client (loadclient.py) to the gateway with the bench's token."""
         assert self.stack.gateway is not None
         gateway = urlsplit(self.stack.gateway.url)
         assert gateway.hostname is not None and gateway.port is not None
-        reader = LoadClient(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=self.read_concurrency)
+        return LoadClient(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=connections)
+
+    async def reads(self, seconds: float) -> dict[str, Any]:
+        reader = self._gateway_client(self.read_concurrency)
         try:
             return await read_load(reader, [f"/v1/profiles/{p}" for p in self.people], seconds, self.read_concurrency)
         finally:

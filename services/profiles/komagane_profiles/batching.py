@@ -14,8 +14,9 @@ arrived, so a quiet stream is not held back. The agent also tells whether the wo
 up after a restart or rebuilding from offset 0, when per-message spans would only add to old,
 finished traces (app.py), and when batches may grow to `catch_up_max_events`, or until they
 hold `catch_up_max_keys` keys: nobody waits for any one message then, and the more of a
-person's events one batch holds, the fewer times their state is loaded, profiled and written. A failing flush is retried (with backoff) until it
-succeeds: giving up would acknowledge messages whose outputs were never written.
+person's events one batch holds, the fewer times their state is loaded, profiled and written.
+A failing flush is retried (with backoff) until it succeeds: giving up would acknowledge
+messages whose outputs were never written.
 """
 
 from __future__ import annotations
