@@ -51,13 +51,11 @@ class CloudEvent:
         """Wrap an event body; `time` is the event time (when it happened), now by default.
 
         `sensitivity` raises the class's default for one event (e.g. attendance at a
-        support-specific activity is S2); it may never lower it.
+        support-specific activity is S2), only as the type declares
+        (`EventModel.raised_sensitivity`): where the body decides (a welfare arrangement), the
+        caller cannot change it.
         """
-        level = body.sensitivity
-        if sensitivity is not None:
-            if sensitivity < body.sensitivity:
-                raise ValueError(f"{body.event_type} is at least {body.sensitivity.value}")
-            level = sensitivity
+        level = body.published_sensitivity(sensitivity)
         return cls(
             id=event_id or str(uuid.uuid4()),
             type=body.event_type,

@@ -28,6 +28,8 @@ def event_schema(cls: type[EventModel]) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"urn:komagane:schema:{cls.event_type}"
     schema["x-sensitivity"] = cls.sensitivity.value
+    if cls.raised_sensitivity is not None:
+        schema["x-sensitivity-raised"] = {"level": cls.raised_sensitivity.level.value, "when": cls.raised_sensitivity.when}
     schema["x-controller"] = cls.controller.value
     return schema
 
@@ -102,12 +104,21 @@ def _headers_schema(cls: type[EventModel]) -> dict[str, Any]:
             "ce_type": {"const": cls.event_type},
             "ce_time": {"type": "string", "format": "date-time"},
             "ce_subject": const,
-            "ce_sensitivity": {"const": cls.sensitivity.value},
+            "ce_sensitivity": _sensitivity_schema(cls),
             "ce_controller": {"const": cls.controller.value},
             "content-type": {"const": "application/json"},
             "traceparent": const,
+            "tracestate": const,
         },
     }
+
+
+def _sensitivity_schema(cls: type[EventModel]) -> dict[str, Any]:
+    """The classes the type declares (EventModel.raised_sensitivity), with the condition."""
+    raised = cls.raised_sensitivity
+    if raised is None:
+        return {"const": cls.sensitivity.value}
+    return {"enum": [s.value for s in cls.sensitivities()], "description": raised.when}
 
 
 def generated() -> dict[str, dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Person-centred events are keyed by person id; hub, activity and session events by hub id, so
 everything that happens at one hub stays in order. Attendance, reservations and memberships of
-a `support_specific` activity are published as S2 (see CloudEvent.of(sensitivity=…)).
+a `support_specific` activity or group are published as S2: those event types declare it
+(`SUPPORT_S2`) and the service raises each such event (CloudEvent.of(sensitivity=…)).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.base import EventModel, RaisedSensitivity
 from komagane_contracts.vocabulary import Controller, Sensitivity
 
 EXCHANGE_TOPIC = "exchange.v1"
@@ -67,6 +68,13 @@ class ParticipationMode(StrEnum):
 class ReservationStatus(StrEnum):
     RESERVED = "RESERVED"
     WAITLISTED = "WAITLISTED"
+
+
+SUPPORT_S2 = RaisedSensitivity(
+    Sensitivity.S2,
+    "S2 when the session's activity (for group membership: the group) is support_specific, for a disability or care need"
+    " (要配慮個人情報); the body does not say it, the exchange service does. S1 otherwise",
+)
 
 
 class _ExchangeEvent(EventModel):
@@ -176,6 +184,7 @@ class HubVisited(_PersonExchangeEvent):
 
 class SessionReserved(_PersonExchangeEvent):
     event_type: ClassVar[str] = "jp.komagane.exchange.session-reserved.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = SUPPORT_S2
     session_id: str
     hub_id: str
     status: ReservationStatus
@@ -184,6 +193,7 @@ class SessionReserved(_PersonExchangeEvent):
 
 class ReservationCancelled(_PersonExchangeEvent):
     event_type: ClassVar[str] = "jp.komagane.exchange.reservation-cancelled.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = SUPPORT_S2
     session_id: str
     hub_id: str
     promoted_person_id: str | None = Field(default=None, description="First waitlisted person, now holding the freed seat")
@@ -191,6 +201,7 @@ class ReservationCancelled(_PersonExchangeEvent):
 
 class ParticipantAttended(_PersonExchangeEvent):
     event_type: ClassVar[str] = "jp.komagane.exchange.participant-attended.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = SUPPORT_S2
     attendance_id: str
     session_id: str
     activity_id: str
@@ -205,6 +216,7 @@ class ParticipantAttended(_PersonExchangeEvent):
 
 class MemberJoinedGroup(_PersonExchangeEvent):
     event_type: ClassVar[str] = "jp.komagane.exchange.member-joined-group.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = SUPPORT_S2
     group_id: str
     officer_role: str | None = Field(default=None, description="e.g. LEADER, TREASURER: a contributing role")
     joined_on: date
@@ -212,6 +224,7 @@ class MemberJoinedGroup(_PersonExchangeEvent):
 
 class MemberLeftGroup(_PersonExchangeEvent):
     event_type: ClassVar[str] = "jp.komagane.exchange.member-left-group.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = SUPPORT_S2
     group_id: str
     left_on: date
 

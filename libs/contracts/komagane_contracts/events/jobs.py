@@ -2,8 +2,9 @@
 
 Person-centred events are keyed by person id; opportunity and seminar events (no person) by
 their own id. Any person-level event about a WELFARE_A, WELFARE_B or TRAINING arrangement
-implies a disability (要配慮個人情報): the service publishes it as S2 through
-CloudEvent.of(sensitivity=…), so it never leaves the jobs/profiles boundary at person level.
+implies a disability (要配慮個人情報): those event types declare it (`WELFARE_S2`), so such an
+event is published as S2 from its body alone and never leaves the jobs/profiles boundary at
+person level.
 A person's accessibility needs are not published at all: matching uses them inside the service.
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
-from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.base import EventModel, RaisedSensitivity
 from komagane_contracts.vocabulary import Controller, Sensitivity
 
 JOBS_TOPIC = "jobs.v1"
@@ -38,6 +39,20 @@ class Arrangement(StrEnum):
     def sensitive(self) -> bool:
         """Welfare employment and training referrals imply a disability (S2 at person level)."""
         return self in (Arrangement.WELFARE_A, Arrangement.WELFARE_B, Arrangement.TRAINING)
+
+
+def _welfare(body: Any) -> bool:
+    values = (getattr(body, name, None) for name in ("arrangement", "from_arrangement", "to_arrangement"))
+    return any(isinstance(value, Arrangement) and value.sensitive for value in values)
+
+
+WELFARE_S2 = RaisedSensitivity(
+    Sensitivity.S2,
+    "S2 when the arrangement (for arrangement-stepped: either arrangement) is "
+    + ", ".join(a.value for a in Arrangement if a.sensitive)
+    + ": welfare employment and training referrals imply a disability (要配慮個人情報); S1 otherwise",
+    applies=_welfare,
+)
 
 
 class Accommodation(StrEnum):
@@ -144,6 +159,7 @@ class _PersonJobsEvent(_JobsEvent):
 
 class ApplicationSubmitted(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.application-submitted.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     application_id: str
     opportunity_id: str
     arrangement: Arrangement
@@ -151,6 +167,7 @@ class ApplicationSubmitted(_PersonJobsEvent):
 
 class ApplicationDecided(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.application-decided.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     application_id: str
     opportunity_id: str
     arrangement: Arrangement
@@ -161,6 +178,7 @@ class MatchProposed(_PersonJobsEvent):
     """Staff suggested an opportunity to a person, with the matching score they saw."""
 
     event_type: ClassVar[str] = "jp.komagane.jobs.match-proposed.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     proposal_id: str
     opportunity_id: str
     arrangement: Arrangement
@@ -169,6 +187,7 @@ class MatchProposed(_PersonJobsEvent):
 
 class EngagementStarted(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.engagement-started.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     engagement_id: str
     opportunity_id: str
     arrangement: Arrangement
@@ -180,6 +199,7 @@ class EngagementStarted(_PersonJobsEvent):
 
 class ShiftWorked(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.shift-worked.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     shift_id: str
     engagement_id: str
     arrangement: Arrangement
@@ -190,6 +210,7 @@ class ShiftWorked(_PersonJobsEvent):
 
 class ArrangementStepped(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.arrangement-stepped.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     engagement_id: str
     from_arrangement: Arrangement
     to_arrangement: Arrangement
@@ -199,6 +220,7 @@ class ArrangementStepped(_PersonJobsEvent):
 
 class EngagementEnded(_PersonJobsEvent):
     event_type: ClassVar[str] = "jp.komagane.jobs.engagement-ended.v1"
+    raised_sensitivity: ClassVar[RaisedSensitivity | None] = WELFARE_S2
     engagement_id: str
     arrangement: Arrangement
     ended_on: date
