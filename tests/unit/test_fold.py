@@ -150,3 +150,25 @@ def test_what_waits_for_a_consent_is_bounded_and_nothing_waits_after_a_withdrawa
     assert "held" not in state and "withdrawn" in state
     apply(state, replace(consent, id="regrant", time=T0 + timedelta(hours=2)))
     assert "withdrawn" not in state and "participation" not in state  # the visit before the new opt-in stays out
+
+
+def test_journey_steps_of_one_day_follow_event_time_whatever_the_arrival_order() -> None:
+    """Opened, consulted and toured on one day: listed as they happened, with any event ids and
+    in any order of arrival (the ids used to decide)."""
+    from itertools import permutations
+
+    from komagane_contracts.events.housing import MigrationCaseOpened, MigrationStage, MigrationStageChanged
+
+    day = T0.date()
+    opened = MigrationCaseOpened(person_id="p", case_id="c", stage=MigrationStage.INQUIRY, opened_on=day, household_size=1, recorded_by="s")
+    steps = [CloudEvent.of(opened, time=T0 + timedelta(minutes=5), event_id="ffff")]
+    for minutes, (previous, stage), event_id in ((6, ("INQUIRY", "CONSULTED"), "0000"), (7, ("CONSULTED", "TOURED"), "8888")):
+        changed = MigrationStageChanged(person_id="p", case_id="c", previous_stage=previous, stage=stage, occurred_on=day, recorded_by="s")
+        steps.append(CloudEvent.of(changed, time=T0 + timedelta(minutes=minutes), event_id=event_id))
+    for order in permutations(steps):
+        state = new_state("p")
+        for event in (*events(), *order):
+            apply(state, event)
+        profile = profile_of(state)
+        assert profile is not None and profile.living is not None
+        assert [s.step for s in profile.living.journey] == ["MIGRATION_INQUIRY", "MIGRATION_CONSULTED", "MIGRATION_TOURED"], order

@@ -345,8 +345,8 @@ def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
         state.setdefault("engagements", {}).pop(body.engagement_id, None)
     step = _journey_step(body)
     if step is not None:
-        journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id]]
-        state["journey"] = sorted(journey, key=lambda s: (s[1], s[2]))[-20:]
+        journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id, _utc(event.time)]]
+        state["journey"] = sorted(journey, key=_journey_order)[-20:]
     if record is not None:
         add_record(state.setdefault("participation", []), record)
 
@@ -372,6 +372,18 @@ def _participation(body: EventModel, event_id: str) -> Participation | None:
     if isinstance(body, SeminarAttended):
         return Participation(body.held_on, f"seminar:{body.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id)
     return None
+
+
+def _journey_order(step: list[str]) -> tuple[str, str, str]:
+    """Oldest first: by the step's day, then by event time (steps of one day in the order they
+    happened), then by event id, so that the order never depends on arrival. Steps kept before
+    the event time was stored sort first within their day."""
+    return step[1], step[3] if len(step) > 3 else "", step[2]
+
+
+def _utc(time: datetime) -> str:
+    """Event times as comparable strings (one offset for all)."""
+    return time.astimezone(UTC).isoformat() if time.tzinfo else time.isoformat()
 
 
 def _journey_step(body: EventModel) -> tuple[str, date] | None:
@@ -421,7 +433,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         as_of=as_of,
         belonging=_belonging(history, groups, as_of),
         role=_role(state, history, groups, as_of),
-        living=Living(journey=[JourneyStep(step=s, on=date.fromisoformat(d), event_id=e) for s, d, e in state.get("journey", [])]),
+        living=Living(journey=[JourneyStep(step=s[0], on=date.fromisoformat(s[1]), event_id=s[2]) for s in state.get("journey", [])]),
         health=_health(state, as_of),
     )
 
