@@ -61,11 +61,15 @@ def rows(client: TestClient, table: str) -> int:
 
 def emits_one(client: TestClient, event: str, method: str, path: str, body: object = None, status: int = 201) -> dict[str, Any]:
     """Run one command and check it added exactly one event of the given kind."""
+    return emits(client, [event], method, path, body, status)
+
+
+def emits(client: TestClient, kinds: list[str], method: str, path: str, body: object = None, status: int = 201) -> dict[str, Any]:
+    """Run one command and check the events it added, in order."""
     before = len(events(client))
     response = client.request(method, path, json=body)
     assert response.status_code == status, response.text
-    after = events(client)
-    assert [e[0] for e in after[before:]] == [event]
+    assert [e[0] for e in events(client)[before:]] == kinds
     return response.json() if response.content else {}
 
 
@@ -277,14 +281,16 @@ def test_moves_settlement_and_relocation(client: TestClient) -> None:
     refused(client, "POST", "/v1/moves", {**move, "moved_in_on": day(3)}, 422, "validation-error", "moved_in_on")
     refused(client, "POST", "/v1/moves", {**move, "channel": "AGENT"}, 422, "validation-error", "channel")
     refused(client, "POST", "/v1/moves", {**move, "person_id": VISITOR_2, "case_id": case["id"]}, 422, "validation-error", "case_id")
-    old = emits_one(client, "household-moved-in", "POST", "/v1/moves", {**move, "case_id": case["id"]})
-    assert events(client)[-1][1]["channel"] == "TRIAL_STAY"
+    old = emits(client, ["household-moved-in", "migration-stage-changed"], "POST", "/v1/moves", {**move, "case_id": case["id"]})  # the case follows
+    assert events(client)[-2][1]["channel"] == "TRIAL_STAY"
     recent = emits_one(client, "household-moved-in", "POST", "/v1/moves", {**move, "person_id": VISITOR_2, "origin": "20", "moved_in_on": day(-30)})
 
     refused(client, "POST", f"/v1/moves/{recent['id']}/settlement", {"recorded_by": "staff-sato"}, 409, "settlement-too-early", "confirmed_on")
     refused(client, "POST", f"/v1/moves/{old['id']}/settlement", {"recorded_by": "staff-sato", "confirmed_on": day(1)}, 422, "validation-error", "confirmed_on")
-    settled = emits_one(client, "settlement-confirmed", "POST", f"/v1/moves/{old['id']}/settlement", {"recorded_by": "staff-sato"}, status=200)
-    assert settled["settled_on"] == day(0) and events(client)[-1][1]["moved_in_on"] == day(-400)
+    settled = emits(
+        client, ["settlement-confirmed", "migration-stage-changed"], "POST", f"/v1/moves/{old['id']}/settlement", {"recorded_by": "staff-sato"}, 200
+    )
+    assert settled["settled_on"] == day(0) and events(client)[-2][1]["moved_in_on"] == day(-400)
     refused(client, "POST", f"/v1/moves/{old['id']}/settlement", {"recorded_by": "staff-sato"}, 409, "already-settled")
     refused(client, "POST", "/v1/moves/nope/settlement", {"recorded_by": "staff-sato"}, 404, "move-not-found")
 

@@ -1,8 +1,9 @@
 """Migration cases of the city's migration council: a prospect's way from inquiry to settling.
 
-The stage rules are in komagane_housing.lifecycle. Every change is one MigrationStageChanged
-event with the staff member who recorded it, and a row of the case's history, where the
-consultations and tours attended (with the properties shown) stay on record.
+The stage rules are in komagane_housing.lifecycle, the one place stages change in
+komagane_housing.stages (staff by hand, or the case following its trial stays and moves). Every
+change is one MigrationStageChanged event with who recorded it, and a row of the case's history,
+where the consultations and tours attended (with the properties shown) stay on record.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import update
 from sqlmodel import col, select
 
-from komagane_contracts.events.housing import MigrationCaseOpened, MigrationStage, MigrationStageChanged
-from komagane_housing.lifecycle import stage_transition_error
-from komagane_housing.lookups import PROSPECT_STATUSES, dump_list, get_or_404, get_or_422, invalid, not_future, publish, require_person, today
+from komagane_contracts.events.housing import MigrationCaseOpened, MigrationStage
+from komagane_housing import stages
+from komagane_housing.lookups import PROSPECT_STATUSES, get_or_404, get_or_422, invalid, not_future, publish, require_person, today
 from komagane_housing.models import CaseCreate, CasePublic, MigrationCase, Property, StageChangeCreate, StageRecord
 from komagane_housing.views import case_public
-from komagane_kit.errors import Problem
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
@@ -80,16 +79,10 @@ def get_case(case_id: CaseId, session: DbSession) -> CasePublic:
 
 @router.post("/{case_id}/stage", response_model=CasePublic)
 def change_stage(case_id: CaseId, body: StageChangeCreate, session: DbSession) -> CasePublic:
+    """Staff record a stage by hand (forward only; see komagane_housing.stages for the stages a
+    case reaches by itself as its trial stays and moves happen)."""
     case = get_or_404(session, MigrationCase, case_id)
-    previous = MigrationStage(case.stage)
-    reason = stage_transition_error(previous, body.stage)
-    if reason:
-        raise Problem(
-            409,
-            "invalid-stage-transition",
-            f"Cannot move the case from {previous.value} to {body.stage.value}: {reason}.",
-            errors=[{"field": "stage", "message": reason}],
-        )
+    stages.require_transition(MigrationStage(case.stage), body.stage)
     occurred_on = not_future(body.occurred_on or today(), "occurred_on")
     if occurred_on < case.opened_on:
         raise invalid("occurred_on", "before the case was opened")
@@ -97,36 +90,6 @@ def change_stage(case_id: CaseId, body: StageChangeCreate, session: DbSession) -
         raise invalid("property_ids", "only a tour (stage TOURED) lists properties")
     for index, property_id in enumerate(body.property_ids):
         get_or_422(session, Property, property_id, f"property_ids.{index}")
-    # Conditional on the stage read above: of two concurrent changes only one applies.
-    moved = session.execute(
-        update(MigrationCase).where(col(MigrationCase.id) == case_id, col(MigrationCase.stage) == previous.value).values(stage=body.stage.value)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise Problem(409, "concurrent-change", "The case changed meanwhile; read it again and retry.")
-    case.stage = body.stage.value
-    session.add(
-        StageRecord(
-            case_id=case_id,
-            previous_stage=previous.value,
-            stage=body.stage.value,
-            occurred_on=occurred_on,
-            recorded_by=body.recorded_by,
-            property_ids=dump_list(body.property_ids),
-            note=body.note,
-        )
-    )
-    publish(
-        session,
-        MigrationStageChanged(
-            person_id=case.person_id,
-            case_id=case_id,
-            previous_stage=previous,
-            stage=body.stage,
-            occurred_on=occurred_on,
-            recorded_by=body.recorded_by,
-            property_ids=body.property_ids,
-        ),
-    )
+    stages.change_stage(session, case, body.stage, occurred_on=occurred_on, recorded_by=body.recorded_by, property_ids=body.property_ids, note=body.note)
     session.commit()
     return case_public(session, case)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Response, status
 from sqlalchemy import update
 from sqlmodel import col
 
-from komagane_contracts.events.housing import HouseholdMovedIn, ResidenceRelocated, SettlementConfirmed
+from komagane_contracts.events.housing import HouseholdMovedIn, MigrationStage, ResidenceRelocated, SettlementConfirmed
+from komagane_housing import stages
 from komagane_housing.lookups import get_or_404, get_or_422, not_future, publish, require_case_of, require_person, today
 from komagane_housing.models import Move, MoveCreate, MovePublic, Property, Relocation, RelocationCreate, RelocationPublic, SettlementCreate
 from komagane_kit.errors import Problem
@@ -29,7 +30,7 @@ def settles_on(moved_in_on: date) -> date:
 
 @router.post("/v1/moves", status_code=status.HTTP_201_CREATED, response_model=MovePublic)
 def move_in(body: MoveCreate, session: DbSession, response: Response) -> MovePublic:
-    """Records a move that has happened. It does not advance a linked case: that is its own command."""
+    """Records a move that has happened; a linked migration case is then at MOVED (komagane_housing.stages)."""
     require_person(session, body.person_id)
     not_future(body.moved_in_on, "moved_in_on")
     if body.case_id:
@@ -52,6 +53,7 @@ def move_in(body: MoveCreate, session: DbSession, response: Response) -> MovePub
             moved_in_on=body.moved_in_on,
         ),
     )
+    stages.follow(session, body.case_id, MigrationStage.MOVED, on=body.moved_in_on, cause=f"move/{move.id}", note="Moved in")
     session.commit()
     response.headers["Location"] = f"/v1/moves/{move.id}"
     return MovePublic.model_validate(move)
@@ -88,6 +90,7 @@ def confirm_settlement(move_id: MoveId, body: SettlementCreate, session: DbSessi
         session,
         SettlementConfirmed(person_id=move.person_id, move_id=move_id, moved_in_on=move.moved_in_on, confirmed_on=confirmed_on, recorded_by=body.recorded_by),
     )
+    stages.follow(session, move.case_id, MigrationStage.SETTLED, on=confirmed_on, cause=f"move/{move.id}", note="Settlement confirmed")
     session.commit()
     return MovePublic.model_validate(move)
 

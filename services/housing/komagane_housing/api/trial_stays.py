@@ -1,5 +1,8 @@
 """お試し居住 trial stays: booking a trial residence for a date range, check-in, completion, cancel.
 
+Checking in (and completing) a stay linked to a migration case brings the case to TRIAL
+(komagane_housing.stages).
+
 No two live bookings of one residence overlap (dates are half-open: check_out is the day of
 departure, so one stay may end on the day the next begins). The database enforces it:
 
@@ -22,7 +25,16 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from komagane_contracts.events.housing import PropertyKind, PropertyStatus, TrialStayBooked, TrialStayCancelled, TrialStayCompleted, TrialStayStarted
+from komagane_contracts.events.housing import (
+    MigrationStage,
+    PropertyKind,
+    PropertyStatus,
+    TrialStayBooked,
+    TrialStayCancelled,
+    TrialStayCompleted,
+    TrialStayStarted,
+)
+from komagane_housing import stages
 from komagane_housing.lifecycle import OPEN_STATUSES
 from komagane_housing.lookups import get_or_404, invalid, publish, require_case_of, require_person, today
 from komagane_housing.models import Property, StayStatus, TrialStay, TrialStayCreate, TrialStayPublic
@@ -177,6 +189,7 @@ def check_in(stay_id: StayId, session: DbSession) -> TrialStayPublic:
         raise Problem(409, "outside-stay-dates", f"Check-in is possible from {stay.check_in.isoformat()} until the day before {stay.check_out.isoformat()}.")
     _advance(session, stay, StayStatus.BOOKED, StayStatus.STARTED, checked_in_on=day)
     publish(session, TrialStayStarted(person_id=stay.person_id, stay_id=stay.id, property_id=stay.property_id, checked_in_on=day))
+    stages.follow(session, stay.case_id, MigrationStage.TRIAL, on=day, cause=f"trial-stay/{stay.id}", note="Trial stay checked in")
     session.commit()
     return stay_public(stay)
 
@@ -195,6 +208,7 @@ def complete(stay_id: StayId, session: DbSession) -> TrialStayPublic:
             person_id=stay.person_id, stay_id=stay.id, property_id=stay.property_id, case_id=stay.case_id, check_in=arrived, completed_on=day, nights=nights
         ),
     )
+    stages.follow(session, stay.case_id, MigrationStage.TRIAL, on=day, cause=f"trial-stay/{stay.id}", note="Trial stay completed")
     session.commit()
     return stay_public(stay)
 
