@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from komagane_exchange.models import Activity, Group, Hub
+from komagane_exchange.models import Activity, Attendance, Group, Hub, VolunteerShift
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_kit.errors import Problem
 from komagane_kit.internal_auth import Identity
@@ -16,7 +16,10 @@ STAFF_ROLES = frozenset({"staff", "admin"})
 
 # Hubs are never deleted (nothing in this service removes one, and visits, activities and
 # headcounts refer to them), so a hub once found is remembered.
-_lookups = Lookups({Hub: "hub", Activity: "activity", ExchangeSession: "session", Group: "group"}, permanent=(Hub,))
+_lookups = Lookups(
+    {Hub: "hub", Activity: "activity", ExchangeSession: "session", Group: "group", VolunteerShift: "volunteer-shift", Attendance: "attendance"},
+    permanent=(Hub,),
+)
 exists_or_404 = _lookups.exists_or_404
 get_or_404 = _lookups.get_or_404
 get_or_422 = _lookups.get_or_422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from komagane_contracts.events.exchange import ActivityCategory
 from komagane_exchange.lookups import load_list
-from komagane_exchange.models import Activity, SessionPublic, SessionStatus
+from komagane_exchange.models import Activity, Attendance, AttendancePublic, SessionPublic, SessionStatus
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_kit.clock import TOKYO, from_db
 
@@ -22,3 +22,8 @@ def session_view(session: ExchangeSession, activity: Activity) -> SessionPublic:
         reserved_count=session.reserved_count,
         status=SessionStatus(session.status),
     )
+
+
+def attendance_view(attendance: Attendance) -> AttendancePublic:
+    """As recorded, with the time in Tokyo (SQLite gives it back without an offset)."""
+    return AttendancePublic.model_validate(attendance, update={"attended_at": from_db(attendance.attended_at).astimezone(TOKYO)})

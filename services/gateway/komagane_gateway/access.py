@@ -176,9 +176,10 @@ ACCESS: tuple[RouteClass, ...] = (
     RouteClass(
         "case-records",
         READ,
-        r"/v1/(groups|applications|engagements|cooperators|trial-stays|migration-cases|moves)(/.*)?|/v1/(opportunities|seminars)/[^/]+/(applications|enrollments)",
+        r"/v1/(groups|applications|engagements|cooperators|volunteer-shifts|trial-stays|migration-cases|moves|relocations|workation-stays|relationships)(/.*)?"
+        r"|/v1/(opportunities|seminars)/[^/]+/(applications|enrollments)|/v1/sessions/[^/]+/attendance(/[^/]+)?",
         _roles("staff"),
-        "Person-level records of the pillars (groups, engagements, stays, migration cases, …)",
+        "Person-level records of the pillars (groups, engagements, shifts, attendance, stays, migration cases, moves, relocations, workation, 関係人口)",
         ("GET", "/v1/engagements"),
     ),
     RouteClass(

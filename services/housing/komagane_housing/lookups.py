@@ -7,10 +7,15 @@ from datetime import date
 from sqlmodel import Session
 
 from komagane_contracts.vocabulary import ResidencyStatus
-from komagane_housing.models import MigrationCase, Move, Property, TrialStay
+from komagane_housing.models import MigrationCase, Move, Property, Relationship, Relocation, TrialStay, WorkationStay
 from komagane_kit.lookups import Lookups, dump_list, invalid, load_list, publish, require_person, today
 
-_lookups = Lookups({Property: "property", TrialStay: "trial-stay", MigrationCase: "migration-case", Move: "move"})
+_lookups = Lookups(
+    {
+        Property: "property", TrialStay: "trial-stay", MigrationCase: "migration-case", Move: "move",
+        Relocation: "relocation", WorkationStay: "workation-stay", Relationship: "relationship",
+    }
+)  # fmt: skip
 get_or_404 = _lookups.get_or_404
 get_or_422 = _lookups.get_or_422
 PROSPECT_STATUSES = frozenset({ResidencyStatus.VISITOR.value, ResidencyStatus.RELATIONSHIP.value})

@@ -1,10 +1,11 @@
 """Routers of the exchange service, one module per resource."""
 
 from komagane_exchange.api.activities import router as activities
+from komagane_exchange.api.attendance import router as attendance
 from komagane_exchange.api.groups import router as groups
 from komagane_exchange.api.hubs import router as hubs
 from komagane_exchange.api.person_sessions import router as person_sessions
 from komagane_exchange.api.sessions import router as sessions
 from komagane_exchange.api.volunteering import router as volunteering
 
-ROUTERS = [hubs, activities, sessions, groups, volunteering, person_sessions]
+ROUTERS = [hubs, activities, sessions, attendance, groups, volunteering, person_sessions]

@@ -42,7 +42,7 @@ from komagane_exchange.models import (
 )
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.settings import ExchangeSettings
-from komagane_exchange.views import session_view
+from komagane_exchange.views import attendance_view, session_view
 from komagane_kit.clock import aware, from_db, now, tokyo_date
 from komagane_kit.errors import Problem
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -182,7 +182,7 @@ def cancel_reservation(session_id: SessionId, person_id: PersonId, session: DbSe
 
 
 @router.post("/{session_id}/attendance", status_code=status.HTTP_201_CREATED, response_model=AttendancePublic)
-def record_attendance(session_id: SessionId, body: AttendanceCreate, session: DbSession, request: Request) -> AttendancePublic:
+def record_attendance(session_id: SessionId, body: AttendanceCreate, session: DbSession, request: Request, response: Response) -> AttendancePublic:
     settings: ExchangeSettings = request.app.state.settings
     target = get_or_404(session, ExchangeSession, session_id)
     if target.status == SessionStatus.CANCELLED.value:
@@ -245,7 +245,8 @@ def record_attendance(session_id: SessionId, body: AttendanceCreate, session: Db
     except IntegrityError as exc:  # a concurrent duplicate won the race
         session.rollback()
         raise Problem(409, "already-attended", "Attendance for this person at this session is already recorded.") from exc
-    return AttendancePublic.model_validate(attendance)
+    response.headers["Location"] = f"/v1/sessions/{session_id}/attendance/{attendance.id}"
+    return attendance_view(attendance)
 
 
 @router.post("/{session_id}/held", response_model=SessionPublic)

@@ -1,23 +1,28 @@
-"""Moves into the town, settlement a year later, and relocation within the town."""
+"""Moves into the town, settlement a year later, and relocation within the town; recorded, then read back."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from komagane_contracts.events.housing import HouseholdMovedIn, MigrationStage, ResidenceRelocated, SettlementConfirmed
 from komagane_housing import stages
 from komagane_housing.lookups import get_or_404, get_or_422, not_future, publish, require_case_of, require_person, today
 from komagane_housing.models import Move, MoveCreate, MovePublic, Property, Relocation, RelocationCreate, RelocationPublic, SettlementCreate
 from komagane_kit.errors import Problem
+from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(tags=["moves"])
 MoveId = Annotated[str, Path(max_length=36)]
+RelocationId = Annotated[str, Path(max_length=36)]
+IdFilter = Annotated[str | None, Query(max_length=36)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def settles_on(moved_in_on: date) -> date:
@@ -59,6 +64,18 @@ def move_in(body: MoveCreate, session: DbSession, response: Response) -> MovePub
     return MovePublic.model_validate(move)
 
 
+@router.get("/v1/moves", response_model=Page[MovePublic])
+def list_moves(
+    session: DbSession, person_id: IdFilter = None, case_id: IdFilter = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[MovePublic]:
+    query = select(Move).order_by(col(Move.id))
+    if person_id:
+        query = query.where(Move.person_id == person_id)
+    if case_id:
+        query = query.where(Move.case_id == case_id)
+    return page_by_id(session, query, Move, cursor, limit, MovePublic.model_validate)
+
+
 @router.get("/v1/moves/{move_id}", response_model=MovePublic)
 def get_move(move_id: MoveId, session: DbSession) -> MovePublic:
     return MovePublic.model_validate(get_or_404(session, Move, move_id))
@@ -96,7 +113,7 @@ def confirm_settlement(move_id: MoveId, body: SettlementCreate, session: DbSessi
 
 
 @router.post("/v1/relocations", status_code=status.HTTP_201_CREATED, response_model=RelocationPublic)
-def relocate(body: RelocationCreate, session: DbSession) -> RelocationPublic:
+def relocate(body: RelocationCreate, session: DbSession, response: Response) -> RelocationPublic:
     require_person(session, body.person_id)
     not_future(body.relocated_on, "relocated_on")
     if body.property_id:
@@ -116,4 +133,18 @@ def relocate(body: RelocationCreate, session: DbSession) -> RelocationPublic:
         ),
     )
     session.commit()
+    response.headers["Location"] = f"/v1/relocations/{relocation.id}"
     return RelocationPublic.model_validate(relocation)
+
+
+@router.get("/v1/relocations", response_model=Page[RelocationPublic])
+def list_relocations(session: DbSession, person_id: IdFilter = None, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Page[RelocationPublic]:
+    query = select(Relocation).order_by(col(Relocation.id))
+    if person_id:
+        query = query.where(Relocation.person_id == person_id)
+    return page_by_id(session, query, Relocation, cursor, limit, RelocationPublic.model_validate)
+
+
+@router.get("/v1/relocations/{relocation_id}", response_model=RelocationPublic)
+def get_relocation(relocation_id: RelocationId, session: DbSession) -> RelocationPublic:
+    return RelocationPublic.model_validate(get_or_404(session, Relocation, relocation_id))
