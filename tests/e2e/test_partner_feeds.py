@@ -8,11 +8,15 @@ the provision records count exactly what was delivered.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +33,7 @@ from tests.support.platform import gateway_client, register_people
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(600)
+PARTNER_CONSUMER = Path(__file__).resolve().parents[2] / "tools" / "partner_consumer.py"
 
 ATTENDED = "jp.komagane.exchange.participant-attended.v1"
 VISITED = "jp.komagane.exchange.hub-visited.v1"
@@ -211,3 +216,48 @@ async def test_agreements_refuse_what_partners_may_never_get(stack: Stack) -> No
             ),
         )
         assert again.status_code == 409
+
+
+async def run_partner_consumer(config: Path, topic: str) -> subprocess.CompletedProcess[str]:
+    """The partner guide's client, run as a partner runs it: a separate process with its own login."""
+    command = [sys.executable, str(PARTNER_CONSUMER), "--config", str(config), "--topic", topic, "--from-beginning", "--exit-at-end", "--timeout", "60"]
+    return await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_the_partner_guide_client_reads_the_feed_with_scram(stack: Stack, tmp_path: Path) -> None:
+    """docs/partners.md: tools/partner_consumer.py logs in with SASL/SCRAM (librdkafka of the
+    confluent-kafka wheel) and prints the partner's consented messages; a wrong password or an
+    internal topic ends it with status 1."""
+    partner = f"guide-{uuid.uuid4().hex[:6]}"
+    topic = partner_topic(partner, "participation")
+    async with gateway_client(stack, "admin", subject="e2e-admin") as admin:
+        assert (await admin.post("/v1/partners/agreements", json=agreement(partner))).status_code == 201
+        hub = await admin.post("/v1/hubs", json={"name_ja": "ぱとな", "kind": "CIVIC_CENTRE", "area": "赤穂"})
+        [consenting, other] = await register_people(admin, stack, known_to="exchange", count=2, birth_years=[1949, 1990])
+        granted = await admin.put(f"/v1/people/{consenting}/consents/PARTNER:{partner}")
+        assert granted.status_code in (200, 201), granted.text
+        auth = provision_partner(stack.kafka.bootstrap, stack.kafka.credentials, partner)
+        config = tmp_path / "partner.json"  # what `python -m komagane_devstack.kafka_security partner <id>` prints
+        config.write_text(json.dumps({"bootstrap": stack.kafka.bootstrap, **auth.librdkafka()}))
+
+        async def read() -> list[dict[str, Any]] | None:
+            await visit(admin, hub.json()["id"], other)  # no consent: never on the feed
+            await visit(admin, hub.json()["id"], consenting)
+            done = await run_partner_consumer(config, topic)
+            assert done.returncode == 0, done.stderr
+            messages = [json.loads(line) for line in done.stdout.splitlines()]
+            return messages or None
+
+        messages = await eventually(read, timeout=120, what="the consented visit through the partner guide's client")
+    for message in messages:
+        assert message["topic"] == topic and message["headers"]["ce_type"] == VISITED
+        assert message["key"] == message["value"]["pseudonym"] and message["value"]["hub"] == "ぱとな"
+        assert consenting not in json.dumps(message, ensure_ascii=False) and other not in json.dumps(message, ensure_ascii=False)
+    assert len({m["key"] for m in messages}) == 1  # one person: the one who consented
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"bootstrap": stack.kafka.bootstrap, **auth.librdkafka(), "sasl.password": "not-the-password"}))
+    refused_login = await run_partner_consumer(wrong, topic)
+    assert refused_login.returncode == 1 and "auth" in refused_login.stderr.lower(), refused_login.stderr
+    internal = await run_partner_consumer(config, "exchange.v1")
+    assert internal.returncode == 1 and "authoriz" in internal.stderr.lower(), internal.stderr

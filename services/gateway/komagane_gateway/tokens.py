@@ -7,7 +7,7 @@ signed with it; `make token ROLE=<role> [SUB=<person_id>] [HUB=<hub_id>]` mints 
 
     python -m komagane_gateway.tokens --role resident --sub <person_id>
 
-Claims: `sub` (for a resident, their person id), `roles` (a list, or a single `role`), `hub`
+Claims: `sub` (for a resident, their person id; for a partner, its partner id), `roles` (a list, or a single `role`), `hub`
 (the hub a staff member works at, optional), `iss`, `aud`, `exp`.
 """
 
@@ -38,7 +38,7 @@ VERIFIED_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. For a resident, `subject` is their person id."""
+    """An authenticated caller. For a resident, `subject` is their person id; for a partner, its partner id."""
 
     subject: str
     roles: frozenset[str]
