@@ -27,7 +27,7 @@ log = logging.getLogger("komagane_simulator")
 STAFF = "sim-staff"
 PAPER_REGISTER = "紙の出席簿から入力"
 COUNTRIES = {"pt-BR": "BR", "vi": "VN", "tl": "PH", "zh-Hans": "CN", "ne": "NP", "en": "US"}
-NEXT_STAGE = {"INQUIRY": "CONSULTED", "CONSULTED": "TOURED", "TOURED": "DECIDED", "DECIDED": "MOVED", "MOVED": "SETTLED"}
+NEXT_STAGE = {"INQUIRY": "CONSULTED", "CONSULTED": "TOURED", "TOURED": "DECIDED", "TRIAL": "DECIDED", "DECIDED": "MOVED", "MOVED": "SETTLED"}
 
 
 class Loader:
