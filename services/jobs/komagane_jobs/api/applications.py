@@ -42,7 +42,6 @@ def decide(application_id: ApplicationId, body: DecisionCreate, session: DbSessi
             arrangement=arrangement,
             decision=body.decision,
         ),
-        sensitive=arrangement.sensitive,
     )
     session.commit()
     return ApplicationPublic.model_validate(application)

@@ -118,7 +118,6 @@ def start_engagement(body: EngagementCreate, session: DbSession, response: Respo
             starts_on=body.starts_on,
             ends_on=body.ends_on,
         ),
-        sensitive=arrangement.sensitive,
     )
     session.commit()
     response.headers["Location"] = f"/v1/engagements/{engagement.id}"
@@ -174,7 +173,6 @@ def record_shift(engagement_id: EngagementId, body: ShiftCreate, session: DbSess
             worked_on=body.worked_on,
             hours=body.hours,
         ),
-        sensitive=arrangement.sensitive,
     )
     session.commit()
     return ShiftPublic.model_validate(shift)
@@ -219,7 +217,6 @@ def step_arrangement(engagement_id: EngagementId, body: StepCreate, session: DbS
             stepped_on=body.stepped_on,
             backwards=backwards,
         ),
-        sensitive=current.sensitive or body.to_arrangement.sensitive,
     )
     session.commit()
     return engagement_public(engagement)
@@ -242,7 +239,6 @@ def end_engagement(engagement_id: EngagementId, body: EndCreate, session: DbSess
     publish(
         session,
         EngagementEnded(person_id=engagement.person_id, engagement_id=engagement.id, arrangement=arrangement, ended_on=body.ended_on, reason=body.reason),
-        sensitive=arrangement.sensitive,
     )
     session.commit()
     return engagement_public(engagement)

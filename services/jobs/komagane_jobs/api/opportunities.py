@@ -128,7 +128,6 @@ def apply(opportunity_id: OpportunityId, body: ApplicationCreate, session: DbSes
     publish(
         session,
         ApplicationSubmitted(person_id=body.person_id, application_id=application.id, opportunity_id=opportunity_id, arrangement=arrangement),
-        sensitive=arrangement.sensitive,
     )
     try:
         session.commit()

@@ -108,7 +108,6 @@ def propose_match(person_id: PersonId, body: MatchProposalCreate, session: DbSes
     publish(
         session,
         MatchProposed(person_id=person_id, proposal_id=proposal.id, opportunity_id=opportunity.id, arrangement=arrangement, score=fit.score),
-        sensitive=arrangement.sensitive,
     )
     session.commit()
     return MatchProposalPublic.model_validate(proposal)
