@@ -150,3 +150,29 @@ def test_what_waits_for_a_consent_is_bounded_and_nothing_waits_after_a_withdrawa
     assert "held" not in state and "withdrawn" in state
     apply(state, replace(consent, id="regrant", time=T0 + timedelta(hours=2)))
     assert "withdrawn" not in state and "participation" not in state  # the visit before the new opt-in stays out
+
+
+def test_a_correction_replaces_residency_and_language_in_the_profile_and_counts_a_new_relationship() -> None:
+    from komagane_contracts.events.people import PersonUpdated
+
+    state = new_state("p")
+    registration, consent = events()
+    registration = CloudEvent.of(registration.body().model_copy(update={"residency_status": ResidencyStatus.VISITOR}), time=T0)
+    for event in (registration, consent):
+        apply(state, event)
+    assert state["kpi"]["relationship"] is None
+    at = T0 + timedelta(days=40)
+    corrected = PersonUpdated(
+        person_id="p", residency_status=ResidencyStatus.RELATIONSHIP, preferred_language="ja", lives_alone=True,
+        changed=["residency_status", "preferred_language", "lives_alone"], cause="CORRECTION", updated_at=at,
+    )  # fmt: skip
+    assert apply(state, CloudEvent.of(corrected, time=at))
+    profile = profile_of(state)
+    assert profile is not None
+    expected = (3, AgeBand.SENIOR_65_74, ResidencyStatus.RELATIONSHIP, "ja")
+    assert (profile.version, profile.age_band, profile.residency_status, profile.preferred_language) == expected
+    assert state["kpi"]["relationship"] == "2026-06"  # 関係人口 from the month of the change
+    moved = corrected.model_copy(update={"residency_status": ResidencyStatus.RESIDENT, "changed": ["residency_status"], "cause": "MOVED_IN"})
+    assert apply(state, CloudEvent.of(moved, time=at + timedelta(days=1)))
+    profile = profile_of(state)
+    assert profile is not None and profile.residency_status is ResidencyStatus.RESIDENT
