@@ -174,3 +174,4 @@ async def test_the_export_discloses_every_service_to_the_person_and_to_staff_wit
     s2_reads = [(e["actor"], e["purpose"], e["reason"]) for e in again["sections"]["health"]["data"]["s2_read_audit"]]
     assert s2_reads[1:] == [("care-e2e", "DISCLOSURE", "care planning")]
     assert (await gateway.get("/v1/people/00000000-0000-0000-0000-000000000000/export", headers={"X-Access-Reason": "admin check"})).status_code == 404
+    assert (await gateway.get(f"/internal/v1/people/{person}/held")).status_code == 404  # the services' route is not public
