@@ -58,6 +58,11 @@ async def test_a_correction_reaches_every_replica_and_never_puts_a_name_on_kafka
         by_staff = await staff.patch(f"/v1/people/{person}", json={"lives_alone": True}, headers={"X-Access-Reason": quote("本人から電話で申出")})
         assert by_staff.status_code == 200 and by_staff.json()["lives_alone"] is True
     assert (await gateway.patch("/v1/people/00000000-0000-0000-0000-000000000000", json={"lives_alone": True})).status_code == 404
+    document = (await gateway.get("/openapi.json")).json()
+    body = document["paths"]["/v1/people/{person_id}"]["patch"]["requestBody"]["content"]
+    assert set(body) == {"application/merge-patch+json", "application/json"}
+    patchable = set(document["components"]["schemas"]["PersonPatch"]["properties"])
+    assert patchable == {"display_name", "contact", "residency_status", "preferred_language", "lives_alone"}
 
     first, second = await updates_of(stack, person, 2)
     assert (first["changed"], first["residency_status"], first["preferred_language"]) == (

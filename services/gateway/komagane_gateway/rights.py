@@ -44,6 +44,10 @@ _PATCH_BODY = {"schema": {"$ref": "#/components/schemas/PersonPatch"}}
     tags=["people"],
     summary="Correct a person's record (訂正)",
     openapi_extra={"requestBody": {"required": True, "content": {"application/merge-patch+json": _PATCH_BODY, "application/json": _PATCH_BODY}}},
+    responses={
+        200: {"description": "The corrected record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PersonPublic"}}}},
+        404: {"description": "No such person", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+    },
 )
 async def correct_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
     """JSON merge patch (RFC 7396), as `application/merge-patch+json` or `application/json`:
