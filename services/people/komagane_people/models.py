@@ -58,7 +58,9 @@ class PersonPatch(BaseModel):
     """A correction (訂正), as JSON merge patch (RFC 7396): a field left out stays as it is, `null`
     removes it — only the contact can be removed; the others must keep a value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"contact": "0265-00-0001", "lives_alone": False}, {"residency_status": "RESIDENT"}]}
+    )
 
     display_name: str | None = PydanticField(default=None, min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     contact: str | None = PydanticField(default=None, max_length=200, description="Phone or e-mail (null removes it); stays in this service")
@@ -73,10 +75,9 @@ class PersonPatch(BaseModel):
             raise ValueError("cannot be removed (null): give a value or leave the field out")
         return value
 
-    _display_name = field_validator("display_name")(lambda value: value if value is None else _not_blank(value))
-    _language = field_validator("preferred_language")(lambda value: value if value is None else _bcp47(value))
-
-    model_config["json_schema_extra"] = {"examples": [{"contact": "0265-00-0001", "lives_alone": False}, {"residency_status": "RESIDENT"}]}
+    # After `_kept`, which stops a null before these see it.
+    _display_name = field_validator("display_name")(_not_blank)
+    _language = field_validator("preferred_language")(_bcp47)
 
 
 class Person(PersonBase, table=True):
