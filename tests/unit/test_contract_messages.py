@@ -44,7 +44,7 @@ def _value(annotation: Any, *, filled: bool) -> Any:
     if origin is typing.Literal:
         return typing.get_args(annotation)[0]
     if origin in (list, tuple, set, frozenset):
-        return [_value(typing.get_args(annotation)[0], filled=filled)] if filled else []
+        return [_value(typing.get_args(annotation)[0], filled=filled)]  # some lists need an item (min_length)
     if origin is dict:
         return {"k": _value(typing.get_args(annotation)[1], filled=filled)} if filled else {}
     if isinstance(annotation, type) and issubclass(annotation, Enum):

@@ -172,3 +172,29 @@ def test_journey_steps_of_one_day_follow_event_time_whatever_the_arrival_order()
         profile = profile_of(state)
         assert profile is not None and profile.living is not None
         assert [s.step for s in profile.living.journey] == ["MIGRATION_INQUIRY", "MIGRATION_CONSULTED", "MIGRATION_TOURED"], order
+
+
+def test_a_correction_replaces_residency_and_language_in_the_profile_and_counts_a_new_relationship() -> None:
+    from komagane_contracts.events.people import PersonUpdated
+
+    state = new_state("p")
+    registration, consent = events()
+    registration = CloudEvent.of(registration.body().model_copy(update={"residency_status": ResidencyStatus.VISITOR}), time=T0)
+    for event in (registration, consent):
+        apply(state, event)
+    assert state["kpi"]["relationship"] is None
+    at = T0 + timedelta(days=40)
+    corrected = PersonUpdated(
+        person_id="p", residency_status=ResidencyStatus.RELATIONSHIP, preferred_language="ja", lives_alone=True,
+        changed=["residency_status", "preferred_language", "lives_alone"], cause="CORRECTION", updated_at=at,
+    )  # fmt: skip
+    assert apply(state, CloudEvent.of(corrected, time=at))
+    profile = profile_of(state)
+    assert profile is not None
+    expected = (3, AgeBand.SENIOR_65_74, ResidencyStatus.RELATIONSHIP, "ja")
+    assert (profile.version, profile.age_band, profile.residency_status, profile.preferred_language) == expected
+    assert state["kpi"]["relationship"] == "2026-06"  # 関係人口 from the month of the change
+    moved = corrected.model_copy(update={"residency_status": ResidencyStatus.RESIDENT, "changed": ["residency_status"], "cause": "MOVED_IN"})
+    assert apply(state, CloudEvent.of(moved, time=at + timedelta(days=1)))
+    profile = profile_of(state)
+    assert profile is not None and profile.residency_status is ResidencyStatus.RESIDENT

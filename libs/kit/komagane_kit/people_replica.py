@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.people import PersonRegistered
+from komagane_contracts.events.people import PersonRegistered, PersonUpdated
 from komagane_kit.remembered import RememberedIds
 
 
@@ -29,9 +29,18 @@ class KnownPerson(SQLModel, table=True):
 
 
 def replicate_people(event: CloudEvent, session: Session) -> None:
-    """EventConsumer handler for the people topic; other event types are not needed here."""
+    """EventConsumer handler for the people topic; other event types are not needed here.
+
+    A correction (PersonUpdated) carries the current residency, so applying it is the same
+    whatever was missed before; it follows its registration on the same partition (same key).
+    """
     body = event.body()
-    if isinstance(body, PersonRegistered):
+    if isinstance(body, PersonUpdated):
+        known = session.get(KnownPerson, body.person_id)
+        if known is not None and known.residency_status != body.residency_status.value:
+            known.residency_status = body.residency_status.value
+            session.add(known)
+    elif isinstance(body, PersonRegistered):
         session.merge(
             KnownPerson(
                 person_id=body.person_id,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from komagane_contracts.topics import PEOPLE
 from komagane_exchange.api import ROUTERS
 from komagane_exchange.api.hubs import VISIT_WRITE
+from komagane_exchange.held import router as held_router
 from komagane_exchange.settings import ExchangeSettings
 from komagane_kit.people_replica import replicate_people
 from komagane_kit.service import create_service_app
@@ -22,7 +23,7 @@ def build_app(settings: ExchangeSettings) -> FastAPI:
         settings,
         title="Komagane exchange service (交流・居場所)",
         description="Hubs, activities, sessions, attendance, groups and volunteering.",
-        routers=ROUTERS,
+        routers=[*ROUTERS, held_router],
         migrations=MIGRATIONS,
         subscriptions={PEOPLE.name: replicate_people},
         idempotent_posts=True,

@@ -13,7 +13,9 @@ without a hub claim may not write hub-scoped resources at all. Admin is not rest
   enrol, apply, consent, skills …) for a person other than themselves;
 - care staff reading a person's S2 health data (`health-s2-read`). The health service records
   the reason in its append-only audit log; it takes it as the `reason` query parameter, which
-  the gateway fills from the header (a `reason` given in the query is accepted as well).
+  the gateway fills from the header (a `reason` given in the query is accepted as well);
+- anyone but the person asking for a person's export (`person-export`, 開示) — admin too: the
+  people service records the reason in the person's rights log (rights.py).
 The reason travels to the service in the same header, so services and their logs see it.
 """
 
@@ -33,6 +35,7 @@ from komagane_kit.errors import Problem
 REASON_HEADER = "X-Access-Reason"
 REASON_MIN, REASON_MAX = 3, 500
 S2_READ_CLASSES = frozenset({"health-s2-read"})
+EXPORT_CLASS = "person-export"
 
 _HUB_PATH = re.compile(r"/v1/hubs/(?P<hub>[^/]+)(/.*)?")
 _OWNED_BY_A_HUB = re.compile(r"/v1/(?P<kind>sessions|activities|groups)/(?P<id>[^/]+)(/.*)?")
@@ -93,13 +96,17 @@ def _require_reason(request: Request, why: str, *, as_query: bool = False) -> No
 
 
 def staff_rules_apply(principal: Principal, method: str, rc: RouteClass) -> bool:
-    """Whether either rule can concern this request (reads outside S2 never do)."""
-    return "admin" not in principal.roles and (method in WRITE or rc.name in S2_READ_CLASSES)
+    """Whether a rule can concern this request (of the reads, only S2 reads and exports)."""
+    return rc.name == EXPORT_CLASS or ("admin" not in principal.roles and (method in WRITE or rc.name in S2_READ_CLASSES))
 
 
 async def apply_staff_rules(request: Request, principal: Principal, rc: RouteClass, person: str | None) -> None:
     """`person`: the person the request is about (path or body), if any."""
     if not staff_rules_apply(principal, request.method, rc):
+        return
+    if rc.name == EXPORT_CLASS:
+        if person != principal.subject:
+            _require_reason(request, "Disclosing a person's data to someone else needs a reason (it is audited)")
         return
     write = request.method in WRITE
     if "staff" in principal.roles and write:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from komagane_contracts.topics import PEOPLE
 from komagane_health.api import ROUTERS
 from komagane_health.consent import replicate_people_and_consent
+from komagane_health.held import router as held_router
 from komagane_health.settings import HealthSettings
 from komagane_kit.service import create_service_app
 
@@ -21,7 +22,7 @@ def build_app(settings: HealthSettings) -> FastAPI:
         settings,
         title="Komagane health service",
         description="Health service (健康づくり): health station, activity data, programmes and points — with consent and audit.",
-        routers=ROUTERS,
+        routers=[*ROUTERS, held_router],
         migrations=MIGRATIONS,
         # Registrations for the kit's replica, and HEALTH consent for this service's own.
         subscriptions={PEOPLE.name: replicate_people_and_consent},

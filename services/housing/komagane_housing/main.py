@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from komagane_contracts.topics import PEOPLE
 from komagane_housing.api import ROUTERS
+from komagane_housing.held import router as held_router
 from komagane_housing.settings import HousingSettings
 from komagane_kit.people_replica import replicate_people
 from komagane_kit.service import create_service_app
@@ -21,7 +22,7 @@ def build_app(settings: HousingSettings) -> FastAPI:
         settings,
         title="Komagane housing service",
         description="Housing service (住まい): properties, trial stays, migration cases, moves, relocation and workation.",
-        routers=ROUTERS,
+        routers=[*ROUTERS, held_router],
         migrations=MIGRATIONS,
         subscriptions={PEOPLE.name: replicate_people},
         idempotent_posts=True,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from komagane_contracts.topics import PEOPLE
 from komagane_jobs.api import ROUTERS
+from komagane_jobs.held import router as held_router
 from komagane_jobs.settings import JobsSettings
 from komagane_kit.people_replica import replicate_people
 from komagane_kit.service import create_service_app
@@ -21,7 +22,7 @@ def build_app(settings: JobsSettings) -> FastAPI:
         settings,
         title="Komagane jobs service (活躍・しごと)",
         description="Jobs service (活躍・しごと): opportunities, matching, engagements, まちゼミ seminars and 地域おこし協力隊.",
-        routers=ROUTERS,
+        routers=[*ROUTERS, held_router],
         migrations=MIGRATIONS,
         subscriptions={PEOPLE.name: replicate_people},
         idempotent_posts=True,

@@ -13,6 +13,7 @@ from komagane_kit.service import create_service_app
 from komagane_partners.api import ROUTERS
 from komagane_partners.consent_waits import purge_older_than
 from komagane_partners.feeds import FeedProjector
+from komagane_partners.held import router as held_router
 from komagane_partners.provision import record_deliveries
 from komagane_partners.pseudonyms import Pseudonymiser
 from komagane_partners.settings import PartnersSettings
@@ -26,7 +27,7 @@ def build_app(settings: PartnersSettings) -> FastAPI:
         settings,
         title="Komagane partners service",
         description="Data-sharing agreements, consented pseudonymised partner feeds (partner.<partner_id>.<feed>.v1) and provision records (APPI art. 29).",
-        routers=ROUTERS,
+        routers=[*ROUTERS, held_router],
         migrations=MIGRATIONS,
         subscriptions={topic.name: project for topic in PARTNER_FEED_INPUTS},
         idempotent_posts=True,

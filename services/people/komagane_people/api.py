@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Body, Path, Request, Response, status
 from sqlmodel import Session, select
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
+from komagane_kit.disclosure import requester_of
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
-from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate, PersonPublic
+from komagane_people.corrections import correct
+from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate, PersonPatch, PersonPublic
+from komagane_people.rights_log import record_request
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -67,6 +70,34 @@ def register_person(body: PersonCreate, session: DbSession, response: Response) 
 @router.get("/{person_id}", response_model=PersonPublic)
 def get_person(person_id: PersonId, session: DbSession) -> PersonPublic:
     return _public(session, _get_person(session, person_id))
+
+
+# Who may correct someone else's record (the person may always correct their own).
+CORRECTING_ROLES = frozenset({"staff", "admin"})
+MERGE_PATCH = "application/merge-patch+json"
+_PATCH_SCHEMA = {"schema": {"$ref": "#/components/schemas/PersonPatch"}}
+
+
+@router.patch(
+    "/{person_id}",
+    response_model=PersonPublic,
+    summary="Correct a person's record (訂正)",
+    openapi_extra={"requestBody": {"content": {"application/json": _PATCH_SCHEMA}}},
+    responses={404: {"description": "No such person"}},
+)
+def correct_person(person_id: PersonId, body: Annotated[PersonPatch, Body(media_type=MERGE_PATCH)], request: Request, session: DbSession) -> PersonPublic:
+    """JSON merge patch (RFC 7396) as `application/merge-patch+json`, or the same object as
+    `application/json`: the fields given are set, those left out stay. Any real change publishes
+    `PersonUpdated` (names of the changed fields, current residency, language and household —
+    never name or contact). Every request is recorded in the person's rights log."""
+    requester = requester_of(request, person_id)
+    if not requester.by_the_person and not requester.roles & CORRECTING_ROLES:
+        raise Problem(403, "forbidden", "Only the person themself or staff may correct a person's record.")
+    person = _get_person(session, person_id)
+    changed = correct(session, person, body.model_dump(exclude_unset=True), "CORRECTION")
+    record_request(session, "CORRECTION", requester, "changed: " + (", ".join(changed) or "nothing"))
+    session.commit()
+    return _public(session, person)
 
 
 @router.put("/{person_id}/consents/{purpose}", response_model=ConsentPublic)

@@ -7,8 +7,11 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from komagane_contracts.topics import HOUSING
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
+from komagane_people.corrections import residency_from_moves
+from komagane_people.held import router as held_router
 from komagane_people.settings import PeopleSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,8 +22,10 @@ def build_app(settings: PeopleSettings) -> FastAPI:
         settings,
         title="Komagane people service",
         description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
-        routers=[router],
+        routers=[router, held_router],
         migrations=MIGRATIONS,
+        # A move into the town makes a visitor a resident (corrections.py says why an event).
+        subscriptions={HOUSING.name: residency_from_moves},
     )
 
 

@@ -6,7 +6,8 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 
-from pydantic import field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from komagane_contracts.vocabulary import ResidencyStatus
@@ -27,22 +28,23 @@ class PersonBase(SQLModel):
     lives_alone: bool = False
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+def _bcp47(value: str) -> str:
+    if not re.match(BCP47, value):
+        raise ValueError("must be a BCP 47 language tag such as ja, en or pt-BR")
+    return value
+
+
 class PersonCreate(PersonBase):
     contact: str | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
 
-    @field_validator("display_name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
-
-    @field_validator("preferred_language")
-    @classmethod
-    def _bcp47(cls, value: str) -> str:
-        if not re.match(BCP47, value):
-            raise ValueError("must be a BCP 47 language tag such as ja, en or pt-BR")
-        return value
+    _display_name = field_validator("display_name")(_not_blank)
+    _language = field_validator("preferred_language")(_bcp47)
 
     @field_validator("birth_year")
     @classmethod
@@ -50,6 +52,32 @@ class PersonCreate(PersonBase):
         if value > date.today().year:
             raise ValueError("must not be in the future")
         return value
+
+
+class PersonPatch(BaseModel):
+    """A correction (訂正), as JSON merge patch (RFC 7396): a field left out stays as it is, `null`
+    removes it — only the contact can be removed; the others must keep a value."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"contact": "0265-00-0001", "lives_alone": False}, {"residency_status": "RESIDENT"}]}
+    )
+
+    display_name: str | None = PydanticField(default=None, min_length=1, max_length=200, description="Name shown to staff; stays in this service")
+    contact: str | None = PydanticField(default=None, max_length=200, description="Phone or e-mail (null removes it); stays in this service")
+    residency_status: ResidencyStatus | None = None
+    preferred_language: str | None = PydanticField(default=None, max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    lives_alone: bool | None = None
+
+    @field_validator("display_name", "residency_status", "preferred_language", "lives_alone")
+    @classmethod
+    def _kept(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be removed (null): give a value or leave the field out")
+        return value
+
+    # After `_kept`, which stops a null before these see it.
+    _display_name = field_validator("display_name")(_not_blank)
+    _language = field_validator("preferred_language")(_bcp47)
 
 
 class Person(PersonBase, table=True):

@@ -51,7 +51,7 @@ from komagane_contracts.events.jobs import (
     SeminarTaught,
     ShiftWorked,
 )
-from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered, PersonUpdated
 from komagane_contracts.events.profiles import Belonging, HealthSignals, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
@@ -115,7 +115,7 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     record = _participation(body, event.id)  # what the history would keep of it, if anything
     if _in_history(state, record, event.id):
         return False
-    if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn):
+    if isinstance(body, PersonRegistered | PersonUpdated | ConsentGranted | ConsentWithdrawn):
         _apply_people(state, body)
         if isinstance(body, ConsentGranted) and body.purpose == "PROFILE":
             state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
@@ -227,6 +227,11 @@ def _apply_people(state: State, body: EventModel) -> None:
             "residency_status": body.residency_status.value,
             "preferred_language": body.preferred_language,
         }
+    elif isinstance(body, PersonUpdated):
+        # A correction or a move into the town: the current values replace the registered ones.
+        registration = state.setdefault("registration", {})
+        registration["residency_status"] = body.residency_status.value
+        registration["preferred_language"] = body.preferred_language
     elif isinstance(body, ConsentGranted):
         consents.add(body.purpose)
         _set_withdrawn(state, body.purpose, False)

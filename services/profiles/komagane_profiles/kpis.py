@@ -36,7 +36,7 @@ from komagane_contracts.events.exchange import ActivityCategory, HubVisited, Par
 from komagane_contracts.events.health import HealthStationEnrolled
 from komagane_contracts.events.housing import HouseholdMovedIn, RelationshipRegistered, TrialStayCompleted
 from komagane_contracts.events.jobs import SeminarAttended
-from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered, PersonUpdated
 from komagane_contracts.events.profiles import CityKpisUpdated
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_kit.clock import tokyo_date
@@ -101,6 +101,11 @@ def count(state: dict[str, Any], body: EventModel) -> bool:
         if body.residency_status is ResidencyStatus.RELATIONSHIP:
             changed |= _relationship(summary, month)
         return changed
+    if isinstance(body, PersonUpdated):
+        # Corrected to 関係人口 (or becoming one): counted from the month of the change.
+        if body.residency_status is ResidencyStatus.RELATIONSHIP:
+            return _relationship(summary, month_of(tokyo_date(body.updated_at)))
+        return False
     if isinstance(body, RelationshipRegistered):
         return _relationship(summary, month_of(body.registered_on))
     if isinstance(body, HouseholdMovedIn):

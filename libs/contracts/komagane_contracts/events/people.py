@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,9 @@ PEOPLE_TOPIC = "people.v1"
 PEOPLE_SOURCE = "/komagane/people"
 
 Purpose = str  # validated by komagane_contracts.vocabulary.is_valid_purpose at the API edge
+# The fields of a person's record a correction can change (PATCH /v1/people/{id}).
+PersonField = Literal["display_name", "contact", "residency_status", "preferred_language", "lives_alone"]
+UpdateCause = Literal["CORRECTION", "MOVED_IN"]
 
 
 class _PeopleEvent(EventModel):
@@ -50,5 +53,20 @@ class ConsentWithdrawn(_PeopleEvent):
     withdrawn_at: datetime
 
 
-PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn)
-__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonRegistered"]
+class PersonUpdated(_PeopleEvent):
+    """A correction of the person's record (訂正). Carries the current value of every field other
+    services may know, so a replica applies it whatever it missed before; a change of name or
+    contact is named in `changed` but its value never leaves the people service."""
+
+    event_type: ClassVar[str] = "jp.komagane.people.person-updated.v1"
+
+    residency_status: ResidencyStatus
+    preferred_language: str = Field(description="BCP 47 language tag")
+    lives_alone: bool
+    changed: list[PersonField] = Field(min_length=1, description="The fields this correction changed (names only, never values of name or contact)")
+    cause: UpdateCause = Field(description="CORRECTION: the person or staff corrected the record; MOVED_IN: a move into the town made a visitor a resident")
+    updated_at: datetime
+
+
+PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn, PersonUpdated)
+__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonField", "PersonRegistered", "PersonUpdated", "UpdateCause"]

@@ -1,0 +1,22 @@
+"""What the people service holds about a person, for the disclosure export (komagane_kit.disclosure)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from komagane_kit.disclosure import Holding, held_router, rows_of
+from komagane_people.models import Consent, Person
+from komagane_people.rights_log import RightsRequest, record_disclosure
+
+HOLDINGS = [
+    Holding("person", rows_of(Person, "id")),
+    Holding("consents", rows_of(Consent)),
+    Holding("rights_requests", rows_of(RightsRequest)),
+]
+
+
+def _exists(session: Session, person_id: str) -> bool:
+    return session.get(Person, person_id) is not None
+
+
+router = held_router("people", HOLDINGS, exists=_exists, record=record_disclosure)
