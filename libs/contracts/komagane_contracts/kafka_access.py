@@ -73,7 +73,8 @@ _PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
 PARTNER_FEED_INPUTS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, CITY_KPIS, HUB_MIX)
 
 SERVICE_RIGHTS: dict[str, Rights] = {
-    "people": _service("people", (PEOPLE,)),
+    # The people service reads its own topic too: it acts on PersonErased like every consumer.
+    "people": _service("people", (PEOPLE,), (PEOPLE,)),
     "exchange": _service("exchange", (EXCHANGE,), (PEOPLE,)),
     "jobs": _service("jobs", (JOBS,), (PEOPLE,)),
     "health": _service("health", (HEALTH, HEALTH_INTERNAL), (PEOPLE,)),

@@ -73,3 +73,12 @@ def create_idempotency_table() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
+
+
+def create_erased_person_table() -> None:
+    """The erasure registry: digests of erased person ids (see komagane_kit.erasure)."""
+    op.create_table(
+        "erased_person",
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("erased_at", sa.DateTime(), nullable=False),
+    )

@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.people import PersonRegistered
+from komagane_contracts.events.people import PersonErased, PersonRegistered
+from komagane_kit.erasure import forget_person, is_erased
 from komagane_kit.remembered import RememberedIds
 
 
@@ -29,9 +30,15 @@ class KnownPerson(SQLModel, table=True):
 
 
 def replicate_people(event: CloudEvent, session: Session) -> None:
-    """EventConsumer handler for the people topic; other event types are not needed here."""
+    """EventConsumer handler for the people topic; other event types are not needed here.
+
+    An erasure makes the service forget the person in every table (komagane_kit.erasure); a
+    registration replayed after it does not bring them back."""
     body = event.body()
-    if isinstance(body, PersonRegistered):
+    if isinstance(body, PersonErased):
+        forget_person(session, body.person_id, when=body.erased_at)
+        _REGISTERED.forget(session, body.person_id)
+    elif isinstance(body, PersonRegistered) and not is_erased(session, body.person_id):
         session.merge(
             KnownPerson(
                 person_id=body.person_id,
@@ -51,7 +58,8 @@ _PERSON_ID = KnownPerson.__table__.c.person_id  # type: ignore[attr-defined]
 _IS_REGISTERED = select(_PERSON_ID).where(bindparam("person_id") == _PERSON_ID)
 
 
-# Replica rows are never deleted: a person once found is asked of the database no more.
+# Replica rows are deleted only by an erasure, which forgets the id here too: a person once
+# found is asked of the database no more.
 _REGISTERED = RememberedIds()
 
 

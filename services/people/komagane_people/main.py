@@ -7,6 +7,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from komagane_contracts.topics import PEOPLE
+from komagane_kit.erasure import forget_erased
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
 from komagane_people.settings import PeopleSettings
@@ -21,6 +23,9 @@ def build_app(settings: PeopleSettings) -> FastAPI:
         description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
         routers=[router],
         migrations=MIGRATIONS,
+        # Its own topic: once an erasure is published, the outbox rows that carried the
+        # person's events (the erasure's own included) are pseudonymised like everywhere else.
+        subscriptions={PEOPLE.name: forget_erased},
     )
 
 

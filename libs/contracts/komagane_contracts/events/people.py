@@ -50,5 +50,14 @@ class ConsentWithdrawn(_PeopleEvent):
     withdrawn_at: datetime
 
 
-PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn)
-__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonRegistered"]
+class PersonErased(_PeopleEvent):
+    """The person asked to be erased (APPI 利用停止・消去): every consumer forgets them, and a
+    replay of the history must not bring them back (docs/erasure.md)."""
+
+    event_type: ClassVar[str] = "jp.komagane.people.person-erased.v1"
+
+    erased_at: datetime
+
+
+PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn, PersonErased)
+__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonErased", "PersonRegistered"]
