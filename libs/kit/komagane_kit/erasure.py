@@ -9,7 +9,10 @@
   Idempotency-Key answers that mention them are deleted;
 - everywhere else — published outbox rows, participation rows, audit logs — every text column
   that contains the id gets a pseudonym in its place: a random id drawn for this erasure and
-  kept nowhere, so counts and the audit facts stay while nothing maps back to the person.
+  kept nowhere, so counts and the audit facts stay while nothing maps back to the person. An
+  append-only table (the health audit log) refuses every change except this one: its trigger
+  lets an UPDATE through only while `erasure_in_progress` holds a row, which only the erasure's
+  own transaction ever sees.
 
 The erasure registry (`erased_person`) keeps a SHA-256 digest of the id, never the id itself:
 enough to refuse a later write about them and to ignore their events in a replay, while a
@@ -34,8 +37,12 @@ from komagane_contracts.events.people import PersonErased
 from komagane_kit.errors import Problem
 
 ERASED_TABLE = "erased_person"
+# Holds a row only inside an erasure's own transaction (so no other transaction ever sees one):
+# append-only tables (the health audit log) let their triggers accept an UPDATE while it does.
+IN_PROGRESS_TABLE = "erasure_in_progress"
 # Tables the sweep never rewrites: the registry itself, migration bookkeeping, event ids.
-_SKIPPED = frozenset({ERASED_TABLE, "alembic_version", "inbox"})
+_SKIPPED = frozenset({ERASED_TABLE, IN_PROGRESS_TABLE, "alembic_version", "inbox"})
+_IN_PROGRESS = sa.table(IN_PROGRESS_TABLE, sa.column("digest"))
 
 
 class ErasedPerson(SQLModel, table=True):
@@ -116,6 +123,8 @@ def forget_person(session: Session, person_id: str, *, delete_from: Iterable[str
     pseudonym = str(uuid.uuid4())
     pattern = f"%{person_id}%"
     deleted = {"known_person", *delete_from}
+    digest = erasure_digest(person_id)
+    connection.execute(sa.insert(_IN_PROGRESS).values(digest=digest))
     for entry in _tables(connection):
         table = entry.table
         if table.name in deleted or entry.person_keyed:
@@ -134,6 +143,7 @@ def forget_person(session: Session, person_id: str, *, delete_from: Iterable[str
                 .where(sa.or_(*(c.like(pattern) for c in entry.text)))
                 .values({c.name: sa.func.replace(c, person_id, pseudonym) for c in entry.text})
             )
+    connection.execute(sa.delete(_IN_PROGRESS).where(_IN_PROGRESS.c.digest == digest))
 
 
 def forget_erased(event: CloudEvent, session: Session) -> None:

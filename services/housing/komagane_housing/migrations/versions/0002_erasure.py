@@ -19,4 +19,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("erasure_in_progress")
     op.drop_table("erased_person")
