@@ -26,13 +26,14 @@ from sqlmodel import Session
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import PersonErased
 from komagane_contracts.kafka_access import partner_topic
-from komagane_contracts.topics import PEOPLE, TOPICS
+from komagane_contracts.topics import KPI_PEOPLE_CHANGELOG, PEOPLE, TOPICS
 from komagane_devstack.kafka_security import provision_partner
 from komagane_devstack.stack import Stack
 from komagane_exchange.main import MIGRATIONS as EXCHANGE_MIGRATIONS
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.db import make_engine, run_migrations
 from komagane_kit.people_replica import replicate_people
+from komagane_profiles import kpis
 from komagane_profiles.pipeline import Replay
 from tests.e2e.test_partner_feeds import DELETION, VISITED, agreement, events_of
 from tests.e2e.test_profiles_correctness import INPUT_TOPICS, latest_by_key
@@ -187,6 +188,15 @@ async def test_an_erased_person_is_forgotten_everywhere_and_a_replay_does_not_br
     await eventually(lambda: _none(redis_mentions(stack, person)), timeout=60, what="Redis to forget the person")
     await eventually(lambda: _none(compacted_mentions(stack, person)), timeout=60, what="the compacted topics to forget the person")
     assert not database_mentions(stack, NAME)
+    # The KPI totals keep the counts, under a key that no longer derives from the person.
+    pseudonymous = kpis.pseudonym(person).encode()
+
+    async def contribution_moved() -> bool:
+        latest = latest_by_key(await read_topic(stack.kafka.bootstrap, KPI_PEOPLE_CHANGELOG.name))
+        mine = [r for key, r in latest.items() if pseudonymous in key]
+        return bool(mine) and all(r.value is None for r in mine) and any(b"anonymous:" in key for key in latest)
+
+    await eventually(contribution_moved, timeout=60, what="the KPI contribution moved to an anonymous key")
 
     # The partner was told to delete what it holds under the person's pseudonym.
     async def notice() -> dict[str, Any] | None:
