@@ -115,10 +115,12 @@ class PersonBatch:
 
     def fold(self, person_id: str, event: CloudEvent, load: Callable[[str], State | None]) -> PersonStep:
         """`load` finds a state by key: the person id, or the erasure key of an erased person
-        (whose later events, a replay's included, are ignored: they never come back)."""
+        (whose later events, a replay's included, are ignored: they never come back). An erased
+        person has no state under their id, so only a person without one costs a second look."""
         dirty = self.people.get(person_id)
         if dirty is None:
-            dirty = self.people[person_id] = Dirty(load(erasure_key(person_id)) or load(person_id) or new_state(person_id))
+            state = load(person_id) or load(erasure_key(person_id)) or new_state(person_id)
+            dirty = self.people[person_id] = Dirty(state)
         if is_erased_state(dirty.state):
             return PersonStep(applied=False)
         if isinstance(event.body(), PersonErased):
