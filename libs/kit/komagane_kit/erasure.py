@@ -88,7 +88,8 @@ class _Table:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
-        self.text = [c for c in table.columns if isinstance(c.type, sa.String)]  # Text and VARCHAR alike
+        # Text and VARCHAR alike; not enumerations (a native enum takes no REPLACE, holds no id).
+        self.text = [c for c in table.columns if isinstance(c.type, sa.String) and not isinstance(c.type, sa.Enum)]
         self.binary = [c for c in table.columns if isinstance(c.type, sa.LargeBinary)]
         self.person_keyed = [c.name for c in table.primary_key.columns] == ["person_id"]
 
