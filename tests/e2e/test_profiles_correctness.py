@@ -26,7 +26,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import ActivityCategory, ParticipantAttended, ParticipationMode
-from komagane_contracts.events.people import ConsentGranted, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, PersonErased, PersonRegistered
 from komagane_contracts.readmodels import CITY_KPIS_KEY_PREFIX, HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, city_kpis_key
 from komagane_contracts.topics import CITY_KPIS, EXCHANGE, HEALTH, HEALTH_INTERNAL, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
@@ -92,10 +92,20 @@ def latest_by_key(records: list[ConsumerRecord[bytes, bytes]]) -> dict[bytes, Co
     return out
 
 
+def _is_erasure(record: ConsumerRecord[bytes, bytes]) -> bool:
+    return any(k == "ce_type" and bytes(v) == PersonErased.event_type.encode() for k, v in record.headers)
+
+
 async def replay_of_topics(bootstrap: str) -> Replay:
+    """People first, as folded live; erasures (tests/e2e/test_erasure.py) last, as they came
+    live after the person's participation, whose anonymous counts stay (docs/erasure.md)."""
     replay = Replay()
-    for topic in INPUT_TOPICS:  # people first, as folded live
-        replay.feed_all((r.value, r.headers) for r in await read_topic(bootstrap, topic))
+    erasures: list[ConsumerRecord[bytes, bytes]] = []
+    for topic in INPUT_TOPICS:
+        records = await read_topic(bootstrap, topic)
+        erasures += [r for r in records if _is_erasure(r)]
+        replay.feed_all((r.value, r.headers) for r in records if not _is_erasure(r))
+    replay.feed_all((r.value, r.headers) for r in erasures)
     return replay
 
 

@@ -196,7 +196,8 @@ async def test_malformed_message_goes_to_the_dlq_and_processing_goes_on(stack: S
         assert "missing CloudEvents headers" in str(header(letter, "dlq_error_message"))
 
 
-PEOPLE_CONSUMER_GROUPS = {"komagane-profiles"} | {name for name, _module in PILLARS if name != "people"}
+# Every pillar service, the people service itself included (it acts on PersonErased: docs/erasure.md).
+PEOPLE_CONSUMER_GROUPS = {"komagane-profiles"} | {name for name, _module in PILLARS}
 
 
 # 6 ------------------------------------------------------------------------------------------

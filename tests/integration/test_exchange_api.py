@@ -87,7 +87,7 @@ def test_migration_from_empty_is_repeatable(db_url: str) -> None:
     run_migrations(engine, MIGRATIONS)
     run_migrations(engine, MIGRATIONS)  # already at head: nothing to do, no error
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
     engine.dispose()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, func, select
 
 from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_health.audit import AuditEntry
 from komagane_health.consent import HealthConsent, replicate_people_and_consent
@@ -109,7 +109,7 @@ def test_migration_from_empty_is_repeatable(db_url: str) -> None:
     run_migrations(engine, MIGRATIONS)
     run_migrations(engine, MIGRATIONS)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
     engine.dispose()
 
 
@@ -287,6 +287,22 @@ def test_the_audit_log_cannot_be_altered(client: TestClient) -> None:
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
     assert client.get("/v1/health/audit", headers=CARE).json()["items"] == original
+
+
+def test_an_erasure_keeps_the_audit_facts_and_cuts_their_link_to_the_person(client: TestClient) -> None:
+    client.get(f"/v1/health/people/{PEOPLE[0]}/measurements", params={"reason": "follow-up"}, headers=STAFF)
+    client.get(f"/v1/health/people/{PEOPLE[1]}/measurements", params={"reason": "follow-up"}, headers=STAFF)
+    before = client.get("/v1/health/audit", headers=CARE).json()["items"]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        replicate_people_and_consent(CloudEvent.of(PersonErased(person_id=PEOPLE[0], erased_at=datetime.now(UTC))), session)
+        session.commit()
+    after = client.get("/v1/health/audit", headers=CARE).json()["items"]
+    assert len(after) == len(before) and PEOPLE[0] not in json.dumps(after)  # the facts stay, the link goes
+    assert [e for e in after if e["person_id"] == PEOPLE[1]] == [e for e in before if e["person_id"] == PEOPLE[1]]
+    # Outside an erasure the log is as append-only as ever.
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_entry SET reason = 'rewritten'"))
 
 
 # -- station, advice, programmes and points ----------------------------------------------------

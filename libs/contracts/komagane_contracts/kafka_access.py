@@ -73,8 +73,9 @@ _PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
 PARTNER_FEED_INPUTS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, CITY_KPIS, HUB_MIX)
 
 SERVICE_RIGHTS: dict[str, Rights] = {
-    # People reads the housing topic: a move into the town makes a visitor a resident.
-    "people": _service("people", (PEOPLE,), (HOUSING,)),
+    # People reads the housing topic (a move into the town makes a visitor a resident) and its own
+    # (it acts on PersonErased like every consumer).
+    "people": _service("people", (PEOPLE,), (PEOPLE, HOUSING)),
     "exchange": _service("exchange", (EXCHANGE,), (PEOPLE,)),
     "jobs": _service("jobs", (JOBS,), (PEOPLE,)),
     "health": _service("health", (HEALTH, HEALTH_INTERNAL), (PEOPLE,)),

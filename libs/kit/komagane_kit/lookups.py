@@ -21,6 +21,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.clock import now, tokyo_date
+from komagane_kit.erasure import is_erased, person_erased
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue, enqueue_many
 from komagane_kit.people_replica import KnownPerson, is_registered, known_person
@@ -97,17 +98,19 @@ def require_person(session: Session, person_id: str, field: str = "person_id") -
     """People are known from the people topic's local replica, never by a synchronous call."""
     person = known_person(session, person_id)
     if person is None:
-        raise _unknown_person(person_id, field)
+        raise _unknown_person(person_id, field, session)
     return person
 
 
 def require_registered(session: Session, person_id: str, field: str = "person_id") -> None:
     """`require_person` for a route that needs no more than the check (reads one column)."""
     if not is_registered(session, person_id):
-        raise _unknown_person(person_id, field)
+        raise _unknown_person(person_id, field, session)
 
 
-def _unknown_person(person_id: str, field: str) -> Problem:
+def _unknown_person(person_id: str, field: str, session: Session | None = None) -> Problem:
+    if session is not None and is_erased(session, person_id):
+        return person_erased(person_id, field)  # not "unknown": they asked to be forgotten
     return invalid(
         field,
         "unknown person",

@@ -73,3 +73,15 @@ def create_idempotency_table() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
+
+
+def create_erased_person_table() -> None:
+    """The erasure registry: digests of erased person ids (see komagane_kit.erasure), and the
+    table whose row, inside an erasure's own transaction only, lets an append-only table's
+    trigger accept that erasure's pseudonymisation."""
+    op.create_table(
+        "erased_person",
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("erased_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table("erasure_in_progress", sa.Column("digest", sa.String(64), primary_key=True))

@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Field, Session, SQLModel
 
 from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.people import PersonRegistered, PersonUpdated
+from komagane_contracts.events.people import PersonErased, PersonRegistered, PersonUpdated
+from komagane_kit.erasure import forget_person, is_erased
 from komagane_kit.remembered import RememberedIds
 
 
@@ -33,14 +34,19 @@ def replicate_people(event: CloudEvent, session: Session) -> None:
 
     A correction (PersonUpdated) carries the current residency, so applying it is the same
     whatever was missed before; it follows its registration on the same partition (same key).
+    An erasure makes the service forget the person in every table (komagane_kit.erasure); a
+    registration replayed after it does not bring them back.
     """
     body = event.body()
-    if isinstance(body, PersonUpdated):
+    if isinstance(body, PersonErased):
+        forget_person(session, body.person_id, when=body.erased_at)
+        _REGISTERED.forget(session, body.person_id)
+    elif isinstance(body, PersonUpdated):
         known = session.get(KnownPerson, body.person_id)
         if known is not None and known.residency_status != body.residency_status.value:
             known.residency_status = body.residency_status.value
             session.add(known)
-    elif isinstance(body, PersonRegistered):
+    elif isinstance(body, PersonRegistered) and not is_erased(session, body.person_id):
         session.merge(
             KnownPerson(
                 person_id=body.person_id,
@@ -60,7 +66,8 @@ _PERSON_ID = KnownPerson.__table__.c.person_id  # type: ignore[attr-defined]
 _IS_REGISTERED = select(_PERSON_ID).where(bindparam("person_id") == _PERSON_ID)
 
 
-# Replica rows are never deleted: a person once found is asked of the database no more.
+# Replica rows are deleted only by an erasure, which forgets the id here too: a person once
+# found is asked of the database no more.
 _REGISTERED = RememberedIds()
 
 

@@ -36,3 +36,7 @@ class RememberedIds:
         if len(ids) >= self._limit:
             ids.clear()
         ids.add(entity_id)
+
+    def forget(self, session: Session, entity_id: str) -> None:
+        """The row is gone (an erasure): ask the database again next time."""
+        self._ids(session).discard(entity_id)

@@ -98,6 +98,15 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "person-erasure",
+        frozenset({"DELETE"}),
+        rf"/v1/people/{P}",
+        _roles("resident", "city"),
+        "Erase a person (APPI 利用停止・消去; docs/erasure.md)",
+        ("DELETE", "/v1/people/{person}"),
+        own=True,
+    ),
+    RouteClass(
         "consent",
         frozenset({"PUT", "DELETE"}),
         rf"/v1/people/{P}/consents/[^/]+",

@@ -70,6 +70,14 @@ async def get_person(request: Request, person_id: PersonId, principal: CurrentPr
     return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
 
 
+@router.delete("/v1/people/{person_id}", tags=["people"], summary="Erase a person (APPI 利用停止・消去)")
+async def erase_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
+    """The person themself, or the city: name and contact go at once, and every service, the
+    profiles and the partner feeds forget the person (docs/erasure.md). Repeating it gives the
+    same answer; later writes about the person are refused with 410 `person-erased`."""
+    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
+
+
 @router.put("/v1/people/{person_id}/consents/{purpose}", tags=["people"], summary="Grant consent for a purpose")
 async def grant_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
     return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")

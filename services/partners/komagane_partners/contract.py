@@ -21,9 +21,11 @@ def message_schema(agreement: Agreement, event_type: str) -> dict[str, Any]:
         return {
             "$schema": SCHEMA_DIALECT,
             "title": DELETION_NOTICE,
-            "description": "The person withdrew consent: delete everything held under this pseudonym",
+            "description": (
+                "The person withdrew consent (consent-withdrawn) or was erased at their request (person-erased): delete everything held under this pseudonym"
+            ),
             "type": "object",
-            "properties": {"pseudonym": PSEUDONYM, "date": DATE, "notice": {"const": "consent-withdrawn"}},
+            "properties": {"pseudonym": PSEUDONYM, "date": DATE, "notice": {"enum": ["consent-withdrawn", "person-erased"]}},
             "required": ["pseudonym", "date", "notice"],
             "additionalProperties": False,
         }

@@ -22,10 +22,11 @@ from sqlmodel import Session, col, select
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import HubRegistered
-from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
 from komagane_contracts.registry import event_class
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import TOKYO, tokyo_date
+from komagane_kit.erasure import forget_person, is_erased
 from komagane_kit.lookups import today
 from komagane_kit.outbox import enqueue
 from komagane_partners import consent_waits
@@ -57,6 +58,11 @@ class FeedProjector:
         if event_class(event.type) is None:
             return  # a type this version does not know cannot be on any agreement
         body = event.body()
+        if isinstance(body, PersonErased):
+            self._erased(body, session)
+            return
+        if isinstance(body, PersonRegistered | ConsentGranted | ConsentWithdrawn) and is_erased(session, body.person_id):
+            return  # a replay of the history must not bring an erased person back
         self._replicate(body, session)
         shareable = CATALOGUE.get(event.type)
         if shareable is not None:
@@ -84,8 +90,21 @@ class FeedProjector:
 
     def _withdrawn(self, body: ConsentWithdrawn, session: Session) -> None:
         partner_id = body.purpose.removeprefix(PARTNER_PURPOSE)
-        consent_waits.drop(session, body.person_id, partner_id)
-        consent = session.get(PartnerConsent, (body.person_id, partner_id))
+        source_id = f"withdrawal/{body.person_id}/{body.withdrawn_at.isoformat()}"
+        self._stop(session, body.person_id, partner_id, body.withdrawn_at, "consent-withdrawn", source_id)
+
+    def _erased(self, body: PersonErased, session: Session) -> None:
+        """Every partner the person had consented to gets a deletion notice for its pseudonym;
+        then nothing of the person stays here (consents, waits, age replica, outbox links)."""
+        partners = session.exec(select(PartnerConsent.partner_id).where(PartnerConsent.person_id == body.person_id)).all()
+        for partner_id in sorted(partners):
+            self._stop(session, body.person_id, partner_id, body.erased_at, "person-erased", f"erasure/{body.person_id}")
+        forget_person(session, body.person_id, delete_from=("partner_consent", "consent_wait"), when=body.erased_at)
+
+    def _stop(self, session: Session, person_id: str, partner_id: str, at: datetime, notice_kind: str, source_id: str) -> None:
+        """The flow to one partner stops, and the partner is told to delete what it holds."""
+        consent_waits.drop(session, person_id, partner_id)
+        consent = session.get(PartnerConsent, (person_id, partner_id))
         if consent is None:
             return  # nothing was flowing for this person
         session.delete(consent)
@@ -93,14 +112,13 @@ class FeedProjector:
         # one) must not find the consent in the session and still flow to the partner.
         session.flush()
         if (view := view_if_made(session)) is not None:
-            view.consent_withdrawn(body.person_id, partner_id)
-        on = tokyo_date(body.withdrawn_at)
+            view.consent_withdrawn(person_id, partner_id)
+        on = tokyo_date(at)
         for agreement in _agreements(session, partner_id=partner_id):
             if not any(CATALOGUE[t].person_level for t in agreement.event_types):
                 continue
-            pseudonym = self.pseudonyms.pseudonym(partner_id, agreement.pseudonym_key_id, body.person_id)
-            notice = {"pseudonym": pseudonym, "date": on.isoformat(), "notice": "consent-withdrawn"}
-            source_id = f"withdrawal/{body.person_id}/{body.withdrawn_at.isoformat()}"
+            pseudonym = self.pseudonyms.pseudonym(partner_id, agreement.pseudonym_key_id, person_id)
+            notice = {"pseudonym": pseudonym, "date": on.isoformat(), "notice": notice_kind}
             self._send(session, agreement, DELETION_NOTICE, source_id, on, notice, pseudonym, Sensitivity.S1, Controller.CITY)
 
     def _deliver(self, event: CloudEvent, body: EventModel, shareable: Shareable, session: Session, *, only_partner: str | None = None) -> None:

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Body, Path, Request, Response, status
 from sqlmodel import Session, select
 
 from komagane_contracts.envelope import CloudEvent
-from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
+from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
 from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
 from komagane_kit.disclosure import requester_of
+from komagane_kit.erasure import erased_at, person_erased, remember_erased
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
 from komagane_people.corrections import correct
-from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate, PersonPatch, PersonPublic
+from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate, PersonErasure, PersonPatch, PersonPublic
 from komagane_people.rights_log import record_request
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
@@ -28,6 +29,8 @@ PurposePath = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, O
 def _get_person(session: Session, person_id: str) -> Person:
     person = session.get(Person, person_id)
     if person is None:
+        if erased_at(session, person_id) is not None:
+            raise person_erased(person_id)
         raise Problem(404, "person-not-found", f"No person with id {person_id}")
     return person
 
@@ -130,3 +133,30 @@ def withdraw_consent(person_id: PersonId, purpose: PurposePath, session: DbSessi
         enqueue(session, CloudEvent.of(ConsentWithdrawn(person_id=person_id, purpose=purpose, withdrawn_at=now), time=now))
         session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/{person_id}",
+    response_model=PersonErasure,
+    responses={404: {"description": "No such person"}},
+    summary="Erase a person (APPI 利用停止・消去)",
+)
+def erase_person(person_id: PersonId, session: DbSession) -> PersonErasure:
+    """Name, contact and consents are deleted here at once; `PersonErased` makes every other
+    service, the profiles and the partner feeds forget the person (docs/erasure.md). Erasing
+    again gives the same answer; afterwards every write about the person is refused (410)."""
+    already = erased_at(session, person_id)
+    if already is not None:
+        return PersonErasure(person_id=person_id, erased_at=already)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise Problem(404, "person-not-found", f"No person with id {person_id}")
+    now = datetime.now(UTC)
+    for consent in session.exec(select(Consent).where(Consent.person_id == person_id)):
+        session.delete(consent)
+    session.flush()
+    session.delete(person)
+    remember_erased(session, person_id, now)
+    enqueue(session, CloudEvent.of(PersonErased(person_id=person_id, erased_at=now), time=now))
+    session.commit()
+    return PersonErasure(person_id=person_id, erased_at=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from komagane_kit.disclosure import Holding, held_router, rows_of
+from komagane_kit.erasure import erased_at, person_erased
 from komagane_people.models import Consent, Person
 from komagane_people.rights_log import RightsRequest, record_disclosure
 
@@ -16,7 +17,12 @@ HOLDINGS = [
 
 
 def _exists(session: Session, person_id: str) -> bool:
-    return session.get(Person, person_id) is not None
+    """An erased person is no longer held: 410, as every other route about them answers."""
+    if session.get(Person, person_id) is not None:
+        return True
+    if erased_at(session, person_id) is not None:
+        raise person_erased(person_id)
+    return False
 
 
 router = held_router("people", HOLDINGS, exists=_exists, record=record_disclosure)

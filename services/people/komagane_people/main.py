@@ -7,7 +7,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from komagane_contracts.topics import HOUSING
+from komagane_contracts.topics import HOUSING, PEOPLE
+from komagane_kit.erasure import forget_erased
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
 from komagane_people.corrections import residency_from_moves
@@ -24,8 +25,10 @@ def build_app(settings: PeopleSettings) -> FastAPI:
         description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
         routers=[router, held_router],
         migrations=MIGRATIONS,
-        # A move into the town makes a visitor a resident (corrections.py says why an event).
-        subscriptions={HOUSING.name: residency_from_moves},
+        # A move into the town makes a visitor a resident (corrections.py says why an event); its
+        # own topic: once an erasure is published, the outbox rows that carried the person's events
+        # (the erasure's own included) are pseudonymised like everywhere else.
+        subscriptions={HOUSING.name: residency_from_moves, PEOPLE.name: forget_erased},
     )
 
 

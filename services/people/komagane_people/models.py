@@ -108,3 +108,8 @@ class ConsentPublic(SQLModel):
     granted: bool
     granted_at: datetime | None
     withdrawn_at: datetime | None
+
+
+class PersonErasure(SQLModel):
+    person_id: str
+    erased_at: datetime = Field(description="When the person was erased; the same on every repeat of the request")

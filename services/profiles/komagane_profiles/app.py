@@ -48,11 +48,24 @@ from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.batching import BatchingAgent, as_event
-from komagane_profiles.fold import State, decode_state, encode_state, person_of, profile_of
+from komagane_profiles.erasure import forget_in_redis
+from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state, person_of, profile_of
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import lapse_due, lapse_of
-from komagane_profiles.pipeline import CITY_KEY, PersonBatch, city_totals, fold_hub, fold_kpi, grouped_records, hub_mix_of, profile_json, records_of
+from komagane_profiles.pipeline import (
+    ANONYMISE,
+    CITY_KEY,
+    PersonBatch,
+    anonymised_contribution,
+    city_totals,
+    fold_hub,
+    fold_kpi,
+    grouped_records,
+    hub_mix_of,
+    profile_json,
+    records_of,
+)
 from komagane_profiles.progress import StallWatch, partition_progress, progress_json
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
 from komagane_profiles.transport import Transport
@@ -247,6 +260,7 @@ async def flush_people() -> None:
     profiles: dict[str, bytes] = {}
     erased: list[str] = []
     cleared: list[str] = []
+    forgotten: list[str] = []  # people erased at their request (PersonErased)
     sent: list[Awaitable[Any]] = []
     today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
     for person_id, state, out in outputs:
@@ -262,6 +276,12 @@ async def flush_people() -> None:
             sent.append(await app.producer.send(PROFILES.name, key, None, None, None, []))
         if out.kpi is not None:
             contributions.append(out.kpi)
+        if is_erased_state(state):
+            forgotten.append(person_id)
+            contributions.append(anonymised_contribution(person_id))
+            LapseWatch.due.pop(person_id, None)
+            cleared.append(person_id)
+            continue
         due = LapseWatch.note(person_id, state)
         if today is not None and (due is None or today < due):
             cleared.append(person_id)  # took part again, or withdrew: its alert (if any) goes
@@ -281,10 +301,18 @@ async def flush_people() -> None:
     if cleared:
         redis.hdel(LAPSE_ALERTS_KEY, *cleared)
     await redis.execute()
+    if forgotten:
+        await forget_in_redis(redis_client(), forgotten)
     await asyncio.gather(*sent)
     for person_id, state, _ in outputs:
         with as_event(events[person_id]):
-            person_state[person_id] = encode_state(state)
+            if is_erased_state(state):
+                # A tombstone in the changelog; the marker is kept under a key without the id.
+                if person_id in person_state:
+                    del person_state[person_id]
+                person_state[erasure_key(person_id)] = encode_state(state)
+            else:
+                person_state[person_id] = encode_state(state)
     batch.clear()
     events.clear()
 
@@ -354,6 +382,7 @@ class KpiBatch:
     """Contributions changed since the last flush (all under one key, so one partition)."""
 
     contributions: ClassVar[dict[str, Any]] = {}
+    forgotten: ClassVar[set[str]] = set()  # pseudonyms of erased people, their counts moved
     months: ClassVar[set[str]] = set()
     event: ClassVar[EventT | None] = None
 
@@ -362,6 +391,13 @@ async def fold_kpi_event(event: EventT) -> None:
     """A person's latest KPI summary replaces their previous contribution to the city totals."""
     for record in records_of(event.value):
         name = record["pseudonym"]
+        if ANONYMISE in record:
+            # An erased person: the counts stay, under a key that names nobody.
+            held = KpiBatch.contributions.pop(name, None) or orjson.loads(KpiTotals.contributions.get(name, b"{}"))
+            if held:
+                KpiBatch.contributions[record[ANONYMISE]] = held
+                KpiBatch.forgotten.add(name)
+            continue
         previous = KpiBatch.contributions[name] if name in KpiBatch.contributions else orjson.loads(KpiTotals.contributions.get(name, b"{}"))
         contribution, changed = fold_kpi(KpiTotals.months, previous, record["summary"])
         if changed:
@@ -372,14 +408,19 @@ async def fold_kpi_event(event: EventT) -> None:
 
 
 async def flush_kpis() -> None:
-    if KpiBatch.event is not None and KpiBatch.contributions:
+    if KpiBatch.event is not None and (KpiBatch.contributions or KpiBatch.forgotten):
         with as_event(KpiBatch.event):
             for name, contribution in KpiBatch.contributions.items():
                 kpi_people[name] = contribution
                 KpiTotals.contributions[name] = orjson.dumps(contribution)
+            for name in KpiBatch.forgotten - set(KpiBatch.contributions):
+                if name in kpi_people:
+                    del kpi_people[name]
+                KpiTotals.contributions.pop(name, None)
         KpiOutputs.dirty |= KpiBatch.months
     KpiBatch.event = None
     KpiBatch.contributions.clear()
+    KpiBatch.forgotten.clear()
     KpiBatch.months.clear()
 
 
@@ -472,7 +513,7 @@ async def rebuild_read_model() -> None:
     LapseWatch.due.clear()  # this worker's people are the ones in its partitions now
     for person_id, raw in list(person_state.items()):
         state = decode_state(raw) if raw else None
-        if state is None:
+        if state is None or person_id.startswith(ERASED_KEY_PREFIX):
             continue
         LapseWatch.note(person_id, state)
         profile = profile_of(state)

@@ -55,6 +55,7 @@ from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, P
 from komagane_contracts.events.profiles import Belonging, HealthSignals, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
+from komagane_kit.erasure import erasure_digest
 from komagane_profiles import kpis
 from komagane_profiles.metrics import Participation, add_record, category_bands, from_rows, has_record, places, regularity, roles, to_rows
 
@@ -72,6 +73,23 @@ SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not 
 # withdrawal drops what it gates.
 HELD_MAX = 64
 HELD_SECONDS = 3600
+
+
+# An erased person's state is replaced by this marker, stored under `erasure_key` instead of the
+# person id (the state table's changelog is a compacted topic: nothing there may hold the id).
+ERASED_KEY_PREFIX = "erased:"
+
+
+def erasure_key(person_id: str) -> str:
+    return ERASED_KEY_PREFIX + erasure_digest(person_id)
+
+
+def erased_state() -> State:
+    return {"erased": True}
+
+
+def is_erased_state(state: State) -> bool:
+    return bool(state.get("erased"))
 
 
 def new_state(person_id: str) -> State:
@@ -420,7 +438,7 @@ def _later(current: str | None, time: datetime) -> str:
 
 def profile_of(state: State) -> PersonProfileUpdated | None:
     """The profile to publish, or None when the person has not opted in (PROFILE consent)."""
-    if "PROFILE" not in state["consents"]:
+    if is_erased_state(state) or "PROFILE" not in state["consents"]:
         return None
     registration = state.get("registration", {})
     updated_at = datetime.fromisoformat(state["updated_at"])

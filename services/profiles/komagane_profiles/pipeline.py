@@ -6,6 +6,7 @@ so both paths share one implementation.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +15,21 @@ import orjson
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.events.exchange import ParticipantAttended
+from komagane_contracts.events.people import PersonErased
 from komagane_contracts.events.profiles import CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.fold import State, apply, is_profile_withdrawal, new_state, person_of, profile_of
+from komagane_profiles.fold import State, apply, erased_state, erasure_key, is_erased_state, is_profile_withdrawal, new_state, person_of, profile_of
 from komagane_profiles.hubmix import add_attendance, new_hub, summary
 
 CITY_KEY = "city"  # the one key of the KPI contributions topic and the totals table
+# A KPI contributions record that moves an erased person's contribution to a random key: the
+# city totals keep the counts they held, and no key left derives from the person id.
+ANONYMISE = "anonymise_to"
+
+
+def anonymised_contribution(person_id: str) -> dict[str, Any]:
+    return {"pseudonym": kpis.pseudonym(person_id), ANONYMISE: f"anonymous:{uuid.uuid4()}"}
 
 
 @dataclass
@@ -60,7 +69,7 @@ def fold_person(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None
 
 @dataclass
 class PersonOutputs:
-    """What to (re)write for one person at a flush."""
+    """What to (re)write for one person at a flush (an erased person: `erase` only)."""
 
     profile: PersonProfileUpdated | None = None
     erase: bool = False
@@ -70,6 +79,8 @@ class PersonOutputs:
 def person_outputs(state: State, *, erase_requested: bool = False, kpi_changed: bool = False) -> PersonOutputs:
     """The outputs of a person whose state changed since the last flush; records in the state
     whether a profile is out there (so a later withdrawal knows to erase it)."""
+    if is_erased_state(state):
+        return PersonOutputs(erase=True)  # again on every redelivery: a crash may have cut it short
     out = PersonOutputs(profile=profile_of(state))
     if out.profile is not None:
         state["profile_published"] = True
@@ -103,9 +114,19 @@ class PersonBatch:
         self.hub_records: list[tuple[str, dict[str, Any]]] = []
 
     def fold(self, person_id: str, event: CloudEvent, load: Callable[[str], State | None]) -> PersonStep:
+        """`load` finds a state by key: the person id, or the erasure key of an erased person
+        (whose later events, a replay's included, are ignored: they never come back). An erased
+        person has no state under their id, so only a person without one costs a second look."""
         dirty = self.people.get(person_id)
         if dirty is None:
-            dirty = self.people[person_id] = Dirty(load(person_id) or new_state(person_id))
+            state = load(person_id) or load(erasure_key(person_id)) or new_state(person_id)
+            dirty = self.people[person_id] = Dirty(state)
+        if is_erased_state(dirty.state):
+            return PersonStep(applied=False)
+        if isinstance(event.body(), PersonErased):
+            # Everything folded goes; anonymous KPI contributions and hub counts already sent stay.
+            dirty.state, dirty.erase_requested, dirty.kpi_changed = erased_state(), True, False
+            return PersonStep(applied=True)
         step = fold_person(dirty.state, event, dirty.flags_due)
         dirty.erase_requested |= step.erase_requested
         dirty.kpi_changed |= step.kpi_changed
@@ -115,7 +136,7 @@ class PersonBatch:
     def outputs(self) -> list[tuple[str, State, PersonOutputs]]:
         """Each person's outputs (sets the states' published flags: write the states after this)."""
         for dirty in self.people.values():
-            if dirty.flags_due.refresh(dirty.state):
+            if not is_erased_state(dirty.state) and dirty.flags_due.refresh(dirty.state):
                 dirty.state["kpi_rev"] = dirty.state.get("kpi_rev", 0) + 1
                 dirty.kpi_changed = True
         return [(p, d.state, person_outputs(d.state, erase_requested=d.erase_requested, kpi_changed=d.kpi_changed)) for p, d in self.people.items()]
@@ -225,6 +246,13 @@ class Replay:
 
     def flush(self) -> None:
         for person_id, state, out in self._batch.outputs():
+            if is_erased_state(state):
+                self.people.pop(person_id, None)
+                self.people[erasure_key(person_id)] = state
+                moved = anonymised_contribution(person_id)
+                if (held := self.contributions.pop(moved["pseudonym"], None)) is not None:
+                    self.contributions[moved[ANONYMISE]] = held
+                continue
             self.people[person_id] = state
             if out.kpi is not None:
                 name = out.kpi["pseudonym"]

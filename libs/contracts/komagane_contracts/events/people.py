@@ -68,5 +68,14 @@ class PersonUpdated(_PeopleEvent):
     updated_at: datetime
 
 
-PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn, PersonUpdated)
-__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonField", "PersonRegistered", "PersonUpdated", "UpdateCause"]
+class PersonErased(_PeopleEvent):
+    """The person asked to be erased (APPI 利用停止・消去): every consumer forgets them, and a
+    replay of the history must not bring them back (docs/erasure.md)."""
+
+    event_type: ClassVar[str] = "jp.komagane.people.person-erased.v1"
+
+    erased_at: datetime
+
+
+PEOPLE_EVENTS: tuple[type[EventModel], ...] = (PersonRegistered, ConsentGranted, ConsentWithdrawn, PersonUpdated, PersonErased)
+__all__ = ["PEOPLE_EVENTS", "ConsentGranted", "ConsentWithdrawn", "PersonErased", "PersonField", "PersonRegistered", "PersonUpdated", "UpdateCause"]

@@ -1,0 +1,23 @@
+"""The erasure registry (APPI 利用停止・消去): digests of erased person ids.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from alembic import op
+
+from komagane_kit.migrations import create_erased_person_table
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_erased_person_table()
+
+
+def downgrade() -> None:
+    op.drop_table("erasure_in_progress")
+    op.drop_table("erased_person")

@@ -1,0 +1,25 @@
+"""The erasure registry (APPI 利用停止・消去): digests of erased person ids.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+
+from komagane_kit.migrations import create_erased_person_table, create_inbox_table
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_erased_person_table()
+    create_inbox_table()  # the service now consumes its own topic: it acts on PersonErased too
+
+
+def downgrade() -> None:
+    op.drop_table("inbox")
+    op.drop_table("erasure_in_progress")
+    op.drop_table("erased_person")
