@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from komagane_contracts.vocabulary import ResidencyStatus
+from komagane_kit.inputs import BirthYear, SafeStr
 
 # BCP 47 (simplified): a 2–3 letter language, then optional script/region/variant subtags.
 BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -20,15 +21,16 @@ def _now() -> datetime:
 
 
 class PersonBase(SQLModel):
-    display_name: str = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
+    display_name: SafeStr = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     birth_year: int = Field(ge=1900, description="Calendar year of birth; other services see an age band only")
     residency_status: ResidencyStatus
-    preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    preferred_language: SafeStr = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
     lives_alone: bool = False
 
 
 class PersonCreate(PersonBase):
-    contact: str | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
+    birth_year: BirthYear
+    contact: SafeStr | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
 
     @field_validator("display_name")
     @classmethod
@@ -42,13 +44,6 @@ class PersonCreate(PersonBase):
     def _bcp47(cls, value: str) -> str:
         if not re.match(BCP47, value):
             raise ValueError("must be a BCP 47 language tag such as ja, en or pt-BR")
-        return value
-
-    @field_validator("birth_year")
-    @classmethod
-    def _not_future(cls, value: int) -> int:
-        if value > date.today().year:
-            raise ValueError("must not be in the future")
         return value
 
 

@@ -13,10 +13,11 @@ from komagane_contracts.events.housing import HouseholdMovedIn, ResidenceRelocat
 from komagane_housing.lookups import get_or_404, get_or_422, not_future, publish, require_case_of, require_person, today
 from komagane_housing.models import Move, MoveCreate, MovePublic, Property, Relocation, RelocationCreate, RelocationPublic, SettlementCreate
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.service import DbSession
 
 router = APIRouter(tags=["moves"])
-MoveId = Annotated[str, Path(max_length=36)]
+MoveId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def settles_on(moved_in_on: date) -> date:

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from komagane_contracts.topics import DAY_MS, TopicSpec
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.kafka import ensure_topics
 from komagane_kit.lookups import Lookups, invalid, today
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
@@ -60,7 +61,7 @@ async def create_agreement(body: AgreementCreate, session: DbSession, request: R
 def list_agreements(
     session: DbSession,
     partner_id: PartnerFilter = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AgreementPublic]:
     query = select(Agreement).order_by(col(Agreement.id))
