@@ -171,6 +171,10 @@ SCENARIOS: dict[str, list[Request]] = {
         post(VISITS, "admin", {"person_id": RESIDENT}),
     ],
     "no service owns it": [post("/v1/nothing-here", "admin", {})],
+    "a method the gateway's own route does not declare": [
+        ("PUT", "/v1/kpis", "admin", {"Content-Type": "application/json"}, b"{}"),
+        ("DELETE", "/v1/profiles/p-1", "admin", {}, None),
+    ],
     "forwarded reads with a repeated query": [("GET", "/v1/hubs?kind=hall&kind=shop&q=%E9%A7%92", "resident", {}, None)],
 }
 
@@ -249,6 +253,8 @@ async def test_the_scenarios_cover_what_they_claim(gateway: Gateway) -> None:
     assert statuses["the service's own problems, localised"] == [422, 422]
     assert statuses["a slow service, a broken one, an open circuit"] == [504, 503, 503]
     assert statuses["no service owns it"] == [404]
+    assert statuses["a method the gateway's own route does not declare"] == [405, 405], answers["a method the gateway's own route does not declare"]
+    assert [answer[1]["allow"] for answer in answers["a method the gateway's own route does not declare"]] == ["GET", "GET"]
 
     first, replay, _ = answers["a write, its replay and its key reused"]
     assert replay[1]["idempotent-replayed"] == "true" and replay[2] == first[2]

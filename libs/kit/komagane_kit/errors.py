@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -85,18 +85,24 @@ def malformed_json(instance: str | None = None) -> JSONResponse:
     return problem_response(400, "malformed-json", "The body is not valid JSON.", instance=instance, errors=[{"field": "body", "message": "not valid JSON"}])
 
 
-def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
-    """The methods the routes declare for the scope's path (for a 405's `Allow`)."""
+def allowed_methods(routes: Iterable[BaseRoute], path: str, *, besides: Callable[..., Any] | None = None) -> list[str]:
+    """The methods the routes declare for `path` (for a 405's `Allow`), the route of endpoint
+    `besides` left out. An included router (FastAPI wraps each in a route of its own) is
+    searched through."""
     methods: set[str] = set()
     for route in routes:
-        match, _ = route.matches({**scope, "method": ""})
-        if match is not Match.NONE:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            methods.update(allowed_methods(included.routes, path, besides=besides))
+        elif besides is not None and getattr(route, "endpoint", None) is besides:
+            continue
+        elif (pattern := getattr(route, "path_regex", None)) is not None and pattern.match(path):
             methods |= getattr(route, "methods", None) or set()
     return sorted(methods)
 
 
 def method_not_allowed(allow: Sequence[str], method: str) -> Problem:
-    return Problem(405, "method-not-allowed", f"{method} is not allowed here; allowed: {', '.join(allow)}.", headers={"Allow": ", ".join(allow)})
+    return Problem(405, "method-not-allowed", f"{method} is not allowed here; allowed: {', '.join(allow)}.", headers={"Allow": ", ".join(allow)}, method=method)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -120,7 +126,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 405:  # Starlette names only the first route of the path: all of them
-            return method_not_allowed(allowed_methods(request.app.router.routes, request.scope), request.method).response(instance=request.url.path)
+            return method_not_allowed(allowed_methods(request.app.router.routes, request.url.path), request.method).response(instance=request.url.path)
         kind = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
         return problem_response(exc.status_code, kind, str(exc.detail), instance=request.url.path, headers=getattr(exc, "headers", None))
 

@@ -132,11 +132,11 @@ class GroupedWrites:
     def _take(self, scope: Scope) -> tuple[GroupedWrite, dict[str, str], str | None] | None:
         """The route, its path parameters and the request's key, if the request is the common
         case of a grouped route; None to pass it on."""
-        found = next(((grouped, params) for routes, grouped in self._routes if (params := routes.params_of("POST", scope["path"])) is not None), None)
+        found = next(((routes, grouped, params) for routes, grouped in self._routes if (params := routes.params_of("POST", scope["path"])) is not None), None)
         if found is None:
             return None
-        grouped, params = found
-        if not grouped.accepts(params):
+        routes, grouped, params = found
+        if not routes.accepts(params) or not grouped.accepts(params):
             return None
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")

@@ -14,11 +14,13 @@ stated in the field's JSON Schema description, so the OpenAPI document tells cli
 - `FilterTime` / `FilterDate`: bounds of a search (`?from=`, `?to=`): 1900 to 2199, any
   time a search could mean.
 - `BirthYear`: from 1900 to the current year.
-- `SafeStr`: a string without NUL characters (PostgreSQL cannot store them in text).
+- `SafeStr`: a string a database can store: no NUL character (PostgreSQL refuses it in text)
+  and no lone UTF-16 surrogate (no UTF-8 encoding holds one).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -108,11 +110,15 @@ def _birth_year(value: int) -> int:
 BirthYear = Annotated[int, Field(ge=EARLIEST_BIRTH_YEAR, description=f"From {EARLIEST_BIRTH_YEAR} to the current year."), AfterValidator(_birth_year)]
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+# NUL, and UTF-16 surrogates (JSON's "\ud800" escapes decode to one; no UTF-8 text holds it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    if _UNSTORABLE.search(value):
+        raise ValueError("must not contain NUL characters or lone surrogates")
     return value
 
 
 # The schema declares it as a pattern; the validator checks it with a plain message.
-SafeStr = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})]
+SafeStr = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\u0000\\ud800-\\udfff]*$"})]

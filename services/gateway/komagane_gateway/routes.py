@@ -194,7 +194,7 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     service = owner_of(full_path)
     if service is None:
         # A path of the gateway's own routes, with a method none of them declares.
-        allow = allowed_methods((route for route in request.app.router.routes if getattr(route, "endpoint", None) is not forward), request.scope)
+        allow = allowed_methods(request.app.router.routes, full_path, besides=forward)
         if allow:
             raise method_not_allowed(allow, request.method)
         raise Problem(404, "not-found", f"No route for {full_path}")
