@@ -59,7 +59,7 @@ async def stand_in(request: web.Request) -> web.Response:
         problem = {"type": PROBLEM_BASE + "validation-error", "title": "Validation failed", "status": 422, "detail": "Invalid request: when"}
         return web.Response(body=json.dumps({**problem, "errors": [{"field": "when", "message": "bad"}]}), status=422, content_type=PROBLEM_JSON)
     if request.path.endswith("/slow"):
-        await asyncio.sleep(1.0)  # beyond the gateway's 0.3 s: it answers 504 first
+        await asyncio.sleep(3.0)  # well beyond the gateway's 1 s: it answers 504 first
         return web.Response(status=204)
     if request.path.endswith("/broken"):
         return web.Response(status=503, text="boom", headers={"Retry-After": "7"})
@@ -195,8 +195,8 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
         internal_token_secret=SECRET,
         data_dir=tmp_path / "gateway",
         max_body_bytes=MAX_BODY,
-        upstream_timeout_seconds=0.3,
-        upstream_read_timeout_seconds=0.3,
+        upstream_timeout_seconds=1.0,  # the other answers take milliseconds: far inside it, however loaded the machine
+        upstream_read_timeout_seconds=1.0,
         circuit_failure_threshold=2,
         circuit_open_seconds=600,
         rate_limit_write_per_second=0.01,  # no refill within a test: the same figures both ways
