@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from komagane_partners.main import build_app as partners_app
+from komagane_partners.settings import PartnersSettings
 from sqlalchemy import inspect
 from sqlmodel import Session
 
@@ -64,6 +66,7 @@ class Service:
     build: Callable[[Any], FastAPI]
     settings: type[Any]
     health_consent: bool = False
+    replica: bool = True  # keeps a replica of the people it serves (komagane_kit.people_replica)
 
 
 SERVICES = {
@@ -71,7 +74,8 @@ SERVICES = {
     "health": Service(health_app, HealthSettings, health_consent=True),
     "housing": Service(housing_app, HousingSettings),
     "jobs": Service(jobs_app, JobsSettings),
-    "people": Service(people_app, PeopleSettings),
+    "people": Service(people_app, PeopleSettings, replica=False),
+    "partners": Service(partners_app, PartnersSettings, replica=False),
 }
 
 
@@ -89,7 +93,7 @@ def clients(db_url: str) -> Iterator[Callable[[str], TestClient]]:
         test_client = TestClient(service.build(settings), headers=as_gateway())
         test_client.__enter__()
         opened.append(test_client)
-        if name != "people":
+        if service.replica:
             with Session(test_client.app.state.engine) as session:  # type: ignore[attr-defined]
                 session.add(KnownPerson(person_id=PERSON, age_band="65-74", residency_status="VISITOR", registered_at=NOW))
                 if service.health_consent:
@@ -159,6 +163,9 @@ WINDOWED: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("jobs", "/v1/cooperators", "term_starts_on", "date", {"person_id": PERSON, "mission": "m", "term_ends_on": TODAY.isoformat()}),
     ("jobs", "/v1/cooperators", "term_ends_on", "term", {"person_id": PERSON, "mission": "m", "term_starts_on": TODAY.isoformat()}),
     ("jobs", f"/v1/cooperators/{ANY}/completion", "completed_on", "date", {"settled": True, "started_business": False}),
+    ("partners", "/v1/partners/agreements", "starts_on", "date", {"partner_id": "chamber", "feed": "visits", "ends_on": TODAY.isoformat()}),
+    ("partners", "/v1/partners/agreements", "ends_on", "term", {"partner_id": "chamber", "feed": "visits", "starts_on": TODAY.isoformat()}),
+    ("partners", f"/v1/partners/agreements/{ANY}/end", "ends_on", "term", {}),
 ]
 BAD_VALUES = {"time": BAD_TIMES, "date": BAD_DATES, "term": BAD_TERMS}
 
@@ -240,6 +247,7 @@ LISTS = {
     "health": ["/v1/health/programs", f"/v1/health/people/{PERSON}/measurements?{S2_QUERY}", f"/v1/health/people/{PERSON}/daily-activity?{S2_QUERY}"],
     "housing": ["/v1/properties", "/v1/migration-cases", "/v1/trial-stays"],
     "jobs": ["/v1/opportunities", "/v1/engagements", "/v1/seminars", "/v1/cooperators"],
+    "partners": ["/v1/partners/agreements", "/v1/partners/provision-records"],
 }
 
 
