@@ -70,8 +70,9 @@ class GroupedWrite:
     and the parsed body, returning the answer without committing (the endpoint commits the same
     work itself). In a group, the rows it inserts with `komagane_kit.db.insert_row` (the outbox
     does) are sent together with the group's other rows just before the commit, so a write
-    must not read rows that writes of its route insert. `accepts`: whether the path parameters pass the route's own checks (when not,
-    the full path answers with its validation error).
+    must not read rows that writes of its route insert. The path parameters must pass the route's
+    own declared types (komagane_kit.routing), else the full path answers with its validation
+    problem; `accepts`: any further check of them the route makes.
     """
 
     endpoint: Callable[..., Any]

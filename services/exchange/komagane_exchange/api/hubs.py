@@ -84,7 +84,6 @@ VISIT_WRITE = GroupedWrite(
     endpoint=record_visit,
     body=HubVisitCreate,
     write=lambda session, params, body: write_visit(session, params["hub_id"], body),
-    accepts=lambda params: len(params["hub_id"]) <= HUB_ID_LENGTH,
 )
 
 
