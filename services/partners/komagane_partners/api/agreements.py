@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -42,6 +42,9 @@ async def create_feed_topic(request: Request, agreement: Agreement) -> None:
         ) from exc
 
 
+AgreementId = Annotated[SafeStr, Path(max_length=36)]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic, summary="Register a data-sharing agreement and create its partner topic")
 async def create_agreement(body: AgreementCreate, session: DbSession, request: Request, response: Response) -> AgreementPublic:
     agreement = new_agreement(body)
@@ -71,12 +74,12 @@ def list_agreements(
 
 
 @router.get("/{agreement_id}", response_model=AgreementPublic, summary="One agreement")
-def get_agreement(agreement_id: str, session: DbSession) -> AgreementPublic:
+def get_agreement(agreement_id: AgreementId, session: DbSession) -> AgreementPublic:
     return AgreementPublic.of(lookups.get_or_404(session, Agreement, agreement_id))
 
 
 @router.post("/{agreement_id}/end", response_model=AgreementPublic, summary="End an agreement: nothing is shared after its new end date")
-def end_agreement(agreement_id: str, body: AgreementEnd, session: DbSession) -> AgreementPublic:
+def end_agreement(agreement_id: AgreementId, body: AgreementEnd, session: DbSession) -> AgreementPublic:
     agreement = session.get(Agreement, agreement_id, with_for_update=True)
     if agreement is None:
         raise lookups.not_found(Agreement, agreement_id)
