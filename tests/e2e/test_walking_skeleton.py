@@ -168,7 +168,11 @@ async def test_registrations_survive_a_kafka_outage(stack: Stack, gateway: httpx
     event_ids = [header(r, "ce_id") for r in records if r.key is not None and r.key.decode() in ids]
     assert len(event_ids) == len(set(event_ids)) == 2 * len(ids)
     for person_id in ids:
-        snapshots = [r for r in await read_topic(stack.kafka.bootstrap, PROFILES.name) if r.key == person_id.encode()]
+        # Redis is written before the batch's sends are awaited: the snapshot may come a moment later.
+        async def published(person_id: str = person_id) -> list[Any] | None:
+            return [r for r in await read_topic(stack.kafka.bootstrap, PROFILES.name) if r.key == person_id.encode()] or None
+
+        snapshots = await eventually(published, timeout=60, what="the profile on the compacted topic")
         assert len({json.loads(r.value)["version"] for r in snapshots}) == len(snapshots) >= 1
 
 

@@ -160,8 +160,10 @@ def test_scheduling_and_session_lifecycle(client: TestClient) -> None:
     past = {"starts_at": "2020-01-01T10:00:00", "ends_at": "2020-01-01T11:00:00", "capacity": 5}
     problem = refused(client, "POST", f"/v1/activities/{activity_id}/sessions", past, 422, "validation-error")
     assert problem["errors"][0]["field"] == "starts_at"
-    backwards = {"starts_at": "2030-01-01T10:00:00", "ends_at": "2030-01-01T09:00:00", "capacity": 5}
-    refused(client, "POST", f"/v1/activities/{activity_id}/sessions", backwards, 422, "validation-error")
+    soon = datetime.now(UTC) + timedelta(days=30)  # inside the window: the order is what is wrong
+    backwards = {"starts_at": soon.isoformat(), "ends_at": (soon - timedelta(hours=1)).isoformat(), "capacity": 5}
+    problem = refused(client, "POST", f"/v1/activities/{activity_id}/sessions", backwards, 422, "validation-error")
+    assert "ends_at must be after starts_at" in problem["errors"][0]["message"]
 
     upcoming = session_(client, activity_id, starts_in=timedelta(days=1))
     refused(client, "POST", f"/v1/sessions/{upcoming['id']}/held", {}, 409, "session-not-started")

@@ -59,7 +59,7 @@ async def stand_in(request: web.Request) -> web.Response:
         problem = {"type": PROBLEM_BASE + "validation-error", "title": "Validation failed", "status": 422, "detail": "Invalid request: when"}
         return web.Response(body=json.dumps({**problem, "errors": [{"field": "when", "message": "bad"}]}), status=422, content_type=PROBLEM_JSON)
     if request.path.endswith("/slow"):
-        await asyncio.sleep(1.0)  # beyond the gateway's 0.3 s: it answers 504 first
+        await asyncio.sleep(3.0)  # well beyond the gateway's 1 s: it answers 504 first
         return web.Response(status=204)
     if request.path.endswith("/broken"):
         return web.Response(status=503, text="boom", headers={"Retry-After": "7"})
@@ -171,6 +171,10 @@ SCENARIOS: dict[str, list[Request]] = {
         post(VISITS, "admin", {"person_id": RESIDENT}),
     ],
     "no service owns it": [post("/v1/nothing-here", "admin", {})],
+    "a method the gateway's own route does not declare": [
+        ("PUT", "/v1/kpis", "admin", {"Content-Type": "application/json"}, b"{}"),
+        ("DELETE", "/v1/profiles/p-1", "admin", {}, None),
+    ],
     "forwarded reads with a repeated query": [("GET", "/v1/hubs?kind=hall&kind=shop&q=%E9%A7%92", "resident", {}, None)],
 }
 
@@ -191,8 +195,8 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
         internal_token_secret=SECRET,
         data_dir=tmp_path / "gateway",
         max_body_bytes=MAX_BODY,
-        upstream_timeout_seconds=0.3,
-        upstream_read_timeout_seconds=0.3,
+        upstream_timeout_seconds=1.0,  # the other answers take milliseconds: far inside it, however loaded the machine
+        upstream_read_timeout_seconds=1.0,
         circuit_failure_threshold=2,
         circuit_open_seconds=600,
         rate_limit_write_per_second=0.01,  # no refill within a test: the same figures both ways
@@ -249,6 +253,8 @@ async def test_the_scenarios_cover_what_they_claim(gateway: Gateway) -> None:
     assert statuses["the service's own problems, localised"] == [422, 422]
     assert statuses["a slow service, a broken one, an open circuit"] == [504, 503, 503]
     assert statuses["no service owns it"] == [404]
+    assert statuses["a method the gateway's own route does not declare"] == [405, 405], answers["a method the gateway's own route does not declare"]
+    assert [answer[1]["allow"] for answer in answers["a method the gateway's own route does not declare"]] == ["GET", "GET"]
 
     first, replay, _ = answers["a write, its replay and its key reused"]
     assert replay[1]["idempotent-replayed"] == "true" and replay[2] == first[2]

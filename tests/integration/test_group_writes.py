@@ -163,6 +163,9 @@ async def test_a_refusal_or_a_repeated_key_in_a_group_is_answered_alone(engine: 
         (b'{"person_id": ', {}),  # not JSON
         ({"person_id": "x" * 37}, {}),  # longer than the model allows
         ({"person_id": PEOPLE[0]}, {"hub": "h" * 37}),  # a hub id the route refuses
+        ({"person_id": PEOPLE[0]}, {"hub": "h\x00"}),  # a NUL: the route's own path type refuses it
+        ({"person_id": PEOPLE[0], "visited_at": "0001-01-01T00:00:00"}, {}),  # outside the window
+        ({"person_id": "\ud800"}, {}),  # a lone surrogate
         ({"person_id": PEOPLE[0]}, {"key": " "}),  # an empty key
         ({"person_id": PEOPLE[0]}, {"content_type": b"text/plain"}),
     ],

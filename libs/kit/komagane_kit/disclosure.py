@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, SQLModel, col, select
 
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.internal_auth import Identity
 from komagane_kit.service import DbSession
 
@@ -138,7 +139,7 @@ def held_router(
     router = APIRouter(include_in_schema=False)
 
     @router.get(HELD_PATH, response_model=HeldData)
-    def held(request: Request, person_id: Annotated[str, Path(min_length=1, max_length=36)], session: DbSession) -> HeldData:
+    def held(request: Request, person_id: Annotated[SafeStr, Path(min_length=1, max_length=36)], session: DbSession) -> HeldData:
         disclosure = disclosure_of(request, person_id)
         if permit is not None:
             permit(disclosure)

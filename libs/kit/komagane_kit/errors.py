@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,48 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in location)
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a request's Content-Type is JSON; none at all is read as JSON (FastAPI does)."""
+    if not content_type:
+        return True
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def unsupported_media_type(instance: str | None = None) -> JSONResponse:
+    return problem_response(
+        415,
+        "unsupported-media-type",
+        "The body must be application/json.",
+        instance=instance,
+        errors=[{"field": "Content-Type", "message": "must be application/json"}],
+    )
+
+
+def malformed_json(instance: str | None = None) -> JSONResponse:
+    return problem_response(400, "malformed-json", "The body is not valid JSON.", instance=instance, errors=[{"field": "body", "message": "not valid JSON"}])
+
+
+def allowed_methods(routes: Iterable[BaseRoute], path: str, *, besides: Callable[..., Any] | None = None) -> list[str]:
+    """The methods the routes declare for `path` (for a 405's `Allow`), the route of endpoint
+    `besides` left out. An included router (FastAPI wraps each in a route of its own) is
+    searched through."""
+    methods: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            methods.update(allowed_methods(included.routes, path, besides=besides))
+        elif besides is not None and getattr(route, "endpoint", None) is besides:
+            continue
+        elif (pattern := getattr(route, "path_regex", None)) is not None and pattern.match(path):
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def method_not_allowed(allow: Sequence[str], method: str) -> Problem:
+    return Problem(405, "method-not-allowed", f"{method} is not allowed here; allowed: {', '.join(allow)}.", headers={"Allow": ", ".join(allow)}, method=method)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -68,12 +112,21 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A body that is not JSON is a malformed request (400), one of another type an
+        # unsupported one (415): only a JSON body that does not fit the model is 422.
+        body_errors = [err for err in exc.errors() if tuple(err.get("loc", ()))[:1] == ("body",)]
+        if body_errors and not is_json(request.headers.get("content-type")):
+            return unsupported_media_type(instance=request.url.path)
+        if any(err.get("type") == "json_invalid" for err in body_errors):
+            return malformed_json(instance=request.url.path)
         errors = [{"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid"), "type": err.get("type", "")} for err in exc.errors()]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
         return problem_response(422, "validation-error", f"Invalid request: {fields}", title="Validation failed", instance=request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:  # Starlette names only the first route of the path: all of them
+            return method_not_allowed(allowed_methods(request.app.router.routes, request.url.path), request.method).response(instance=request.url.path)
         kind = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
         return problem_response(exc.status_code, kind, str(exc.detail), instance=request.url.path, headers=getattr(exc, "headers", None))
 

@@ -70,8 +70,9 @@ class GroupedWrite:
     and the parsed body, returning the answer without committing (the endpoint commits the same
     work itself). In a group, the rows it inserts with `komagane_kit.db.insert_row` (the outbox
     does) are sent together with the group's other rows just before the commit, so a write
-    must not read rows that writes of its route insert. `accepts`: whether the path parameters pass the route's own checks (when not,
-    the full path answers with its validation error).
+    must not read rows that writes of its route insert. The path parameters must pass the route's
+    own declared types (komagane_kit.routing), else the full path answers with its validation
+    problem; `accepts`: any further check of them the route makes.
     """
 
     endpoint: Callable[..., Any]
@@ -132,11 +133,11 @@ class GroupedWrites:
     def _take(self, scope: Scope) -> tuple[GroupedWrite, dict[str, str], str | None] | None:
         """The route, its path parameters and the request's key, if the request is the common
         case of a grouped route; None to pass it on."""
-        found = next(((grouped, params) for routes, grouped in self._routes if (params := routes.params_of("POST", scope["path"])) is not None), None)
+        found = next(((routes, grouped, params) for routes, grouped in self._routes if (params := routes.params_of("POST", scope["path"])) is not None), None)
         if found is None:
             return None
-        grouped, params = found
-        if not grouped.accepts(params):
+        routes, grouped, params = found
+        if not routes.accepts(params) or not grouped.accepts(params):
             return None
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")

@@ -10,7 +10,7 @@ patterns are the routes' own, compiled by FastAPI: nothing here restates a path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,6 +28,7 @@ class EndpointRoutes:
             raise LookupError(f"{endpoint.__qualname__} is not among the routers' routes")
         self.route = routes[found]
         self.methods = frozenset(self.route.methods or ())
+        self._path_fields = list(self.route.dependant.path_params)
         self._before: list[tuple[re.Pattern[str], frozenset[str]]] = [(route.path_regex, frozenset(route.methods or ())) for route in routes[:found]]
 
     def params_of(self, method: str, path: str) -> dict[str, str] | None:
@@ -42,3 +43,12 @@ class EndpointRoutes:
             if method in methods and pattern.match(path):
                 return None
         return found.groupdict()
+
+    def accepts(self, params: Mapping[str, str]) -> bool:
+        """Whether the route's own path parameter types (lengths, patterns, SafeStr…) take
+        `params`; when not, the full path answers with its validation problem."""
+        for field in self._path_fields:
+            _, errors = field.validate(params.get(field.alias), {}, loc=("path", field.alias))
+            if errors:
+                return False
+        return True

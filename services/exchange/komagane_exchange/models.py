@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.events.exchange import ActivityCategory, HubKind, ParticipationMode, ReservationStatus
 from komagane_kit.clock import now
+from komagane_kit.inputs import EventDate, EventTime, SafeStr
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -35,13 +36,13 @@ def _check_languages(values: list[str]) -> list[str]:
 
 # -- hubs ---------------------------------------------------------------------------------
 class HubCreate(SQLModel):
-    name_ja: str = Field(min_length=1, max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
+    name_ja: SafeStr = Field(min_length=1, max_length=200)
+    name_en: SafeStr | None = Field(default=None, max_length=200)
     kind: HubKind
-    capabilities: list[str] = Field(default_factory=list, description="gym, studio, hall, kitchen, …")
-    area: str = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
-    opening_hours: str | None = Field(default=None, max_length=500)
-    accessibility_notes: str | None = Field(default=None, max_length=1000)
+    capabilities: list[SafeStr] = Field(default_factory=list, description="gym, studio, hall, kitchen, …")
+    area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
+    opening_hours: SafeStr | None = Field(default=None, max_length=500)
+    accessibility_notes: SafeStr | None = Field(default=None, max_length=1000)
 
 
 class Hub(SQLModel, table=True):
@@ -62,9 +63,9 @@ class HubPublic(HubCreate):
 
 
 class HubVisitCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    visited_at: datetime | None = Field(default=None, description="Defaults to now; Asia/Tokyo when no offset is given")
-    purpose: str | None = Field(default=None, max_length=200)
+    person_id: SafeStr = Field(max_length=36)
+    visited_at: EventTime | None = Field(default=None, description="Defaults to now; Asia/Tokyo when no offset is given")
+    purpose: SafeStr | None = Field(default=None, max_length=200)
 
 
 class HubVisit(SQLModel, table=True):
@@ -77,9 +78,9 @@ class HubVisit(SQLModel, table=True):
 
 
 class HeadcountCreate(SQLModel):
-    counted_on: date
+    counted_on: EventDate
     count: int = Field(ge=0, le=100_000)
-    occasion: str = Field(min_length=1, max_length=200, description="e.g. 駒ヶ根高原 festival, deck event")
+    occasion: SafeStr = Field(min_length=1, max_length=200, description="e.g. 駒ヶ根高原 festival, deck event")
 
 
 class Headcount(SQLModel, table=True):
@@ -97,13 +98,13 @@ class OrganiserKind(StrEnum):
 
 
 class ActivityCreate(SQLModel):
-    hub_id: str = Field(max_length=36)
-    title: str = Field(min_length=1, max_length=200)
+    hub_id: SafeStr = Field(max_length=36)
+    title: SafeStr = Field(min_length=1, max_length=200)
     category: ActivityCategory
     organiser_kind: OrganiserKind
-    organiser_person_id: str | None = Field(default=None, max_length=36)
-    organiser_name: str | None = Field(default=None, max_length=200, description="Organisation name when organiser_kind is ORGANISATION")
-    languages: list[str] = Field(default_factory=lambda: ["ja"], min_length=1)
+    organiser_person_id: SafeStr | None = Field(default=None, max_length=36)
+    organiser_name: SafeStr | None = Field(default=None, max_length=200, description="Organisation name when organiser_kind is ORGANISATION")
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1)
     is_kayoinoba: bool = False
     support_specific: bool = Field(default=False, description="For a disability or care need: attendance there is S2")
 
@@ -147,8 +148,8 @@ class SessionStatus(StrEnum):
 
 
 class SessionCreate(SQLModel):
-    starts_at: datetime = Field(description="Asia/Tokyo when no offset is given")
-    ends_at: datetime
+    starts_at: EventTime = Field(description="Asia/Tokyo when no offset is given")
+    ends_at: EventTime
     capacity: int = Field(ge=1, le=10_000)
     recorded_after: bool = Field(
         default=False, description="Staff entering a session that has already begun or taken place (a paper register): starts_at is then in the past"
@@ -194,7 +195,7 @@ class SessionStaffView(SessionPublic):
 
 
 class SessionHeldCreate(SQLModel):
-    countries: list[str] = Field(default_factory=list, description="For international exchange: ISO 3166-1 alpha-2 codes")
+    countries: list[SafeStr] = Field(default_factory=list, description="For international exchange: ISO 3166-1 alpha-2 codes")
 
     @field_validator("countries")
     @classmethod
@@ -206,11 +207,11 @@ class SessionHeldCreate(SQLModel):
 
 
 class SessionCancelCreate(SQLModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: SafeStr = Field(min_length=1, max_length=500)
 
 
 class ReservationCreate(SQLModel):
-    person_id: str = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
 
 
 class Reservation(SQLModel, table=True):
@@ -232,16 +233,16 @@ class ReservationPublic(SQLModel):
 
 # -- attendance -------------------------------------------------------------------------------
 class ProxyRecord(SQLModel):
-    staff_id: str = Field(min_length=1, max_length=100, description="The staff member recording for the person")
-    reason: str = Field(min_length=1, max_length=300, description="Why the person did not check in themselves")
+    staff_id: SafeStr = Field(min_length=1, max_length=100, description="The staff member recording for the person")
+    reason: SafeStr = Field(min_length=1, max_length=300, description="Why the person did not check in themselves")
 
 
 class AttendanceCreate(SQLModel):
-    person_id: str = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
     mode: ParticipationMode = ParticipationMode.ATTEND
-    check_in_code: str | None = Field(default=None, max_length=12, description="Self check-in: the code shown at the session")
+    check_in_code: SafeStr | None = Field(default=None, max_length=12, description="Self check-in: the code shown at the session")
     proxy: ProxyRecord | None = Field(default=None, description="Recorded by staff for a person without a phone")
-    attended_at: datetime | None = Field(
+    attended_at: EventTime | None = Field(
         default=None,
         description="Staff recording from a paper register: when the person attended (within the session; staff and admin only, with proxy). Defaults to now",
     )
@@ -278,9 +279,9 @@ class AttendancePublic(SQLModel):
 
 # -- groups and volunteering ------------------------------------------------------------------
 class GroupCreate(SQLModel):
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=50, description="CLUB, KAYOINOBA, CITIZEN_GROUP, HEALTH_STATION_GROUP, …")
-    hub_id: str | None = Field(default=None, max_length=36)
+    name: SafeStr = Field(min_length=1, max_length=200)
+    kind: SafeStr = Field(min_length=1, max_length=50, description="CLUB, KAYOINOBA, CITIZEN_GROUP, HEALTH_STATION_GROUP, …")
+    hub_id: SafeStr | None = Field(default=None, max_length=36)
     is_kayoinoba: bool = False
     support_specific: bool = False
 
@@ -303,8 +304,8 @@ class GroupPublic(GroupCreate):
 
 
 class MembershipCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    officer_role: str | None = Field(default=None, max_length=50, description="LEADER, TREASURER, SECRETARY, …")
+    person_id: SafeStr = Field(max_length=36)
+    officer_role: SafeStr | None = Field(default=None, max_length=50, description="LEADER, TREASURER, SECRETARY, …")
 
 
 class Membership(SQLModel, table=True):
@@ -323,12 +324,12 @@ class MembershipPublic(SQLModel):
 
 
 class VolunteerShiftCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    hub_id: str | None = Field(default=None, max_length=36)
-    activity_id: str | None = Field(default=None, max_length=36)
-    worked_on: date
+    person_id: SafeStr = Field(max_length=36)
+    hub_id: SafeStr | None = Field(default=None, max_length=36)
+    activity_id: SafeStr | None = Field(default=None, max_length=36)
+    worked_on: EventDate
     hours: float = Field(gt=0, le=24)
-    description: str | None = Field(default=None, max_length=500)
+    description: SafeStr | None = Field(default=None, max_length=500)
 
 
 class VolunteerShift(SQLModel, table=True):
@@ -344,3 +345,4 @@ class VolunteerShift(SQLModel, table=True):
 
 class VolunteerShiftPublic(VolunteerShiftCreate):
     id: str
+    worked_on: date  # as stored: the window applies to what clients send

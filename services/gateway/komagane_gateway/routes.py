@@ -15,7 +15,7 @@ from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
 from komagane_gateway.auth import CareStaff, CurrentPrincipal, authorize
 from komagane_gateway.readcache import ReadCache, Rendered
 from komagane_gateway.upstream import Upstream
-from komagane_kit.errors import Problem
+from komagane_kit.errors import Problem, allowed_methods, method_not_allowed
 
 # Every route passes the access matrix (auth.authorize; access.py is the one table).
 router = APIRouter(dependencies=[Depends(authorize)])
@@ -201,6 +201,10 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     full_path = f"/v1/{path}"
     service = owner_of(full_path)
     if service is None:
+        # A path of the gateway's own routes, with a method none of them declares.
+        allow = allowed_methods(request.app.router.routes, full_path, besides=forward)
+        if allow:
+            raise method_not_allowed(allow, request.method)
         raise Problem(404, "not-found", f"No route for {full_path}")
     return await _upstream(request, service).forward(request, full_path)
 

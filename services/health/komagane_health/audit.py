@@ -25,6 +25,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from komagane_kit.clock import now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 
 # Roles that may read a person's S2 data, and those that may list the audit log.
 S2_READER_ROLES = frozenset({"care", "admin", "physiotherapist", "health-staff"})
@@ -63,10 +64,10 @@ class Caller:
 
 
 def _caller(
-    x_actor: Annotated[str | None, Header(max_length=100)] = None,
-    x_actor_role: Annotated[str | None, Header(max_length=50)] = None,
-    actor: Annotated[str | None, Query(max_length=100, description="Until authentication: who is reading (else the X-Actor header)")] = None,
-    actor_role: Annotated[str | None, Query(max_length=50, description="Until authentication: the reader's role (else X-Actor-Role)")] = None,
+    x_actor: Annotated[SafeStr | None, Header(max_length=100)] = None,
+    x_actor_role: Annotated[SafeStr | None, Header(max_length=50)] = None,
+    actor: Annotated[SafeStr | None, Query(max_length=100, description="Until authentication: who is reading (else the X-Actor header)")] = None,
+    actor_role: Annotated[SafeStr | None, Query(max_length=50, description="Until authentication: the reader's role (else X-Actor-Role)")] = None,
 ) -> Caller:
     who = x_actor or actor
     role = x_actor_role or actor_role
@@ -108,8 +109,8 @@ class S2Read:
 
 def _s2_read(
     caller: CurrentCaller,
-    reason: Annotated[str, Query(min_length=3, max_length=500, description="Why this person's health data is being read (recorded in the audit log)")],
-    purpose: Annotated[str, Query(min_length=1, max_length=100, description="Purpose of use, e.g. HEALTH_GUIDANCE, CARE_PLANNING")] = "HEALTH_GUIDANCE",
+    reason: Annotated[SafeStr, Query(min_length=3, max_length=500, description="Why this person's health data is being read (recorded in the audit log)")],
+    purpose: Annotated[SafeStr, Query(min_length=1, max_length=100, description="Purpose of use, e.g. HEALTH_GUIDANCE, CARE_PLANNING")] = "HEALTH_GUIDANCE",
 ) -> S2Read:
     if caller.role not in S2_READER_ROLES:
         raise Problem(

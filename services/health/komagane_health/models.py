@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.events.health import HealthProgramKind, MeasurementKind, PointReason
 from komagane_kit.clock import now
+from komagane_kit.inputs import EventDate, EventTime, SafeStr
 
 
 def new_id() -> str:
@@ -26,9 +27,9 @@ MIN_GROUP_SIZE = 5  # the city registers groups of five or more
 
 
 class StationGroupCreate(SQLModel):
-    name: str = Field(min_length=1, max_length=200)
-    area: str = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
-    person_ids: list[str] = Field(min_length=MIN_GROUP_SIZE, max_length=200, description="Founding members (at least five), enrolled on registration")
+    name: SafeStr = Field(min_length=1, max_length=200)
+    area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
+    person_ids: list[SafeStr] = Field(min_length=MIN_GROUP_SIZE, max_length=200, description="Founding members (at least five), enrolled on registration")
 
     @model_validator(mode="after")
     def _distinct(self) -> StationGroupCreate:
@@ -55,8 +56,8 @@ class StationGroupPublic(SQLModel):
 
 
 class EnrollmentCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    group_id: str = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
+    group_id: SafeStr = Field(max_length=36)
 
 
 class StationEnrollment(SQLModel, table=True):
@@ -82,8 +83,8 @@ MINUTES_PER_DAY = 24 * 60
 class DailyActivityRow(SQLModel):
     """One row of a batch; validated row by row so that good rows are stored despite bad ones."""
 
-    person_id: str = Field(min_length=1, max_length=36)
-    day: date
+    person_id: SafeStr = Field(min_length=1, max_length=36)
+    day: EventDate
     steps: int = Field(ge=0, le=MAX_STEPS)
     brisk_walk_minutes: int = Field(default=0, ge=0, le=MINUTES_PER_DAY)
 
@@ -120,16 +121,16 @@ class IngestReport(SQLModel):
 
 # -- measurements and advice (S2) ---------------------------------------------------------------
 class MeasurementCreate(SQLModel):
-    person_id: str = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
     kind: MeasurementKind
-    measured_at: datetime = Field(description="Asia/Tokyo when no offset is given")
+    measured_at: EventTime = Field(description="Asia/Tokyo when no offset is given")
     weight_kg: float | None = Field(default=None, ge=10, le=300)
     systolic_mmhg: int | None = Field(default=None, ge=50, le=260)
     diastolic_mmhg: int | None = Field(default=None, ge=30, le=200)
     pulse_bpm: int | None = Field(default=None, ge=20, le=250)
     body_fat_percent: float | None = Field(default=None, ge=1, le=75)
     muscle_mass_kg: float | None = Field(default=None, ge=5, le=150)
-    recorded_by: str = Field(min_length=1, max_length=100, description="Staff member or device that took the measurement")
+    recorded_by: SafeStr = Field(min_length=1, max_length=100, description="Staff member or device that took the measurement")
 
     @model_validator(mode="after")
     def _values_of_kind(self) -> MeasurementCreate:
@@ -176,14 +177,14 @@ class MeasurementPublic(SQLModel):
 
 
 class AdviceNote(SQLModel):
-    person_id: str = Field(max_length=36)
-    advice: str = Field(min_length=1, max_length=2000)
+    person_id: SafeStr = Field(max_length=36)
+    advice: SafeStr = Field(min_length=1, max_length=2000)
 
 
 class AdviceSessionCreate(SQLModel):
-    group_id: str = Field(max_length=36)
-    held_on: date
-    physiotherapist: str = Field(min_length=1, max_length=100, description="Staff id of the physiotherapist (理学療法士)")
+    group_id: SafeStr = Field(max_length=36)
+    held_on: EventDate
+    physiotherapist: SafeStr = Field(min_length=1, max_length=100, description="Staff id of the physiotherapist (理学療法士)")
     attendees: list[AdviceNote] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -222,11 +223,11 @@ class AdviceSessionPublic(SQLModel):
 
 # -- programmes and points -----------------------------------------------------------------------
 class ProgramCreate(SQLModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: SafeStr = Field(min_length=1, max_length=200)
     kind: HealthProgramKind
-    hub_id: str | None = Field(default=None, max_length=36, description="Exchange hub where it takes place (e.g. GOTCHA!WELLNESS)")
-    starts_on: date
-    ends_on: date
+    hub_id: SafeStr | None = Field(default=None, max_length=36, description="Exchange hub where it takes place (e.g. GOTCHA!WELLNESS)")
+    starts_on: EventDate
+    ends_on: EventDate
     completion_points: int = Field(default=100, ge=0, le=10_000)
 
     @model_validator(mode="after")
@@ -250,11 +251,13 @@ class Program(SQLModel, table=True):
 
 class ProgramPublic(ProgramCreate):
     id: str
+    starts_on: date  # as stored: the window applies to what clients send
+    ends_on: date
     enrolled: int = 0
 
 
 class ProgramPersonCreate(SQLModel):
-    person_id: str = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
 
 
 class ProgramEnrollment(SQLModel, table=True):

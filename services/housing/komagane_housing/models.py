@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.events.housing import MigrationStage, MoveChannel, PropertyKind, PropertyStatus, RelationshipKind
 from komagane_kit.clock import now
+from komagane_kit.inputs import EventDate, SafeStr
 
 # JIS X 0401 prefecture codes 01–47, or ABROAD (foreign residents and returnees).
 ORIGIN_PATTERN = re.compile(r"^(0[1-9]|[1-3][0-9]|4[0-7]|ABROAD)$")
@@ -49,16 +50,16 @@ class OwnerKind(StrEnum):
 
 
 class PropertyCreate(SQLModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: SafeStr = Field(min_length=1, max_length=200)
     kind: PropertyKind
-    area: str = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
+    area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
     rooms: int = Field(ge=0, le=50)
     max_occupants: int | None = Field(default=None, ge=1, le=MAX_HOUSEHOLD, description="For trial residences: largest household it takes")
     barrier_free: bool = False
-    accessibility_notes: str | None = Field(default=None, max_length=1000)
+    accessibility_notes: SafeStr | None = Field(default=None, max_length=1000)
     owner_kind: OwnerKind
-    owner_person_id: str | None = Field(default=None, max_length=36)
-    owner_name: str | None = Field(default=None, max_length=200, description="Organisation name when owner_kind is ORGANISATION")
+    owner_person_id: SafeStr | None = Field(default=None, max_length=36)
+    owner_name: SafeStr | None = Field(default=None, max_length=200, description="Organisation name when owner_kind is ORGANISATION")
 
     @model_validator(mode="after")
     def _owner(self) -> PropertyCreate:
@@ -95,13 +96,13 @@ class PropertyPublic(PropertyCreate):
 
 class PropertyStatusUpdate(SQLModel):
     status: PropertyStatus
-    reason: str | None = Field(default=None, max_length=500)
+    reason: SafeStr | None = Field(default=None, max_length=500)
 
 
 class InquiryCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    case_id: str | None = Field(default=None, max_length=36, description="The prospect's migration case, if any")
-    message: str | None = Field(default=None, max_length=2000)
+    person_id: SafeStr = Field(max_length=36)
+    case_id: SafeStr | None = Field(default=None, max_length=36, description="The prospect's migration case, if any")
+    message: SafeStr | None = Field(default=None, max_length=2000)
 
 
 class PropertyInquiry(SQLModel, table=True):
@@ -132,11 +133,11 @@ class StayStatus(StrEnum):
 
 
 class TrialStayCreate(SQLModel):
-    property_id: str = Field(max_length=36)
-    person_id: str = Field(max_length=36)
-    case_id: str | None = Field(default=None, max_length=36)
-    check_in: date
-    check_out: date = Field(description=f"Day of departure; at most {MAX_TRIAL_NIGHTS} nights after check_in")
+    property_id: SafeStr = Field(max_length=36)
+    person_id: SafeStr = Field(max_length=36)
+    case_id: SafeStr | None = Field(default=None, max_length=36)
+    check_in: EventDate
+    check_out: EventDate = Field(description=f"Day of departure; at most {MAX_TRIAL_NIGHTS} nights after check_in")
     household_size: int = Field(default=1, ge=1, le=MAX_HOUSEHOLD)
 
     @field_validator("check_out")
@@ -183,11 +184,11 @@ class TrialStayPublic(SQLModel):
 
 # -- migration cases ------------------------------------------------------------------------
 class CaseCreate(SQLModel):
-    person_id: str = Field(max_length=36, description="The prospect: residency status VISITOR or RELATIONSHIP")
+    person_id: SafeStr = Field(max_length=36, description="The prospect: residency status VISITOR or RELATIONSHIP")
     household_size: int = Field(default=1, ge=1, le=MAX_HOUSEHOLD)
-    origin: str | None = Field(default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD")
-    recorded_by: str = Field(min_length=1, max_length=100, description="Staff member who took the inquiry")
-    note: str | None = Field(default=None, max_length=2000)
+    origin: SafeStr | None = Field(default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD")
+    recorded_by: SafeStr = Field(min_length=1, max_length=100, description="Staff member who took the inquiry")
+    note: SafeStr | None = Field(default=None, max_length=2000)
 
     _origin = field_validator("origin")(_check_origin)
 
@@ -206,10 +207,10 @@ class MigrationCase(SQLModel, table=True):
 
 class StageChangeCreate(SQLModel):
     stage: MigrationStage
-    recorded_by: str = Field(min_length=1, max_length=100, description="Staff member recording the change")
-    occurred_on: date | None = Field(default=None, description="When the consultation, tour, … happened; defaults to today")
-    property_ids: list[str] = Field(default_factory=list, max_length=20, description="For TOURED: the properties shown")
-    note: str | None = Field(default=None, max_length=2000)
+    recorded_by: SafeStr = Field(min_length=1, max_length=100, description="Staff member recording the change")
+    occurred_on: EventDate | None = Field(default=None, description="When the consultation, tour, … happened; defaults to today")
+    property_ids: list[SafeStr] = Field(default_factory=list, max_length=20, description="For TOURED: the properties shown")
+    note: SafeStr | None = Field(default=None, max_length=2000)
 
 
 class StageRecord(SQLModel, table=True):
@@ -249,14 +250,14 @@ class CasePublic(SQLModel):
 
 # -- moves, relocations, workation, relationships -------------------------------------------
 class MoveCreate(SQLModel):
-    person_id: str = Field(max_length=36, description="The household's main person")
-    case_id: str | None = Field(default=None, max_length=36)
-    property_id: str | None = Field(default=None, max_length=36)
+    person_id: SafeStr = Field(max_length=36, description="The household's main person")
+    case_id: SafeStr | None = Field(default=None, max_length=36)
+    property_id: SafeStr | None = Field(default=None, max_length=36)
     household_size: int = Field(ge=1, le=MAX_HOUSEHOLD)
-    origin: str = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD")
+    origin: SafeStr = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD")
     channel: MoveChannel
-    area: str = Field(min_length=1, max_length=100, description="Daily-life area moved into")
-    moved_in_on: date
+    area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area moved into")
+    moved_in_on: EventDate
 
     _origin = field_validator("origin")(_check_origin)
 
@@ -278,22 +279,23 @@ class Move(SQLModel, table=True):
 
 class MovePublic(MoveCreate):
     id: str
+    moved_in_on: date  # as stored: the window applies to what clients send
     settled_on: date | None
     settlement_recorded_by: str | None
 
 
 class SettlementCreate(SQLModel):
-    recorded_by: str = Field(min_length=1, max_length=100)
-    confirmed_on: date | None = Field(default=None, description="Defaults to today; at least 12 months after moving in")
+    recorded_by: SafeStr = Field(min_length=1, max_length=100)
+    confirmed_on: EventDate | None = Field(default=None, description="Defaults to today; at least 12 months after moving in")
 
 
 class RelocationCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    from_area: str = Field(min_length=1, max_length=100)
-    to_area: str = Field(min_length=1, max_length=100)
+    person_id: SafeStr = Field(max_length=36)
+    from_area: SafeStr = Field(min_length=1, max_length=100)
+    to_area: SafeStr = Field(min_length=1, max_length=100)
     into_town_centre: bool = Field(default=False, description="A move into the town centre (まちなか居住)")
-    property_id: str | None = Field(default=None, max_length=36)
-    relocated_on: date
+    property_id: SafeStr | None = Field(default=None, max_length=36)
+    relocated_on: EventDate
 
     @field_validator("to_area")
     @classmethod
@@ -315,14 +317,15 @@ class Relocation(SQLModel, table=True):
 
 class RelocationPublic(RelocationCreate):
     id: str
+    relocated_on: date  # as stored: the window applies to what clients send
 
 
 class WorkationCreate(SQLModel):
-    person_id: str = Field(max_length=36)
-    property_id: str | None = Field(default=None, max_length=36)
-    started_on: date
-    ended_on: date = Field(description="Recorded once the stay has ended: not in the future")
-    purpose: str | None = Field(default=None, max_length=500)
+    person_id: SafeStr = Field(max_length=36)
+    property_id: SafeStr | None = Field(default=None, max_length=36)
+    started_on: EventDate
+    ended_on: EventDate = Field(description="Recorded once the stay has ended: not in the future")
+    purpose: SafeStr | None = Field(default=None, max_length=500)
 
     @field_validator("ended_on")
     @classmethod
@@ -343,13 +346,15 @@ class WorkationStay(SQLModel, table=True):
 
 class WorkationPublic(WorkationCreate):
     id: str
+    started_on: date  # as stored: the window applies to what clients send
+    ended_on: date
     nights: int
 
 
 class RelationshipCreate(SQLModel):
-    person_id: str = Field(max_length=36, description="Someone involved with the town without living there (not RESIDENT)")
+    person_id: SafeStr = Field(max_length=36, description="Someone involved with the town without living there (not RESIDENT)")
     kind: RelationshipKind
-    note: str | None = Field(default=None, max_length=1000)
+    note: SafeStr | None = Field(default=None, max_length=1000)
 
 
 class Relationship(SQLModel, table=True):

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.events.jobs import Accommodation, ApplicationDecision, Arrangement, EngagementEndReason, EnrollmentStatus
 from komagane_kit.clock import now
+from komagane_kit.inputs import EventDate, SafeStr, TermDate
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_TERM = timedelta(days=3 * 366)  # 地域おこし協力隊 terms run one to three years
@@ -75,18 +76,18 @@ class OpenStatus(StrEnum):
 
 # -- opportunities --------------------------------------------------------------------------
 class OpportunityCreate(SQLModel):
-    title: str = Field(min_length=1, max_length=200)
-    organisation: str = Field(min_length=1, max_length=200, description="Employer, hub operator or group")
-    hub_id: str | None = Field(default=None, max_length=ID, description="The exchange service's hub, when it is at one")
-    area: str | None = Field(default=None, max_length=100, description="Daily-life area (日常生活圏域), e.g. 赤穂")
+    title: SafeStr = Field(min_length=1, max_length=200)
+    organisation: SafeStr = Field(min_length=1, max_length=200, description="Employer, hub operator or group")
+    hub_id: SafeStr | None = Field(default=None, max_length=ID, description="The exchange service's hub, when it is at one")
+    area: SafeStr | None = Field(default=None, max_length=100, description="Daily-life area (日常生活圏域), e.g. 赤穂")
     arrangement: Arrangement
     paid: bool
     weekly_slots: list[WeeklySlot] = Field(default_factory=list, max_length=50, description="Hours pattern; empty = arranged individually")
     min_weekly_hours: float = Field(default=0, ge=0, le=60)
-    skills_wanted: list[str] = Field(default_factory=list, max_length=30, description="Free-text tags, normalised to the shared vocabulary")
+    skills_wanted: list[SafeStr] = Field(default_factory=list, max_length=30, description="Free-text tags, normalised to the shared vocabulary")
     accommodations: list[Accommodation] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10)
-    description: str | None = Field(default=None, max_length=2000)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10)
+    description: SafeStr | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")
     @classmethod
@@ -141,7 +142,7 @@ class OpportunityPublic(OpportunityCreate):
 
 
 class OpportunityClose(SQLModel):
-    closed_on: date | None = Field(default=None, description="Defaults to today")
+    closed_on: EventDate | None = Field(default=None, description="Defaults to today")
 
 
 # -- applications ---------------------------------------------------------------------------
@@ -152,8 +153,8 @@ class ApplicationStatus(StrEnum):
 
 
 class ApplicationCreate(SQLModel):
-    person_id: str = Field(max_length=ID)
-    message: str | None = Field(default=None, max_length=2000)
+    person_id: SafeStr = Field(max_length=ID)
+    message: SafeStr | None = Field(default=None, max_length=2000)
 
 
 class Application(SQLModel, table=True):
@@ -183,7 +184,7 @@ class ApplicationPublic(SQLModel):
 
 class DecisionCreate(SQLModel):
     decision: ApplicationDecision
-    note: str | None = Field(default=None, max_length=1000)
+    note: SafeStr | None = Field(default=None, max_length=1000)
 
 
 # -- engagements ----------------------------------------------------------------------------
@@ -193,11 +194,11 @@ class EngagementStatus(StrEnum):
 
 
 class EngagementCreate(SQLModel):
-    opportunity_id: str = Field(max_length=ID)
-    person_id: str = Field(max_length=ID)
-    application_id: str | None = Field(default=None, max_length=ID, description="The accepted application it follows, if any")
-    starts_on: date
-    ends_on: date | None = Field(default=None, description="Planned end of a fixed-period engagement")
+    opportunity_id: SafeStr = Field(max_length=ID)
+    person_id: SafeStr = Field(max_length=ID)
+    application_id: SafeStr | None = Field(default=None, max_length=ID, description="The accepted application it follows, if any")
+    starts_on: EventDate
+    ends_on: TermDate | None = Field(default=None, description="Planned end of a fixed-period engagement")
 
     @field_validator("ends_on")
     @classmethod
@@ -239,7 +240,7 @@ class EngagementPublic(SQLModel):
 
 
 class ShiftCreate(SQLModel):
-    worked_on: date
+    worked_on: EventDate
     hours: float = Field(gt=0, le=24)
 
 
@@ -262,8 +263,8 @@ class ShiftPublic(SQLModel):
 
 class StepCreate(SQLModel):
     to_arrangement: Arrangement
-    stepped_on: date
-    reason: str | None = Field(default=None, max_length=500, description="Required for a step down the ladder")
+    stepped_on: EventDate
+    reason: SafeStr | None = Field(default=None, max_length=500, description="Required for a step down the ladder")
 
 
 class ArrangementStep(SQLModel, table=True):
@@ -277,18 +278,18 @@ class ArrangementStep(SQLModel, table=True):
 
 
 class EndCreate(SQLModel):
-    ended_on: date
+    ended_on: EventDate
     reason: EngagementEndReason
-    note: str | None = Field(default=None, max_length=1000)
+    note: SafeStr | None = Field(default=None, max_length=1000)
 
 
 # -- skills and matching --------------------------------------------------------------------
 class SkillsDeclare(SQLModel):
-    skills: list[str] = Field(default_factory=list, max_length=50, description="Free-text tags (Japanese or English)")
-    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10)
+    skills: list[SafeStr] = Field(default_factory=list, max_length=50, description="Free-text tags (Japanese or English)")
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10)
     availability: list[WeeklySlot] = Field(default_factory=list, max_length=50)
     accessibility_needs: list[Accommodation] = Field(default_factory=list, description="Used for matching only; never published")
-    area: str | None = Field(default=None, max_length=100, description="The person's daily-life area")
+    area: SafeStr | None = Field(default=None, max_length=100, description="The person's daily-life area")
 
     @field_validator("languages")
     @classmethod
@@ -336,8 +337,8 @@ class MatchPublic(SQLModel):
 
 
 class MatchProposalCreate(SQLModel):
-    opportunity_id: str = Field(max_length=ID)
-    staff_id: str = Field(min_length=1, max_length=100, description="The staff member suggesting it")
+    opportunity_id: SafeStr = Field(max_length=ID)
+    staff_id: SafeStr = Field(min_length=1, max_length=100, description="The staff member suggesting it")
 
 
 class MatchProposal(SQLModel, table=True):
@@ -361,14 +362,14 @@ class MatchProposalPublic(SQLModel):
 
 # -- まちゼミ seminars ------------------------------------------------------------------------
 class SeminarCreate(SQLModel):
-    title: str = Field(min_length=1, max_length=200)
-    organisation: str = Field(min_length=1, max_length=200, description="The shop offering the course")
-    instructor_person_id: str = Field(max_length=ID, description="The shop owner or staff member who teaches")
-    hub_id: str | None = Field(default=None, max_length=ID)
-    area: str | None = Field(default=None, max_length=100)
+    title: SafeStr = Field(min_length=1, max_length=200)
+    organisation: SafeStr = Field(min_length=1, max_length=200, description="The shop offering the course")
+    instructor_person_id: SafeStr = Field(max_length=ID, description="The shop owner or staff member who teaches")
+    hub_id: SafeStr | None = Field(default=None, max_length=ID)
+    area: SafeStr | None = Field(default=None, max_length=100)
     capacity: int = Field(ge=1, le=500)
-    languages: list[str] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10)
-    description: str | None = Field(default=None, max_length=2000)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10)
+    description: SafeStr | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")
     @classmethod
@@ -399,7 +400,7 @@ class SeminarPublic(SeminarCreate):
 
 
 class EnrollmentCreate(SQLModel):
-    person_id: str = Field(max_length=ID)
+    person_id: SafeStr = Field(max_length=ID)
 
 
 class SeminarEnrollment(SQLModel, table=True):
@@ -421,9 +422,9 @@ class EnrollmentPublic(SQLModel):
 
 
 class SeminarSessionCreate(SQLModel):
-    held_on: date
+    held_on: EventDate
     hours: float = Field(gt=0, le=12)
-    attendee_ids: list[str] = Field(default_factory=list, max_length=500, description="People who attended (the instructor is recorded separately)")
+    attendee_ids: list[SafeStr] = Field(default_factory=list, max_length=500, description="People who attended (the instructor is recorded separately)")
 
     @field_validator("attendee_ids")
     @classmethod
@@ -466,11 +467,11 @@ class CooperatorStatus(StrEnum):
 
 
 class CooperatorCreate(SQLModel):
-    person_id: str = Field(max_length=ID)
-    mission: str = Field(min_length=1, max_length=300, description="e.g. 空き家活用, 観光振興")
-    area: str | None = Field(default=None, max_length=100)
-    term_starts_on: date
-    term_ends_on: date
+    person_id: SafeStr = Field(max_length=ID)
+    mission: SafeStr = Field(min_length=1, max_length=300, description="e.g. 空き家活用, 観光振興")
+    area: SafeStr | None = Field(default=None, max_length=100)
+    term_starts_on: EventDate
+    term_ends_on: TermDate
 
     @field_validator("term_ends_on")
     @classmethod
@@ -501,6 +502,8 @@ class Cooperator(SQLModel, table=True):
 
 class CooperatorPublic(CooperatorCreate):
     id: str
+    term_starts_on: date  # as stored: the windows apply to what clients send
+    term_ends_on: date
     status: CooperatorStatus
     completed_on: date | None
     settled: bool | None
@@ -508,6 +511,6 @@ class CooperatorPublic(CooperatorCreate):
 
 
 class CompletionCreate(SQLModel):
-    completed_on: date
+    completed_on: EventDate
     settled: bool = Field(description="Stayed living in the area after the term")
     started_business: bool

@@ -20,13 +20,14 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.kafka_access import partner_topic
 from komagane_contracts.vocabulary import Sensitivity
+from komagane_kit.inputs import EventDate, SafeStr, TermDate
 from komagane_kit.lookups import load_list
 from komagane_partners.catalogue import CATALOGUE
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SLUG = re.compile(SLUG_PATTERN)
 # A partner id in a query string: the same slug, so it is safe in file names and headers too.
-PartnerFilter = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=63, description="Only this partner's")]
+PartnerFilter = Annotated[SafeStr | None, Query(pattern=SLUG_PATTERN, max_length=63, description="Only this partner's")]
 FEED = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -41,21 +42,23 @@ def _now() -> datetime:
 
 
 class AgreementBase(SQLModel):
-    partner_id: str = Field(max_length=63, description="Lower-case slug; the partner's Kafka principal is partner-<partner_id>")
-    feed: str = Field(max_length=41, description="Feed name: the topic is partner.<partner_id>.<feed>.v1")
-    partner_name: str = Field(max_length=200, min_length=1)
-    purpose: str = Field(max_length=500, min_length=1, description="What the partner may use the data for, as agreed")
+    partner_id: SafeStr = Field(max_length=63, description="Lower-case slug; the partner's Kafka principal is partner-<partner_id>")
+    feed: SafeStr = Field(max_length=41, description="Feed name: the topic is partner.<partner_id>.<feed>.v1")
+    partner_name: SafeStr = Field(max_length=200, min_length=1)
+    purpose: SafeStr = Field(max_length=500, min_length=1, description="What the partner may use the data for, as agreed")
     legal_basis: LegalBasis
     max_sensitivity: Sensitivity = Field(default=Sensitivity.S1, description="S0 or S1; never higher")
-    pseudonym_key_id: str = Field(max_length=40, description="Version of the partner's pseudonym key; a new id rotates it")
+    pseudonym_key_id: SafeStr = Field(max_length=40, description="Version of the partner's pseudonym key; a new id rotates it")
     retention_days: int = Field(ge=1, le=3650, description="How long the partner topic keeps messages")
     starts_on: date
     ends_on: date
 
 
 class AgreementCreate(AgreementBase):
-    event_types: list[str] = Field(min_length=1, max_length=60)
-    fields: list[str] = Field(min_length=1, max_length=100, description="Fields of those event types the partner receives")
+    starts_on: EventDate
+    ends_on: TermDate
+    event_types: list[SafeStr] = Field(min_length=1, max_length=60)
+    fields: list[SafeStr] = Field(min_length=1, max_length=100, description="Fields of those event types the partner receives")
 
     model_config = {  # type: ignore[assignment]
         "json_schema_extra": {
@@ -161,7 +164,7 @@ class AgreementPublic(AgreementBase):
 
 
 class AgreementEnd(SQLModel):
-    ends_on: date = Field(description="Last day of sharing (today or later; never before the start)")
+    ends_on: TermDate = Field(description="Last day of sharing (today or later; never before the start)")
 
 
 def new_agreement(body: AgreementCreate) -> Agreement:

@@ -14,6 +14,7 @@ from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
 from komagane_kit.disclosure import requester_of
 from komagane_kit.erasure import erased_at, person_erased, remember_erased
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
 from komagane_people.corrections import correct
@@ -22,8 +23,8 @@ from komagane_people.rights_log import record_request
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
-PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
-PurposePath = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
+PersonId = Annotated[SafeStr, Path(min_length=1, max_length=36, description="Internal person id")]
+PurposePath = Annotated[SafeStr, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
 
 
 def _get_person(session: Session, person_id: str) -> Person:

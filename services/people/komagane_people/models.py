@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from komagane_contracts.vocabulary import ResidencyStatus
+from komagane_kit.inputs import BirthYear, SafeStr
 
 # BCP 47 (simplified): a 2–3 letter language, then optional script/region/variant subtags.
 BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -21,10 +22,10 @@ def _now() -> datetime:
 
 
 class PersonBase(SQLModel):
-    display_name: str = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
+    display_name: SafeStr = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     birth_year: int = Field(ge=1900, description="Calendar year of birth; other services see an age band only")
     residency_status: ResidencyStatus
-    preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    preferred_language: SafeStr = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
     lives_alone: bool = False
 
 
@@ -41,17 +42,11 @@ def _bcp47(value: str) -> str:
 
 
 class PersonCreate(PersonBase):
-    contact: str | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
+    birth_year: BirthYear
+    contact: SafeStr | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
 
     _display_name = field_validator("display_name")(_not_blank)
     _language = field_validator("preferred_language")(_bcp47)
-
-    @field_validator("birth_year")
-    @classmethod
-    def _not_future(cls, value: int) -> int:
-        if value > date.today().year:
-            raise ValueError("must not be in the future")
-        return value
 
 
 class PersonPatch(BaseModel):
@@ -62,10 +57,10 @@ class PersonPatch(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"contact": "0265-00-0001", "lives_alone": False}, {"residency_status": "RESIDENT"}]}
     )
 
-    display_name: str | None = PydanticField(default=None, min_length=1, max_length=200, description="Name shown to staff; stays in this service")
-    contact: str | None = PydanticField(default=None, max_length=200, description="Phone or e-mail (null removes it); stays in this service")
+    display_name: SafeStr | None = PydanticField(default=None, min_length=1, max_length=200, description="Name shown to staff; stays in this service")
+    contact: SafeStr | None = PydanticField(default=None, max_length=200, description="Phone or e-mail (null removes it); stays in this service")
     residency_status: ResidencyStatus | None = None
-    preferred_language: str | None = PydanticField(default=None, max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    preferred_language: SafeStr | None = PydanticField(default=None, max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
     lives_alone: bool | None = None
 
     @field_validator("display_name", "residency_status", "preferred_language", "lives_alone")

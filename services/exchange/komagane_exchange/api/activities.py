@@ -14,11 +14,12 @@ from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.views import session_view
 from komagane_kit.clock import aware, now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
-ActivityId = Annotated[str, Path(max_length=36)]
+ActivityId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def activity_public(activity: Activity) -> ActivityPublic:
@@ -61,9 +62,9 @@ def publish_activity(body: ActivityCreate, session: DbSession, response: Respons
 @router.get("", response_model=Page[ActivityPublic])
 def list_activities(
     session: DbSession,
-    hub_id: Annotated[str | None, Query(max_length=36)] = None,
+    hub_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
     category: ActivityCategory | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[ActivityPublic]:
     query = select(Activity).order_by(Activity.id)  # type: ignore[arg-type]

@@ -16,19 +16,20 @@ from komagane_exchange.models import Attendance, AttendancePublic
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.views import attendance_view
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/attendance", tags=["sessions"])
-SessionId = Annotated[str, Path(max_length=36)]
-AttendanceId = Annotated[str, Path(max_length=36)]
+SessionId = Annotated[SafeStr, Path(max_length=36)]
+AttendanceId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.get("", response_model=Page[AttendancePublic])
 def list_attendance(
     session_id: SessionId,
     session: DbSession,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AttendancePublic]:
     exists_or_404(session, ExchangeSession, session_id)

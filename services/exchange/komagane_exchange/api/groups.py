@@ -13,12 +13,13 @@ from komagane_exchange.lookups import get_or_404, get_or_422, publish, require_p
 from komagane_exchange.models import Group, GroupCreate, GroupPublic, Hub, Membership, MembershipCreate, MembershipPublic
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"])
-GroupId = Annotated[str, Path(max_length=36)]
-PersonId = Annotated[str, Path(max_length=36)]
+GroupId = Annotated[SafeStr, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def _members(session: Session, group_id: str) -> int:
@@ -47,8 +48,8 @@ def register_group(body: GroupCreate, session: DbSession, response: Response) ->
 @router.get("", response_model=Page[GroupPublic])
 def list_groups(
     session: DbSession,
-    hub_id: Annotated[str | None, Query(max_length=36)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    hub_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[GroupPublic]:
     query = select(Group).order_by(col(Group.id))

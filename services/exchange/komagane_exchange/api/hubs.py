@@ -16,6 +16,7 @@ from komagane_kit.db import insert_row
 from komagane_kit.errors import Problem
 from komagane_kit.group_writes import GroupedWrite
 from komagane_kit.idempotency import commit_with_answer
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/hubs", tags=["hubs"])
 # One statement object, values given at execution (its compiled form is found by a key computed once).
 _INSERT_VISIT = insert(HubVisit.__table__)  # type: ignore[attr-defined]
 HUB_ID_LENGTH = 36
-HubId = Annotated[str, Path(max_length=HUB_ID_LENGTH)]
+HubId = Annotated[SafeStr, Path(max_length=HUB_ID_LENGTH)]
 
 
 def hub_public(hub: Hub) -> HubPublic:
@@ -43,8 +44,8 @@ def register_hub(body: HubCreate, session: DbSession, response: Response) -> Hub
 @router.get("", response_model=Page[HubPublic])
 def list_hubs(
     session: DbSession,
-    area: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    area: Annotated[SafeStr | None, Query(max_length=100)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[HubPublic]:
     query = select(Hub).order_by(Hub.id)  # type: ignore[arg-type]
@@ -83,7 +84,6 @@ VISIT_WRITE = GroupedWrite(
     endpoint=record_visit,
     body=HubVisitCreate,
     write=lambda session, params, body: write_visit(session, params["hub_id"], body),
-    accepts=lambda params: len(params["hub_id"]) <= HUB_ID_LENGTH,
 )
 
 

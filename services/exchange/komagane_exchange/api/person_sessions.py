@@ -12,6 +12,7 @@ from komagane_exchange.models import Activity, Reservation, SessionPublic
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.views import session_view
 from komagane_kit.clock import now
+from komagane_kit.inputs import SafeStr
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/people/{person_id}", tags=["sessions"])
@@ -25,7 +26,7 @@ class PersonSession(SQLModel):
 
 @router.get("/sessions", response_model=list[PersonSession], summary="A person's upcoming reserved or waitlisted sessions")
 def upcoming_sessions(
-    person_id: Annotated[str, Path(max_length=36)],
+    person_id: Annotated[SafeStr, Path(max_length=36)],
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[PersonSession]:

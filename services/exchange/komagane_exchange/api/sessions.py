@@ -45,12 +45,13 @@ from komagane_exchange.settings import ExchangeSettings
 from komagane_exchange.views import attendance_view, session_view
 from komagane_kit.clock import aware, from_db, now, tokyo_date
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import FilterTime, SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
-SessionId = Annotated[str, Path(max_length=36)]
-PersonId = Annotated[str, Path(max_length=36)]
+SessionId = Annotated[SafeStr, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 CANCELLED = "CANCELLED"
 
 
@@ -75,12 +76,12 @@ def _waitlist_position(session: Session, reservation: Reservation) -> int:
 @router.get("", response_model=Page[SessionPublic])
 def list_sessions(
     session: DbSession,
-    hub_id: Annotated[str | None, Query(max_length=36)] = None,
-    starts_from: Annotated[datetime | None, Query(alias="from", description="Sessions starting at or after (Asia/Tokyo if no offset)")] = None,
-    starts_to: Annotated[datetime | None, Query(alias="to", description="Sessions starting before")] = None,
+    hub_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    starts_from: Annotated[FilterTime | None, Query(alias="from", description="Sessions starting at or after (Asia/Tokyo if no offset)")] = None,
+    starts_to: Annotated[FilterTime | None, Query(alias="to", description="Sessions starting before")] = None,
     category: ActivityCategory | None = None,
-    language: Annotated[str | None, Query(max_length=35, description="BCP 47 tag the session is held in")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    language: Annotated[SafeStr | None, Query(max_length=35, description="BCP 47 tag the session is held in")] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[SessionPublic]:
     query = select(ExchangeSession, Activity).join(Activity, col(Activity.id) == col(ExchangeSession.activity_id))
@@ -94,18 +95,18 @@ def list_sessions(
         query = query.where(Activity.category == category.value)
     if language:
         query = query.where(col(Activity.languages).contains(f'"{language}"'))
-    after = decode_cursor(cursor)
-    if after:
-        after_start = datetime.fromisoformat(str(after[0]))
+    after = decode_cursor(cursor, (datetime, str))
+    if after is not None:
+        after_start, after_id = after
         query = query.where(
-            (col(ExchangeSession.starts_at) > after_start) | ((col(ExchangeSession.starts_at) == after_start) & (col(ExchangeSession.id) > str(after[1])))
+            (col(ExchangeSession.starts_at) > after_start) | ((col(ExchangeSession.starts_at) == after_start) & (col(ExchangeSession.id) > after_id))
         )
     rows = list(session.exec(query.order_by(col(ExchangeSession.starts_at), col(ExchangeSession.id)).limit(limit + 1)).all())
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
         last = page[-1][0]
-        next_cursor = encode_cursor(from_db(last.starts_at).replace(tzinfo=None).isoformat(), last.id)
+        next_cursor = encode_cursor(from_db(last.starts_at).replace(tzinfo=None), last.id)
     return Page(items=[session_view(s, a) for s, a in page], next_cursor=next_cursor)
 
 

@@ -12,11 +12,12 @@ from komagane_exchange.lookups import get_or_404, get_or_422, publish, require_p
 from komagane_exchange.models import Activity, Hub, VolunteerShift, VolunteerShiftCreate, VolunteerShiftPublic
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/volunteer-shifts", tags=["volunteering"])
-ShiftId = Annotated[str, Path(max_length=36)]
+ShiftId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VolunteerShiftPublic)
@@ -46,9 +47,9 @@ def record_shift(body: VolunteerShiftCreate, session: DbSession, response: Respo
 @router.get("", response_model=Page[VolunteerShiftPublic])
 def list_shifts(
     session: DbSession,
-    person_id: Annotated[str | None, Query(max_length=36)] = None,
-    hub_id: Annotated[str | None, Query(max_length=36)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    person_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    hub_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[VolunteerShiftPublic]:
     query = select(VolunteerShift).order_by(col(VolunteerShift.id))

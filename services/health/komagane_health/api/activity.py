@@ -15,12 +15,13 @@ from komagane_health.ingest import ingest
 from komagane_health.lookups import Settings
 from komagane_health.models import DailyActivity, DailyActivityPublic, IngestReport
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import FilterDate, SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.people_replica import known_person
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health", tags=["daily activity"])
-PersonId = Annotated[str, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 CSV_COLUMNS = ("person_id", "day", "steps", "brisk_walk_minutes")
 
 
@@ -92,9 +93,9 @@ def person_daily_activity(
     person_id: PersonId,
     session: DbSession,
     read: PermittedS2Read,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    since: Annotated[FilterDate | None, Query(alias="from")] = None,
+    until: Annotated[FilterDate | None, Query(alias="to")] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[DailyActivityPublic]:
     if known_person(session, person_id) is None:
@@ -104,12 +105,12 @@ def person_daily_activity(
         query = query.where(col(DailyActivity.day) >= since)
     if until:
         query = query.where(col(DailyActivity.day) <= until)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(DailyActivity.day) > date.fromisoformat(str(after[0])))
+    after = decode_cursor(cursor, (date,))
+    if after is not None:
+        query = query.where(col(DailyActivity.day) > after[0])
     found = list(session.exec(query.limit(limit + 1)).all())
     page = found[:limit]
     read.record(session, person_id=person_id, resource="daily-activity", records=len(page))
     session.commit()  # the audit entry is stored before anyone sees the data
     items = [DailyActivityPublic(day=a.day, steps=a.steps, brisk_walk_minutes=a.brisk_walk_minutes) for a in page]
-    return Page(items=items, next_cursor=encode_cursor(page[-1].day.isoformat()) if len(found) > limit else None)
+    return Page(items=items, next_cursor=encode_cursor(page[-1].day) if len(found) > limit else None)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from komagane_health.audit import AuditEntry, AuditEntryPublic, AuditReader
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
@@ -18,9 +19,9 @@ router = APIRouter(prefix="/v1/health/audit", tags=["audit"])
 def list_audit(
     session: DbSession,
     reader: AuditReader,
-    person_id: Annotated[str | None, Query(max_length=36)] = None,
-    actor: Annotated[str | None, Query(alias="read_by", max_length=100, description="Only entries of this reader")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    person_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    actor: Annotated[SafeStr | None, Query(alias="read_by", max_length=100, description="Only entries of this reader")] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuditEntryPublic]:
     query = select(AuditEntry).order_by(col(AuditEntry.id))

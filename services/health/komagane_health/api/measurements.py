@@ -15,12 +15,13 @@ from komagane_health.lookups import publish, require_person
 from komagane_health.models import Measurement, MeasurementCreate, MeasurementPublic
 from komagane_kit.clock import TOKYO, aware, from_db, now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.people_replica import known_person
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health", tags=["measurements"])
-PersonId = Annotated[str, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def _public(m: Measurement) -> MeasurementPublic:
@@ -63,7 +64,7 @@ def person_measurements(
     session: DbSession,
     read: PermittedS2Read,
     kind: MeasurementKind | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[MeasurementPublic]:
     if known_person(session, person_id) is None:
@@ -72,13 +73,13 @@ def person_measurements(
     query = select(Measurement).where(Measurement.person_id == person_id).order_by(col(Measurement.measured_at).desc(), col(Measurement.id).desc())
     if kind:
         query = query.where(Measurement.kind == kind.value)
-    after = decode_cursor(cursor)
-    if after and len(after) == 2:
-        at, last_id = datetime.fromisoformat(str(after[0])), str(after[1])
+    after = decode_cursor(cursor, (datetime, str))
+    if after is not None:
+        at, last_id = after
         query = query.where((col(Measurement.measured_at) < at) | ((col(Measurement.measured_at) == at) & (col(Measurement.id) < last_id)))
     found = list(session.exec(query.limit(limit + 1)).all())
     page = found[:limit]
     read.record(session, person_id=person_id, resource="measurements", records=len(page))
     session.commit()  # the audit entry is stored before anyone sees the data
-    next_cursor = encode_cursor(page[-1].measured_at.isoformat(), page[-1].id) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1].measured_at, page[-1].id) if len(found) > limit else None
     return Page(items=[_public(m) for m in page], next_cursor=next_cursor)

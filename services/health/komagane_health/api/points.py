@@ -10,11 +10,12 @@ from sqlmodel import col, select
 from komagane_contracts.events.health import PointReason
 from komagane_health.models import PointAward, PointAwardPublic, PointsPublic
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.people_replica import known_person
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health/people", tags=["points"])
-PersonId = Annotated[str, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.get("/{person_id}/points", response_model=PointsPublic)

@@ -14,11 +14,12 @@ from komagane_health.lookups import get_or_404, publish, require_person
 from komagane_health.models import PointAward, Program, ProgramCreate, ProgramEnrollment, ProgramEnrollmentPublic, ProgramPersonCreate, ProgramPublic
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health/programs", tags=["programmes"])
-ProgramId = Annotated[str, Path(max_length=36)]
+ProgramId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def _public(session: Session, program: Program) -> ProgramPublic:
@@ -45,19 +46,19 @@ def publish_program(body: ProgramCreate, session: DbSession, response: Response)
 def list_programs(
     session: DbSession,
     kind: HealthProgramKind | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[ProgramPublic]:
     query = select(Program).order_by(col(Program.starts_on), col(Program.id))
     if kind:
         query = query.where(Program.kind == kind.value)
-    after = decode_cursor(cursor)
-    if after and len(after) == 2:
-        starts_on, last_id = date.fromisoformat(str(after[0])), str(after[1])
+    after = decode_cursor(cursor, (date, str))
+    if after is not None:
+        starts_on, last_id = after
         query = query.where((col(Program.starts_on) > starts_on) | ((col(Program.starts_on) == starts_on) & (col(Program.id) > last_id)))
     found = list(session.exec(query.limit(limit + 1)).all())
     page = found[:limit]
-    next_cursor = encode_cursor(page[-1].starts_on.isoformat(), page[-1].id) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1].starts_on, page[-1].id) if len(found) > limit else None
     return Page(items=[_public(session, p) for p in page], next_cursor=next_cursor)
 
 

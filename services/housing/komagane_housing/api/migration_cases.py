@@ -18,11 +18,12 @@ from komagane_housing import stages
 from komagane_housing.lookups import PROSPECT_STATUSES, get_or_404, get_or_422, invalid, not_future, publish, require_person, today
 from komagane_housing.models import CaseCreate, CasePublic, MigrationCase, Property, StageChangeCreate, StageRecord
 from komagane_housing.views import case_public
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/migration-cases", tags=["migration cases"])
-CaseId = Annotated[str, Path(max_length=36)]
+CaseId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
@@ -60,8 +61,8 @@ def open_case(body: CaseCreate, session: DbSession, response: Response) -> CaseP
 def list_cases(
     session: DbSession,
     stage: MigrationStage | None = None,
-    person_id: Annotated[str | None, Query(max_length=36)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    person_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[CasePublic]:
     query = select(MigrationCase).order_by(col(MigrationCase.id))

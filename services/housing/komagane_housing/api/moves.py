@@ -14,14 +14,15 @@ from komagane_housing import stages
 from komagane_housing.lookups import get_or_404, get_or_422, not_future, publish, require_case_of, require_person, today
 from komagane_housing.models import Move, MoveCreate, MovePublic, Property, Relocation, RelocationCreate, RelocationPublic, SettlementCreate
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(tags=["moves"])
-MoveId = Annotated[str, Path(max_length=36)]
-RelocationId = Annotated[str, Path(max_length=36)]
-IdFilter = Annotated[str | None, Query(max_length=36)]
-Cursor = Annotated[str | None, Query(max_length=500)]
+MoveId = Annotated[SafeStr, Path(max_length=36)]
+RelocationId = Annotated[SafeStr, Path(max_length=36)]
+IdFilter = Annotated[SafeStr | None, Query(max_length=36)]
+Cursor = Annotated[SafeStr | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 

@@ -15,11 +15,12 @@ from komagane_housing.models import InquiryCreate, InquiryPublic, Property, Prop
 from komagane_housing.views import property_public
 from komagane_kit.clock import now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/properties", tags=["properties"])
-PropertyId = Annotated[str, Path(max_length=36)]
+PropertyId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PropertyPublic)
@@ -50,8 +51,8 @@ def list_properties(
     session: DbSession,
     kind: PropertyKind | None = None,
     property_status: Annotated[PropertyStatus | None, Query(alias="status")] = None,
-    area: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    area: Annotated[SafeStr | None, Query(max_length=100)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PropertyPublic]:
     query = select(Property).order_by(col(Property.id))

@@ -40,11 +40,12 @@ from komagane_housing.lookups import get_or_404, invalid, publish, require_case_
 from komagane_housing.models import Property, StayStatus, TrialStay, TrialStayCreate, TrialStayPublic
 from komagane_housing.views import stay_public
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import FilterDate, SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/trial-stays", tags=["trial stays"])
-StayId = Annotated[str, Path(max_length=36)]
+StayId = Annotated[SafeStr, Path(max_length=36)]
 EXCLUSION_VIOLATION = "23P01"
 DEADLOCK_DETECTED = "40P01"
 
@@ -146,11 +147,11 @@ def book(body: TrialStayCreate, session: DbSession, response: Response) -> Trial
 @router.get("", response_model=Page[TrialStayPublic])
 def list_stays(
     session: DbSession,
-    property_id: Annotated[str | None, Query(max_length=36)] = None,
-    window_from: Annotated[date | None, Query(alias="from", description="Stays that last past this date")] = None,
-    window_to: Annotated[date | None, Query(alias="to", description="Stays that begin before this date")] = None,
+    property_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    window_from: Annotated[FilterDate | None, Query(alias="from", description="Stays that last past this date")] = None,
+    window_to: Annotated[FilterDate | None, Query(alias="to", description="Stays that begin before this date")] = None,
     stay_status: Annotated[StayStatus | None, Query(alias="status")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[TrialStayPublic]:
     query = select(TrialStay)
@@ -162,16 +163,13 @@ def list_stays(
         query = query.where(col(TrialStay.check_in) < window_to)
     if stay_status:
         query = query.where(TrialStay.status == stay_status.value)
-    after = decode_cursor(cursor)
-    if after:
-        try:
-            after_day = date.fromisoformat(str(after[0]))
-        except (ValueError, IndexError) as exc:
-            raise Problem(400, "invalid-cursor", "The cursor is not one this API returned.", errors=[{"field": "cursor", "message": "invalid"}]) from exc
-        query = query.where((col(TrialStay.check_in) > after_day) | ((col(TrialStay.check_in) == after_day) & (col(TrialStay.id) > str(after[-1]))))
+    after = decode_cursor(cursor, (date, str))
+    if after is not None:
+        after_day, after_id = after
+        query = query.where((col(TrialStay.check_in) > after_day) | ((col(TrialStay.check_in) == after_day) & (col(TrialStay.id) > after_id)))
     found = list(session.exec(query.order_by(col(TrialStay.check_in), col(TrialStay.id)).limit(limit + 1)).all())
     page = found[:limit]
-    next_cursor = encode_cursor(page[-1].check_in.isoformat(), page[-1].id) if len(found) > limit else None
+    next_cursor = encode_cursor(page[-1].check_in, page[-1].id) if len(found) > limit else None
     return Page(items=[stay_public(s) for s in page], next_cursor=next_cursor)
 
 

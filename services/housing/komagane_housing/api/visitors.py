@@ -13,13 +13,14 @@ from komagane_contracts.vocabulary import ResidencyStatus
 from komagane_housing.lookups import get_or_404, get_or_422, invalid, not_future, publish, require_person, today
 from komagane_housing.models import Property, Relationship, RelationshipCreate, RelationshipPublic, WorkationCreate, WorkationPublic, WorkationStay
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(tags=["workation and relationships"])
-EntityId = Annotated[str, Path(max_length=36)]
-PersonFilter = Annotated[str | None, Query(max_length=36)]
-Cursor = Annotated[str | None, Query(max_length=500)]
+EntityId = Annotated[SafeStr, Path(max_length=36)]
+PersonFilter = Annotated[SafeStr | None, Query(max_length=36)]
+Cursor = Annotated[SafeStr | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 

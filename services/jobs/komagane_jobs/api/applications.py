@@ -11,10 +11,11 @@ from komagane_jobs.lookups import get_or_404, locked, publish
 from komagane_jobs.models import Application, ApplicationPublic, ApplicationStatus, DecisionCreate, Opportunity
 from komagane_kit.clock import now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
-ApplicationId = Annotated[str, Path(max_length=36)]
+ApplicationId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)

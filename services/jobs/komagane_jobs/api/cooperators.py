@@ -12,11 +12,12 @@ from komagane_jobs.lookups import get_or_404, invalid, locked, publish, require_
 from komagane_jobs.models import CompletionCreate, Cooperator, CooperatorCreate, CooperatorPublic, CooperatorStatus
 from komagane_jobs.views import cooperator_public
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/cooperators", tags=["地域おこし協力隊"])
-CooperatorId = Annotated[str, Path(max_length=36)]
+CooperatorId = Annotated[SafeStr, Path(max_length=36)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CooperatorPublic)
@@ -47,7 +48,7 @@ def commission(body: CooperatorCreate, session: DbSession, response: Response) -
 def list_cooperators(
     session: DbSession,
     status_: Annotated[CooperatorStatus | None, Query(alias="status")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[CooperatorPublic]:
     query = select(Cooperator).order_by(col(Cooperator.id))

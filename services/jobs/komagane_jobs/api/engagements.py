@@ -33,12 +33,13 @@ from komagane_jobs.models import (
 )
 from komagane_jobs.views import engagement_public
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.people_replica import KnownPerson
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/engagements", tags=["engagements"])
-EngagementId = Annotated[str, Path(max_length=36)]
+EngagementId = Annotated[SafeStr, Path(max_length=36)]
 HOURS_PER_DAY = 24.0
 
 # The employment ladder: stepping up is progress; anything else needs a reason.
@@ -127,9 +128,9 @@ def start_engagement(body: EngagementCreate, session: DbSession, response: Respo
 @router.get("", response_model=Page[EngagementPublic])
 def list_engagements(
     session: DbSession,
-    person_id: Annotated[str | None, Query(max_length=36)] = None,
-    opportunity_id: Annotated[str | None, Query(max_length=36)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    person_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    opportunity_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[EngagementPublic]:
     query = select(Engagement).order_by(col(Engagement.id))

@@ -23,11 +23,12 @@ from komagane_jobs.models import (
 from komagane_jobs.skills import normalise_tags
 from komagane_jobs.views import opportunity_public
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/opportunities", tags=["opportunities"])
-OpportunityId = Annotated[str, Path(max_length=36)]
+OpportunityId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def require_open(opportunity: Opportunity) -> None:
@@ -79,9 +80,9 @@ def list_opportunities(
     session: DbSession,
     status_: Annotated[OpenStatus | None, Query(alias="status")] = None,
     arrangement: Arrangement | None = None,
-    area: Annotated[str | None, Query(max_length=100)] = None,
-    hub_id: Annotated[str | None, Query(max_length=36)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    area: Annotated[SafeStr | None, Query(max_length=100)] = None,
+    hub_id: Annotated[SafeStr | None, Query(max_length=36)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[OpportunityPublic]:
     query = select(Opportunity).order_by(col(Opportunity.id))
@@ -142,7 +143,7 @@ def apply(opportunity_id: OpportunityId, body: ApplicationCreate, session: DbSes
 def list_applications(
     opportunity_id: OpportunityId,
     session: DbSession,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[ApplicationPublic]:
     get_or_404(session, Opportunity, opportunity_id)

@@ -26,12 +26,13 @@ from komagane_jobs.skills import normalise_tags
 from komagane_jobs.views import match_public, offer, seeker, skills_public
 from komagane_kit.clock import now
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from komagane_kit.people_replica import known_person
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/people/{person_id}", tags=["skills and matching"])
-PersonId = Annotated[str, Path(max_length=36)]
+PersonId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def _person(session: Session, person_id: str) -> None:
@@ -78,7 +79,7 @@ def matches(
     person_id: PersonId,
     session: DbSession,
     arrangement: Annotated[list[Arrangement] | None, Query(description="Only these arrangements (repeat the parameter)")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[MatchPublic]:
     """Open opportunities, best fit first, each with the reasons behind its score."""
@@ -88,8 +89,8 @@ def matches(
         query = query.where(col(Opportunity.arrangement).in_([a.value for a in arrangement]))
     opportunities = {o.id: o for o in session.exec(query).all()}
     ranked = rank(seeker(profile), (offer(o) for o in opportunities.values()))
-    after = decode_cursor(cursor)
-    start = int(after[0]) if after and isinstance(after[0], int) and after[0] >= 0 else 0
+    after = decode_cursor(cursor, (int,))
+    start = after[0] if after is not None else 0
     page = ranked[start : start + limit]
     more = start + limit < len(ranked)
     return Page(items=[match_public(m, opportunities[m.opportunity_id]) for m in page], next_cursor=encode_cursor(start + limit) if more else None)

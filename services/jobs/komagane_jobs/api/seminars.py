@@ -31,11 +31,12 @@ from komagane_jobs.models import (
 )
 from komagane_jobs.views import seminar_public
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/seminars", tags=["まちゼミ seminars"])
-SeminarId = Annotated[str, Path(max_length=36)]
+SeminarId = Annotated[SafeStr, Path(max_length=36)]
 
 
 def _waitlist_position(session: Session, enrollment: SeminarEnrollment) -> int:
@@ -70,9 +71,9 @@ def register_seminar(body: SeminarCreate, session: DbSession, response: Response
 @router.get("", response_model=Page[SeminarPublic])
 def list_seminars(
     session: DbSession,
-    area: Annotated[str | None, Query(max_length=100)] = None,
-    language: Annotated[str | None, Query(max_length=35, description="BCP 47 tag the course is taught in")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    area: Annotated[SafeStr | None, Query(max_length=100)] = None,
+    language: Annotated[SafeStr | None, Query(max_length=35, description="BCP 47 tag the course is taught in")] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[SeminarPublic]:
     query = select(Seminar).order_by(col(Seminar.id))

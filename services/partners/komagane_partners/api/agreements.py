@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from komagane_contracts.topics import DAY_MS, TopicSpec
 from komagane_contracts.vocabulary import Sensitivity
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.kafka import ensure_topics
 from komagane_kit.lookups import Lookups, invalid, today
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
@@ -41,6 +42,9 @@ async def create_feed_topic(request: Request, agreement: Agreement) -> None:
         ) from exc
 
 
+AgreementId = Annotated[SafeStr, Path(max_length=36)]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic, summary="Register a data-sharing agreement and create its partner topic")
 async def create_agreement(body: AgreementCreate, session: DbSession, request: Request, response: Response) -> AgreementPublic:
     agreement = new_agreement(body)
@@ -60,7 +64,7 @@ async def create_agreement(body: AgreementCreate, session: DbSession, request: R
 def list_agreements(
     session: DbSession,
     partner_id: PartnerFilter = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AgreementPublic]:
     query = select(Agreement).order_by(col(Agreement.id))
@@ -70,12 +74,12 @@ def list_agreements(
 
 
 @router.get("/{agreement_id}", response_model=AgreementPublic, summary="One agreement")
-def get_agreement(agreement_id: str, session: DbSession) -> AgreementPublic:
+def get_agreement(agreement_id: AgreementId, session: DbSession) -> AgreementPublic:
     return AgreementPublic.of(lookups.get_or_404(session, Agreement, agreement_id))
 
 
 @router.post("/{agreement_id}/end", response_model=AgreementPublic, summary="End an agreement: nothing is shared after its new end date")
-def end_agreement(agreement_id: str, body: AgreementEnd, session: DbSession) -> AgreementPublic:
+def end_agreement(agreement_id: AgreementId, body: AgreementEnd, session: DbSession) -> AgreementPublic:
     agreement = session.get(Agreement, agreement_id, with_for_update=True)
     if agreement is None:
         raise lookups.not_found(Agreement, agreement_id)

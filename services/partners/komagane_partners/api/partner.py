@@ -5,12 +5,13 @@ Through the gateway a `partner` token's subject is the partner id; admins may na
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlmodel import col, select
 
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.lookups import today
 from komagane_kit.service import DbSession
 from komagane_partners.contract import message_schema, message_types, partner_asyncapi
@@ -42,7 +43,13 @@ def asyncapi(request: Request, session: DbSession, partner_id: PartnerFilter = N
 
 
 @router.get("/schemas/{feed}/{event_type}", summary="JSON Schema of one message type of one of the caller's feeds")
-def schema(feed: str, event_type: str, request: Request, session: DbSession, partner_id: PartnerFilter = None) -> dict[str, Any]:
+def schema(
+    feed: Annotated[SafeStr, Path(max_length=41)],
+    event_type: Annotated[SafeStr, Path(max_length=200)],
+    request: Request,
+    session: DbSession,
+    partner_id: PartnerFilter = None,
+) -> dict[str, Any]:
     partner = _partner_id(request, partner_id)
     for agreement in _agreements(session, partner):
         if agreement.feed == feed and event_type in message_types(agreement):

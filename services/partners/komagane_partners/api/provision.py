@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import col, select
 
+from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
 from komagane_kit.service import DbSession
 from komagane_partners.models import PartnerFilter, ProvisionRecord, ProvisionRecordPublic
@@ -25,7 +26,7 @@ def _query(partner_id: str | None):  # type: ignore[no-untyped-def]
 def list_records(
     session: DbSession,
     partner_id: PartnerFilter = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[ProvisionRecordPublic]:
     return page_by_id(session, _query(partner_id), ProvisionRecord, cursor, limit, ProvisionRecordPublic.of)
