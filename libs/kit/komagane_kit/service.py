@@ -30,6 +30,7 @@ from komagane_kit.health import PROBE_PATHS, Check, health_router
 from komagane_kit.http_telemetry import ServerTelemetry
 from komagane_kit.idempotency import IdempotencyMiddleware
 from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
+from komagane_kit.openapi import document_problems
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
 from komagane_kit.telemetry import ALL_LIBRARIES, setup_telemetry, shutdown_telemetry
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)
+    document_problems(app)  # every operation's problem answers (komagane_kit.openapi)
     return app
 
 

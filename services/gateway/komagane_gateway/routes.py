@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
@@ -20,16 +20,6 @@ from komagane_kit.errors import Problem
 # Every route passes the access matrix (auth.authorize; access.py is the one table).
 router = APIRouter(dependencies=[Depends(authorize)])
 PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
-Purpose = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
-
-PERSON_EXAMPLE = {
-    "display_name": "駒ヶ根 花子",
-    "birth_year": 1948,
-    "residency_status": "RESIDENT",
-    "preferred_language": "ja",
-    "lives_alone": True,
-    "contact": "0265-00-0000",
-}
 
 
 # Which service owns which public path: the one place routing is declared. Patterns are tried
@@ -58,26 +48,6 @@ def owner_of(path: str) -> str | None:
 def _upstream(request: Request, service: str) -> Upstream:
     upstream: Upstream = request.app.state.upstreams[service]
     return upstream
-
-
-@router.post("/v1/people", tags=["people"], status_code=201, summary="Register a person")
-async def register_person(request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]) -> Response:
-    return await _upstream(request, "people").forward(request, "/v1/people")
-
-
-@router.get("/v1/people/{person_id}", tags=["people"], summary="A person, with name and contact")
-async def get_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
-
-
-@router.put("/v1/people/{person_id}/consents/{purpose}", tags=["people"], summary="Grant consent for a purpose")
-async def grant_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
-
-
-@router.delete("/v1/people/{person_id}/consents/{purpose}", tags=["people"], status_code=204, summary="Withdraw consent")
-async def withdraw_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
 
 
 READ_YOUR_WRITES_MAX_WAIT = 10.0

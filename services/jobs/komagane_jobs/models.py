@@ -10,8 +10,9 @@ import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ValidationInfo, WithJsonSchema, field_validator
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -48,12 +49,32 @@ def _not_before(value: date | None, info: ValidationInfo, other: str) -> date | 
     return value
 
 
+# A wall-clock time of day in Asia/Tokyo, without an offset: RFC 3339's `format: time` requires
+# one, so the document declares the pattern the API accepts and answers ("10:00", "10:00:00").
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _local_time(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(LOCAL_TIME, value):
+        raise ValueError("must be a local time HH:MM or HH:MM:SS (Asia/Tokyo, no offset)")
+    if isinstance(value, time) and (value.tzinfo is not None or value.microsecond):
+        raise ValueError("must be a local time HH:MM or HH:MM:SS (Asia/Tokyo, no offset)")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME, "description": "Asia/Tokyo wall-clock time, HH:MM[:SS], no offset", "examples": ["10:00"]}),
+]
+
+
 class WeeklySlot(BaseModel):
     """A recurring weekly window: weekday 0 = Monday … 6 = Sunday, Asia/Tokyo wall-clock times."""
 
     weekday: int = Field(ge=0, le=6)
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     @field_validator("end")
     @classmethod
