@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from komagane_gateway.access import ANY, WRITE, route_class
 from komagane_gateway.idempotency import MAX_KEY_LENGTH
 from komagane_gateway.staff_rules import REASON_HEADER, REASON_MAX, REASON_MIN, S2_READ_CLASSES
+from komagane_gateway.upstream import FORWARDED_REQUEST_HEADERS
 from komagane_kit.openapi import add_problem, declare_problems, problem_answer
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ def merged_openapi(app: FastAPI, owner_of: Callable[[str], str | None]) -> Calla
 
 
 def merge_service_document(document: dict[str, Any], service: str, upstream_doc: dict[str, Any], owner_of: Callable[[str], str | None]) -> None:
-    """Add `service`'s operations on the paths the gateway routes to it, and the schemas they
-    use; a schema name another document already took with other content is renamed
+    """Add `service`'s operations on the paths the gateway routes to it (without the header
+    parameters the gateway does not forward), and the schemas they use; a schema name another document already took with other content is renamed
     `<service>_<name>` (with every reference to it in `upstream_doc`)."""
     upstream_doc = json.loads(json.dumps(upstream_doc))  # renamed below: leave the caller's intact
     components = document.setdefault("components", {}).setdefault("schemas", {})
@@ -69,6 +70,9 @@ def merge_service_document(document: dict[str, Any], service: str, upstream_doc:
             continue
         merged = document["paths"].setdefault(path, {})
         for method, operation in operations.items():
+            if isinstance(operation, dict) and "parameters" in operation:
+                # Headers the gateway does not pass on (X-Actor, …) are set by the gateway itself.
+                operation["parameters"] = [p for p in operation["parameters"] if p.get("in") != "header" or p["name"].lower() in FORWARDED_REQUEST_HEADERS]
             merged.setdefault(method, operation)
 
 

@@ -148,12 +148,22 @@ async def asyncapi() -> JSONResponse:
     return JSONResponse(document)
 
 
-@router.get("/v1/schemas/{event_type}", tags=["contracts"], summary="JSON Schema of one event type")
+class JsonSchemaResponse(JSONResponse):
+    media_type = "application/schema+json"
+
+
+@router.get(
+    "/v1/schemas/{event_type}",
+    tags=["contracts"],
+    summary="JSON Schema of one event type",
+    response_class=JsonSchemaResponse,
+    responses={200: {"description": "The event type's JSON Schema (draft 2020-12)", "content": {"application/schema+json": {"schema": {"type": "object"}}}}},
+)
 async def event_schema(event_type: Annotated[str, Path(max_length=200, pattern=r"^[a-z0-9.\-]+$")]) -> JSONResponse:
     document = published(schema_filename(event_type))
     if document is None:
         raise Problem(404, "schema-not-found", f"No published schema for {event_type}")
-    return JSONResponse(document, media_type="application/schema+json")
+    return JsonSchemaResponse(document)
 
 
 @router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

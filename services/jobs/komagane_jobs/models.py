@@ -20,6 +20,8 @@ from komagane_contracts.events.jobs import Accommodation, ApplicationDecision, A
 from komagane_kit.clock import now
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# The validator's rule, stated in the JSON Schema of the lists it checks.
+LANGUAGE_TAGS_SCHEMA = {"json_schema_extra": {"items": {"type": "string", "pattern": LANGUAGE_TAG.pattern, "description": "BCP 47 language tag"}}}
 MAX_TERM = timedelta(days=3 * 366)  # 地域おこし協力隊 terms run one to three years
 ID = 36
 
@@ -30,7 +32,7 @@ def new_id() -> str:
 
 def _check_languages(values: list[str]) -> list[str]:
     for value in values:
-        if not LANGUAGE_TAG.match(value):
+        if not LANGUAGE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a BCP 47 language tag")
     return values
 
@@ -106,7 +108,7 @@ class OpportunityCreate(SQLModel):
     min_weekly_hours: float = Field(default=0, ge=0, le=60)
     skills_wanted: list[str] = Field(default_factory=list, max_length=30, description="Free-text tags, normalised to the shared vocabulary")
     accommodations: list[Accommodation] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10)
+    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     description: str | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")
@@ -306,7 +308,7 @@ class EndCreate(SQLModel):
 # -- skills and matching --------------------------------------------------------------------
 class SkillsDeclare(SQLModel):
     skills: list[str] = Field(default_factory=list, max_length=50, description="Free-text tags (Japanese or English)")
-    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10)
+    languages: list[str] = Field(default_factory=lambda: ["ja"], max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     availability: list[WeeklySlot] = Field(default_factory=list, max_length=50)
     accessibility_needs: list[Accommodation] = Field(default_factory=list, description="Used for matching only; never published")
     area: str | None = Field(default=None, max_length=100, description="The person's daily-life area")
@@ -388,7 +390,7 @@ class SeminarCreate(SQLModel):
     hub_id: str | None = Field(default=None, max_length=ID)
     area: str | None = Field(default=None, max_length=100)
     capacity: int = Field(ge=1, le=500)
-    languages: list[str] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10)
+    languages: list[str] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     description: str | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")

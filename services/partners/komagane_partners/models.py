@@ -54,7 +54,7 @@ class AgreementBase(SQLModel):
 
 
 class AgreementCreate(AgreementBase):
-    event_types: list[str] = Field(min_length=1, max_length=60)
+    event_types: list[str] = Field(min_length=1, max_length=60, schema_extra={"json_schema_extra": {"items": {"type": "string", "enum": sorted(CATALOGUE)}}})
     fields: list[str] = Field(min_length=1, max_length=100, description="Fields of those event types the partner receives")
 
     model_config = {  # type: ignore[assignment]

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
-from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
+from komagane_contracts.vocabulary import PURPOSE_PATTERN, age_band, age_decade, is_valid_purpose
 from komagane_kit.errors import Problem
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
@@ -19,7 +19,7 @@ from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate,
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
-PurposePath = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
+PurposePath = Annotated[str, Path(max_length=80, pattern=PURPOSE_PATTERN, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
 
 
 def _get_person(session: Session, person_id: str) -> Person:

@@ -23,7 +23,7 @@ class PersonBase(SQLModel):
     display_name: str = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     birth_year: int = Field(ge=1900, description="Calendar year of birth; other services see an age band only")
     residency_status: ResidencyStatus
-    preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi", schema_extra={"pattern": BCP47})
     lives_alone: bool = False
 
 
@@ -40,7 +40,7 @@ class PersonCreate(PersonBase):
     @field_validator("preferred_language")
     @classmethod
     def _bcp47(cls, value: str) -> str:
-        if not re.match(BCP47, value):
+        if not re.fullmatch(BCP47, value):
             raise ValueError("must be a BCP 47 language tag such as ja, en or pt-BR")
         return value
 
