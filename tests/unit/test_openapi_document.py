@@ -108,3 +108,33 @@ def test_a_new_route_is_covered_without_declaring_anything() -> None:
     assert set(responses) == {"201", "400", "404", "409", "413", "415", "422"}
     assert "already-there" in responses["409"]["description"]
     assert raised_problems(create, packages=(__name__,)) == {409: {"already-there"}}
+
+
+class _Answer:
+    status_code = 200
+
+    def json(self) -> dict[str, Any]:
+        return {"paths": {"/v1/hubs": {"get": {"responses": {}}}}}
+
+
+class _SlowToStart:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def fetch(self, path: str, timeout: float) -> _Answer:
+        self.calls += 1
+        if self.calls == 1:
+            raise TimeoutError("no answer within 5 s")
+        return _Answer()
+
+
+async def test_a_service_slow_at_start_up_is_documented_once_it_answers() -> None:
+    from komagane_gateway.openapi import complete_upstream_docs, fetch_upstream_docs, merged_openapi
+
+    app = FastAPI()
+    app.state.upstreams = {"exchange": _SlowToStart()}
+    app.openapi = merged_openapi(app, lambda path: "exchange")  # type: ignore[method-assign]
+    assert not await fetch_upstream_docs(app)
+    assert "/v1/hubs" not in app.openapi()["paths"]
+    await complete_upstream_docs(app, interval_seconds=0.01)
+    assert "/v1/hubs" in app.openapi()["paths"]

@@ -21,7 +21,7 @@ from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
 from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
-from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.openapi import complete_upstream_docs, fetch_upstream_docs, merged_openapi
 from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
 from komagane_gateway.readcache import ReadCache
 from komagane_gateway.resilience import CircuitBreaker
@@ -71,10 +71,12 @@ def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
             )
             for name in SERVICES
         }
-        await fetch_upstream_docs(app)
+        await fetch_upstream_docs(app)  # usually all of them, before the first request
+        documents = asyncio.create_task(complete_upstream_docs(app), name="openapi-documents")
         try:
             yield
         finally:
+            documents.cancel()
             for upstream in app.state.upstreams.values():
                 await upstream.close()
             await app.state.redis.aclose()

@@ -10,6 +10,7 @@ then declares, for every operation, what the gateway itself answers (`_declare_g
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -145,15 +146,27 @@ def _declare_gateway_answers(document: dict[str, Any], own: set[tuple[str, str]]
                 del operation["parameters"]
 
 
-async def fetch_upstream_docs(app: FastAPI) -> None:
-    """Fetch each service's /openapi.json; a service that is down is simply left out for now."""
-    docs: dict[str, dict[str, Any]] = {}
+async def fetch_upstream_docs(app: FastAPI) -> bool:
+    """Fetch the /openapi.json of each service not fetched yet; a service that is down (or slow)
+    is left out for now. True when every service's document is there."""
+    docs: dict[str, dict[str, Any]] = dict(getattr(app.state, "upstream_openapi", {}))
     for name, upstream in app.state.upstreams.items():
+        if name in docs:
+            continue
         try:
             answer = await upstream.fetch("/openapi.json", timeout=5.0)
             if answer.status_code != 200:
                 raise RuntimeError(f"status {answer.status_code}")
             docs[name] = answer.json()
+            app.openapi_schema = None  # rebuilt with it on the next request
         except Exception as exc:
             log.warning("OpenAPI of %s not available yet: %s", name, exc)
     app.state.upstream_openapi = docs
+    return len(docs) == len(app.state.upstreams)
+
+
+async def complete_upstream_docs(app: FastAPI, interval_seconds: float = 2.0) -> None:
+    """Keeps fetching the documents missing at start-up until the merged document is complete
+    (a task for the life of the gateway): a service slow to start must not stay undocumented."""
+    while not await fetch_upstream_docs(app):
+        await asyncio.sleep(interval_seconds)
