@@ -29,13 +29,13 @@ from pathlib import Path
 HERE = Path(__file__).parent
 CONFIG = HERE / "schemathesis.toml"  # what the checks tolerate, and why
 HOOKS = HERE / "hooks.py"  # unique idempotency keys; the check narrowing positive_data_acceptance
+TOKEN_ENV = "KOMAGANE_FUZZ_TOKEN"  # read by schemathesis.toml
 # Server-sent events never end: the profile stream cannot be called to completion.
 EXCLUDED_PATHS = r".*/stream$"
 
 
 def fuzz_command(
     gateway_url: str,
-    token: str,
     *,
     seed: int | None,
     max_examples: int,
@@ -53,8 +53,6 @@ def fuzz_command(
         f"{gateway_url}/openapi.json",
         "--checks",
         "all",
-        "--header",
-        f"Authorization: Bearer {token}",
         "--exclude-path-regex",
         EXCLUDED_PATHS,
         "--max-examples",
@@ -82,13 +80,15 @@ def fuzz_command(
     return command + list(extra)
 
 
-def fuzz_env() -> dict[str, str]:
-    return {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
+def fuzz_env(token: str) -> dict[str, str]:
+    """The hooks, and the bearer token the configuration hands to the `bearer` security scheme
+    (so schemathesis also sends requests without it, and expects 401)."""
+    return {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), TOKEN_ENV: token}
 
 
-def run_fuzz(command: Sequence[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Runs `command` (fuzz_command) with the hooks, its output captured."""
-    return subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, env=fuzz_env(), check=False)
+def run_fuzz(command: Sequence[str], token: str, *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs `command` (fuzz_command) as the caller of `token`, its output captured."""
+    return subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, env=fuzz_env(token), check=False)
 
 
 def main() -> None:
@@ -106,12 +106,12 @@ def main() -> None:
     from komagane_gateway.settings import GatewaySettings
     from komagane_gateway.tokens import mint_token
 
-    def command(gateway_url: str, token: str) -> list[str]:
-        return fuzz_command(gateway_url, token, seed=args.seed, max_examples=args.max_examples, workers=args.workers, max_time=args.max_time, extra=extra)
+    def command(gateway_url: str) -> list[str]:
+        return fuzz_command(gateway_url, seed=args.seed, max_examples=args.max_examples, workers=args.workers, max_time=args.max_time, extra=extra)
 
     if args.gateway:
         token = mint_token(GatewaySettings(data_dir=args.data_dir / "gateway"), args.role, subject="api-fuzz", ttl_seconds=24 * 3600)
-        sys.exit(subprocess.run(command(args.gateway, token), env=fuzz_env(), check=False).returncode)
+        sys.exit(subprocess.run(command(args.gateway), env=fuzz_env(token), check=False).returncode)
     with tempfile.TemporaryDirectory(prefix="komagane-fuzz-") as scratch:
         # Rate limits off: thousands of generated requests from one caller are not the subject.
         stack = Stack(StackConfig(data_dir=Path(scratch), extra_env={"RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}))
@@ -119,7 +119,7 @@ def main() -> None:
         try:
             assert stack.gateway is not None
             token = stack.mint_token(args.role, subject="api-fuzz", ttl_seconds=24 * 3600)
-            code = subprocess.run(command(stack.gateway.url, token), env=fuzz_env(), check=False).returncode
+            code = subprocess.run(command(stack.gateway.url), env=fuzz_env(token), check=False).returncode
         finally:
             stack.stop()
     sys.exit(code)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
@@ -173,8 +174,21 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     full_path = f"/v1/{path}"
     service = owner_of(full_path)
     if service is None:
+        allowed = _own_methods(request, full_path)
+        if allowed:  # a path of the gateway's own, with another method
+            raise Problem(405, "method-not-allowed", f"{request.method} is not allowed here.", headers={"Allow": ", ".join(allowed)})
         raise Problem(404, "not-found", f"No route for {full_path}")
     return await _upstream(request, service).forward(request, full_path)
+
+
+def _own_methods(request: Request, path: str) -> list[str]:
+    """The methods the gateway's own routes (not this forwarder) declare for `path`."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route: Any = context
+        if isinstance(context.original_route, APIRoute) and route.endpoint is not forward and route.path_regex.fullmatch(path):
+            methods |= set(route.methods or ())
+    return sorted(methods)
 
 
 __all__ = ["ROUTE_TABLE", "SERVICES", "owner_of", "router"]
