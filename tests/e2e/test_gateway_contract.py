@@ -60,3 +60,6 @@ async def test_another_method_on_a_gateway_route_is_405_with_what_the_document_l
         assert answer.status_code == 405, answer.text
         assert answer.headers["allow"] == ", ".join(sorted(m.upper() for m in document["paths"][path]))
         assert answer.headers["content-type"] == "application/problem+json"
+    async with httpx.AsyncClient(base_url=str(gateway.base_url), timeout=30) as anonymous:
+        answer = await anonymous.put("/v1/schemas/jp.komagane.people.person-registered.v1", json={})
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET", answer.text  # not 401: the path is public
