@@ -61,6 +61,9 @@ async def test_another_method_on_a_gateway_route_is_405_with_what_the_document_l
         assert answer.status_code == 405, answer.text
         assert answer.headers["allow"] == ", ".join(sorted(m.upper() for m in document["paths"][path]))
         assert answer.headers["content-type"] == "application/problem+json"
+    for path, template in (("/v1/activities", "/v1/activities"), ("/v1/activities/a-1", "/v1/activities/{activity_id}")):
+        answer = await gateway.options(path)  # the services' methods too, as the document lists them
+        assert answer.status_code == 405 and answer.headers["allow"] == ", ".join(sorted(m.upper() for m in document["paths"][template])), answer.text
     async with httpx.AsyncClient(base_url=str(gateway.base_url), timeout=30) as anonymous:
         answer = await anonymous.put("/v1/schemas/jp.komagane.people.person-registered.v1", json={})
     assert answer.status_code == 405 and answer.headers["allow"] == "GET", answer.text  # not 401: the path is public

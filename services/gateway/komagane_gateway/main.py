@@ -25,14 +25,14 @@ from komagane_gateway.openapi import complete_upstream_docs, fetch_upstream_docs
 from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
 from komagane_gateway.readcache import ReadCache
 from komagane_gateway.resilience import CircuitBreaker
-from komagane_gateway.routes import SERVICES, owner_of, router
+from komagane_gateway.routes import SERVICES, methods_router, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
 from komagane_gateway.upstream import Upstream
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
-ROUTERS = [composed_router, router]  # composed first: `router` ends with the catch-all forwarder
+ROUTERS = [methods_router, composed_router, router]  # `router` ends with the catch-all forwarder
 # The gateway's own middleware, for the app and for the front door's direct forwarding alike.
 MIDDLEWARE = [Middleware(RateLimitHeaders), Middleware(LocalizedProblems)]
 

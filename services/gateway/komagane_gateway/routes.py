@@ -181,6 +181,27 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     return await _upstream(request, service).forward(request, full_path)
 
 
+# OPTIONS is no method of the access matrix: answered before it, from the merged document.
+methods_router = APIRouter()
+
+
+@methods_router.options("/v1/{path:path}", include_in_schema=False)
+async def options(request: Request, path: str) -> Response:
+    """405 with `Allow` naming exactly the methods the OpenAPI document lists for the path (the
+    services' operations included), so a client's discovery agrees with the document."""
+    allowed = documented_methods(request.app.openapi(), f"/v1/{path}")
+    if not allowed:
+        raise Problem(404, "not-found", f"No route for /v1/{path}")
+    raise Problem(405, "method-not-allowed", "OPTIONS is not allowed here.", headers={"Allow": ", ".join(allowed)})
+
+
+def documented_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods `document` lists for the path template `path` matches (a literal path first)."""
+    paths: dict[str, dict[str, Any]] = document.get("paths", {})
+    template = path if path in paths else next((t for t in paths if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)), path)), None)
+    return sorted(method.upper() for method in paths.get(template or "", {}) if method.upper() in {"GET", "PUT", "POST", "PATCH", "DELETE"})
+
+
 def _own_methods(request: Request, path: str) -> list[str]:
     """The methods the gateway's own routes (not this forwarder) declare for `path`."""
     methods: set[str] = set()
@@ -191,4 +212,4 @@ def _own_methods(request: Request, path: str) -> list[str]:
     return sorted(methods)
 
 
-__all__ = ["ROUTE_TABLE", "SERVICES", "owner_of", "router"]
+__all__ = ["ROUTE_TABLE", "SERVICES", "methods_router", "owner_of", "router"]
