@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from komagane_gateway.routes import SERVICES
 from komagane_kit.errors import Problem
-from komagane_kit.openapi import document_problems, raised_problems
+from komagane_kit.openapi import Scan, document_problems, raised_problems
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -103,7 +103,7 @@ def test_a_new_route_is_covered_without_declaring_anything() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    document_problems(app, packages=("komagane_", __name__))
+    document_problems(app, Scan(packages=("komagane_", __name__)))
     responses = app.openapi()["paths"]["/v1/things/{thing_id}"]["post"]["responses"]
     assert set(responses) == {"201", "400", "404", "409", "413", "415", "422"}
     assert "already-there" in responses["409"]["description"]
@@ -138,3 +138,16 @@ async def test_a_service_slow_at_start_up_is_documented_once_it_answers() -> Non
     assert "/v1/hubs" not in app.openapi()["paths"]
     await complete_upstream_docs(app, interval_seconds=0.01)
     assert "/v1/hubs" in app.openapi()["paths"]
+
+
+class _Service:
+    def send(self) -> None:
+        raise Problem(503, "service-unavailable", "…")
+
+
+def test_calls_to_a_service_client_are_followed_where_the_app_says_so() -> None:
+    def endpoint() -> None:
+        _Service().send()
+
+    assert raised_problems(endpoint, packages=(__name__,)) == {}
+    assert raised_problems(endpoint, packages=(__name__,), methods_of=(_Service,)) == {503: {"service-unavailable"}}

@@ -22,6 +22,7 @@ import inspect
 import json
 import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -95,9 +96,10 @@ def add_problem(responses: dict[str, Any], status: int, description: str, kinds:
 OWN_PACKAGES = ("komagane_",)
 
 
-def raised_problems(*roots: Callable[..., Any], packages: tuple[str, ...] = OWN_PACKAGES) -> dict[int, set[str]]:
+def raised_problems(*roots: Callable[..., Any], packages: tuple[str, ...] = OWN_PACKAGES, methods_of: tuple[type, ...] = ()) -> dict[int, set[str]]:
     """Status → problem kinds of every `Problem(<status>, "<kind>", …)` constructed in `roots`
-    and in the functions of `packages` they call (followed by name, transitively)."""
+    and in the functions of `packages` they call (followed by name, transitively). A method call
+    (`x.forward(…)`) is followed when a class of `methods_of` has a method of that name."""
     found: dict[int, set[str]] = {}
     seen: set[Any] = set()
     pending = [inspect.unwrap(root) for root in roots]
@@ -117,7 +119,7 @@ def raised_problems(*roots: Callable[..., Any], packages: tuple[str, ...] = OWN_
                 if len(call.args) > 1 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str):
                     kinds.add(call.args[1].value)
                 continue
-            callee = _resolve(call.func, namespace)
+            callee = _resolve(call.func, namespace, methods_of)
             if callee is not None:
                 pending.append(callee)
     return found
@@ -140,12 +142,15 @@ def _called_name(call: ast.Call) -> str | None:
     return None
 
 
-def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
+def _resolve(node: ast.expr, namespace: dict[str, Any], methods_of: tuple[type, ...]) -> Any:
     if isinstance(node, ast.Name):
         return namespace.get(node.id)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):  # module.function
         owner = namespace.get(node.value.id)
-        return getattr(owner, node.attr, None) if inspect.ismodule(owner) else None
+        if inspect.ismodule(owner):
+            return getattr(owner, node.attr, None)
+    if isinstance(node, ast.Attribute):  # object.method, for the classes named
+        return next((getattr(cls, node.attr) for cls in methods_of if inspect.isfunction(getattr(cls, node.attr, None))), None)
     return None
 
 
@@ -159,7 +164,17 @@ def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 # --- the document ----------------------------------------------------------------------------
 
 
-def route_problems(route: Any, packages: tuple[str, ...] = OWN_PACKAGES) -> dict[int, tuple[str, set[str]]]:
+@dataclass(frozen=True)
+class Scan:
+    """How far `raised_problems` follows a route's code: the packages whose functions it reads,
+    the classes whose methods it follows, the dependencies it leaves out (documented otherwise)."""
+
+    packages: tuple[str, ...] = OWN_PACKAGES
+    methods_of: tuple[type, ...] = ()
+    skip: tuple[Callable[..., Any], ...] = ()
+
+
+def route_problems(route: Any, scan: Scan = Scan()) -> dict[int, tuple[str, set[str]]]:
     """Status → (why, kinds) of every problem `route` (an APIRoute, or FastAPI's context of one
     included in an app) can answer (see the module docstring)."""
     problems: dict[int, tuple[str, set[str]]] = {}
@@ -174,15 +189,16 @@ def route_problems(route: Any, packages: tuple[str, ...] = OWN_PACKAGES) -> dict
             problems[status] = (SHAPE_REASONS[status], set())
     if any(param.alias == "cursor" for param in dependant.query_params):
         problems[400] = (SHAPE_REASONS[400], set())
-    for status, kinds in raised_problems(route.endpoint, *_dependency_calls(dependant), packages=packages).items():
-        if status >= 500:
-            continue  # a server fault is never part of the contract
+    dependencies = [call for call in _dependency_calls(dependant) if call not in scan.skip]
+    for status, kinds in raised_problems(route.endpoint, *dependencies, packages=scan.packages, methods_of=scan.methods_of).items():
+        if status == 405 or (status >= 500 and status not in (503, 504)):
+            continue  # 405 concerns other methods; a server fault is never part of the contract
         why, known = problems.get(status, (HTTPStatus(status).phrase, set()))
         problems[status] = (why, known | kinds)
     return problems
 
 
-def declare_problems(document: dict[str, Any], routes: list[Any], packages: tuple[str, ...] = OWN_PACKAGES) -> dict[str, Any]:
+def declare_problems(document: dict[str, Any], routes: list[Any], scan: Scan = Scan()) -> dict[str, Any]:
     """Add every route's problem answers (route_problems) and the `Problem` schema to `document`."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     schemas = document["components"]["schemas"]
@@ -196,7 +212,7 @@ def declare_problems(document: dict[str, Any], routes: list[Any], packages: tupl
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, (why, kinds) in sorted(route_problems(route, packages).items()):
+            for status, (why, kinds) in sorted(route_problems(route, scan).items()):
                 if status == 422:
                     responses.pop("422", None)  # FastAPI's own shape: it is problem+json here
                 add_problem(responses, status, why, kinds)
@@ -210,13 +226,13 @@ def _referenced(document: dict[str, Any], ref: str) -> bool:
     return json.dumps(ref) in json.dumps(document)
 
 
-def document_problems(app: FastAPI, packages: tuple[str, ...] = OWN_PACKAGES) -> None:
+def document_problems(app: FastAPI, scan: Scan = Scan()) -> None:
     """Make `app.openapi()` declare every operation's problem answers (built once, then cached)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = declare_problems(document, list(app.routes), packages)
+            app.openapi_schema = declare_problems(document, list(app.routes), scan)
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]

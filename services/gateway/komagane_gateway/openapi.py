@@ -20,10 +20,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from komagane_gateway.access import ANY, WRITE, route_class
+from komagane_gateway.auth import authorize
 from komagane_gateway.idempotency import MAX_KEY_LENGTH
 from komagane_gateway.staff_rules import REASON_HEADER, REASON_MAX, REASON_MIN, S2_READ_CLASSES
-from komagane_gateway.upstream import FORWARDED_REQUEST_HEADERS
-from komagane_kit.openapi import add_problem, declare_problems, problem_answer
+from komagane_gateway.upstream import FORWARDED_REQUEST_HEADERS, Upstream
+from komagane_kit.openapi import Scan, add_problem, declare_problems, problem_answer
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def merged_openapi(app: FastAPI, owner_of: Callable[[str], str | None]) -> Calla
         if app.openapi_schema:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        declare_problems(document, list(app.routes))
+        # `authorize`'s answers are declared below, per route class; calls to a service are followed.
+        declare_problems(document, list(app.routes), Scan(methods_of=(Upstream,), skip=(authorize,)))
         own = {(path, method) for path, operations in document["paths"].items() for method in operations}
         upstream_docs: dict[str, dict[str, Any]] = getattr(app.state, "upstream_openapi", {})
         for service, upstream_doc in upstream_docs.items():
@@ -120,16 +122,18 @@ def _declare_gateway_answers(document: dict[str, Any], own: set[tuple[str, str]]
                 continue
             rc, _ = route_class(method.upper(), path)
             responses = operation.setdefault("responses", {})
-            if rc.public or not path.startswith(("/v1/", "/asyncapi")):
+            if not path.startswith(("/v1/", "/asyncapi")):  # the probes
                 operation["security"] = []
-                for status in ("401", "403"):  # `authorize` lets public routes through unauthenticated
-                    responses.pop(status, None)
+                continue
+            limited = "Rate limit of this client and route class reached"
+            responses["429"] = problem_answer(429, limited, "rate-limited", headers={**RETRY_AFTER, **RATE_LIMIT_HEADERS})
+            if rc.public:  # no token: rate-limited by address, NUL characters refused
+                operation["security"] = []
+                add_problem(responses, 422, "Invalid request: NUL characters")
                 continue
             responses["401"] = problem_answer(401, "No or an invalid bearer token", "unauthorized", headers=WWW_AUTHENTICATE)
             add_problem(responses, 403, f"The caller's role may not use {rc.name} routes (docs/access-matrix.md), or staff write outside their hubs")
             add_problem(responses, 422, "Invalid request: NUL characters, or a missing X-Access-Reason where one is required")
-            limited = "Rate limit of this client and route class reached"
-            responses["429"] = problem_answer(429, limited, "rate-limited", headers={**RETRY_AFTER, **RATE_LIMIT_HEADERS})
             if (path, method) not in own:
                 add_problem(responses, 503, "The owning service is unavailable (or its circuit is open); retry after Retry-After")
                 responses["503"]["headers"] = RETRY_AFTER
