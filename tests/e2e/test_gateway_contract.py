@@ -54,6 +54,14 @@ async def test_the_api_does_what_its_openapi_document_says(stack: Stack, tmp_pat
     assert result.returncode == 0, result.stdout[-30000:] + result.stderr[-3000:]
 
 
+async def test_a_hub_just_created_has_a_mix_with_no_months(gateway: httpx.AsyncClient) -> None:
+    created = await gateway.post("/v1/hubs", json={"name_ja": "新しい拠点", "kind": "COMMUNITY_HALL", "area": "中央"})
+    assert created.status_code == 201, created.text
+    mix = await gateway.get(f"/v1/hubs/{created.json()['id']}/mix")
+    assert mix.status_code == 200 and mix.json()["months"] == {}, mix.text
+    assert (await gateway.get("/v1/hubs/no-such-hub/mix")).status_code == 404
+
+
 async def test_another_method_on_a_gateway_route_is_405_with_what_the_document_lists(gateway: httpx.AsyncClient) -> None:
     document = (await gateway.get("/openapi.json")).json()
     for path in ("/v1/kpis", "/v1/alerts/lapses"):

@@ -98,10 +98,15 @@ async def get_profile(
 
 @router.get("/v1/hubs/{hub_id}/mix", tags=["profiles"], response_model=HubMixUpdated, summary="ごちゃまぜ index of a hub per month")
 async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=36)], principal: CurrentPrincipal) -> HubMixUpdated:
-    """Aggregate only; months with fewer than 10 attendances are suppressed."""
+    """Aggregate only; months with fewer than 10 attendances are suppressed. A hub with nothing
+    counted yet has no months (the hub is readable as soon as it is created: its id leads here)."""
     raw = await request.app.state.redis.get(hub_mix_key(hub_id))
     if raw is None:
-        raise Problem(404, "hub-mix-not-found", "No attendance has been counted for this hub yet.")
+        exchange = _upstream(request, "exchange")
+        known = await exchange.call("GET", f"/v1/hubs/{hub_id}", headers=exchange.forward_headers(request))
+        if known.status_code != 200:
+            raise Problem(404, "hub-mix-not-found", "No such hub, or no attendance has been counted for it yet.")
+        return HubMixUpdated(hub_id=hub_id, months={})
     return HubMixUpdated.model_validate_json(raw)
 
 
@@ -203,11 +208,11 @@ def documented_methods(document: dict[str, Any], path: str) -> list[str]:
 
 
 def _own_methods(request: Request, path: str) -> list[str]:
-    """The methods the gateway's own routes (not this forwarder) declare for `path`."""
+    """The methods the gateway's own routes declare for `path` (not the /v1 catch-alls')."""
     methods: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
         route: Any = context
-        if isinstance(context.original_route, APIRoute) and route.endpoint is not forward and route.path_regex.fullmatch(path):
+        if isinstance(context.original_route, APIRoute) and route.endpoint not in (forward, options) and route.path_regex.fullmatch(path):
             methods |= set(route.methods or ())
     return sorted(methods)
 
