@@ -42,6 +42,7 @@ def fuzz_command(
     workers: int = 2,
     max_time: float | None = None,
     report_dir: Path | None = None,
+    phases: Sequence[str] = (),
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The schemathesis command line of one run (the test's bounded one and this bench's)."""
@@ -73,6 +74,8 @@ def fuzz_command(
     ]
     if seed is not None:
         command += ["--seed", str(seed)]
+    if phases:
+        command += ["--phases", ",".join(phases)]
     if max_time is not None:
         command += ["--max-time", str(max_time)]
     if report_dir is not None:

@@ -169,8 +169,10 @@ async def fetch_upstream_docs(app: FastAPI) -> bool:
     return len(docs) == len(app.state.upstreams)
 
 
-async def complete_upstream_docs(app: FastAPI, interval_seconds: float = 2.0) -> None:
+async def complete_upstream_docs(app: FastAPI, interval_seconds: float = 2.0, max_interval_seconds: float = 60.0) -> None:
     """Keeps fetching the documents missing at start-up until the merged document is complete
-    (a task for the life of the gateway): a service slow to start must not stay undocumented."""
+    (a task for the life of the gateway): a service slow to start must not stay undocumented.
+    The interval doubles up to `max_interval_seconds`."""
     while not await fetch_upstream_docs(app):
         await asyncio.sleep(interval_seconds)
+        interval_seconds = min(interval_seconds * 2, max_interval_seconds)
