@@ -26,7 +26,7 @@ from tests.support.waiting import eventually
 SEED = 20
 # Per operation and phase; the document has about 110 operations. The resident's run skips the
 # coverage phase (the same deterministic cases as the admin's, about 2,000, mostly refused).
-EXAMPLES = {"admin": 8, "resident": 4}
+EXAMPLES = {"admin": 8, "resident": 10}
 PHASES = {"admin": (), "resident": ("examples", "fuzzing", "stateful")}
 RUN_TIMEOUT_SECONDS = 1200
 

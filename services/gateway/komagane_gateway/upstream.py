@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # verified identity travels in the internal token, and in X-Actor / X-Actor-Role for the
 # health audit log.
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "idempotency-key")
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag", "idempotent-replayed", "content-language")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "etag", "idempotent-replayed", "content-language", "allow")
 
 # Pooled connections are dropped before the services' uvicorn closes idle ones (5 s), so a POST
 # (never retried) does not go out on a connection the service is just closing.
