@@ -288,7 +288,8 @@ async def test_a_services_405_keeps_its_allow_header_both_ways(gateway: Gateway)
 
 async def test_other_routes_reach_the_full_app(gateway: Gateway) -> None:
     await gateway.reset()
-    for request in [("OPTIONS", "/v1/people", "admin", {}, None), ("GET", f"/v1/people/{RESIDENT}/overview", "resident", {}, None)]:
+    requests: list[Request] = [("OPTIONS", "/v1/people", "admin", {}, None), ("GET", f"/v1/people/{RESIDENT}/overview", "resident", {}, None)]
+    for request in requests:
         await gateway.send(gateway.front, request)
     assert gateway.full.paths == ["OPTIONS /v1/people", f"GET /v1/people/{RESIDENT}/overview"]
 
