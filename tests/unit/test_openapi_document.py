@@ -151,3 +151,14 @@ def test_calls_to_a_service_client_are_followed_where_the_app_says_so() -> None:
 
     assert raised_problems(endpoint, packages=(__name__,)) == {}
     assert raised_problems(endpoint, packages=(__name__,), methods_of=(_Service,)) == {503: {"service-unavailable"}}
+
+
+@pytest.mark.parametrize("end", [0, 36000.5, True, "11:00+09:00", "11:00:00.5", "11:00\n"])
+def test_a_weekly_slot_takes_only_the_local_time_string_it_declares(end: object) -> None:
+    from pydantic import ValidationError
+
+    from komagane_jobs.models import WeeklySlot
+
+    assert WeeklySlot.model_validate({"weekday": 0, "start": "10:00", "end": "11:00:00"}).end.hour == 11
+    with pytest.raises(ValidationError):  # a number was read as seconds in UTC: an aware time, a 500 on comparing
+        WeeklySlot.model_validate({"weekday": 0, "start": "10:00", "end": end})

@@ -79,7 +79,9 @@ def create_app(
 
     # FastAPI's own OpenTelemetry support stays off: ServerTelemetry records the one server span
     # and the metrics the dashboards read, at a fraction of its cost per request.
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry, telemetry=_NO_FRAMEWORK_TELEMETRY)
+    # No redirects to the path with(out) a trailing slash: an API answers for the path it is given
+    # (a 307 is no answer the document could list, and clients would re-send writes).
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry, telemetry=_NO_FRAMEWORK_TELEMETRY, redirect_slashes=False)
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -57,9 +57,13 @@ LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 
 def _local_time(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(LOCAL_TIME, value):
-        raise ValueError("must be a local time HH:MM or HH:MM:SS (Asia/Tokyo, no offset)")
-    if isinstance(value, time) and (value.tzinfo is not None or value.microsecond):
+    """Only the string the schema declares (a number would be read as seconds since midnight
+    UTC, an aware time that cannot be compared with the other end of the slot)."""
+    if isinstance(value, time):
+        local = value.tzinfo is None and not value.microsecond
+    else:
+        local = isinstance(value, str) and re.fullmatch(LOCAL_TIME, value) is not None
+    if not local:
         raise ValueError("must be a local time HH:MM or HH:MM:SS (Asia/Tokyo, no offset)")
     return value
 
