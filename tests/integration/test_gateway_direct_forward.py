@@ -58,6 +58,9 @@ async def stand_in(request: web.Request) -> web.Response:
     if request.path.endswith("/invalid"):
         problem = {"type": PROBLEM_BASE + "validation-error", "title": "Validation failed", "status": 422, "detail": "Invalid request: when"}
         return web.Response(body=json.dumps({**problem, "errors": [{"field": "when", "message": "bad"}]}), status=422, content_type=PROBLEM_JSON)
+    if request.path.endswith("/not-allowed"):
+        problem = {"type": PROBLEM_BASE + "method-not-allowed", "title": "Method Not Allowed", "status": 405, "detail": "…"}
+        return web.Response(body=json.dumps(problem), status=405, content_type=PROBLEM_JSON, headers={"Allow": "GET, POST"})
     if request.path.endswith("/slow"):
         await asyncio.sleep(3.0)  # well beyond the gateway's 1 s: it answers 504 first
         return web.Response(status=204)
@@ -282,11 +285,19 @@ async def test_the_scenarios_cover_what_they_claim(gateway: Gateway) -> None:
     assert json.loads(read)["raw_path"] == "/v1/hubs?kind=hall&kind=shop&q=%E9%A7%92"
 
 
+async def test_a_services_405_keeps_its_allow_header_both_ways(gateway: Gateway) -> None:
+    await gateway.reset()
+    for through in (gateway.front, gateway.full):
+        status, headers, _ = await gateway.send(through, ("PUT", "/v1/hubs/not-allowed", "admin", {}, None))
+        assert status == 405 and dict(headers)["allow"] == "GET, POST"
+
+
 async def test_other_routes_reach_the_full_app(gateway: Gateway) -> None:
     await gateway.reset()
-    for request in [post("/v1/people", "admin", {"display_name": "x"}), ("GET", f"/v1/people/{RESIDENT}/overview", "resident", {}, None)]:
+    requests: list[Request] = [("OPTIONS", "/v1/people", "admin", {}, None), ("GET", f"/v1/people/{RESIDENT}/overview", "resident", {}, None)]
+    for request in requests:
         await gateway.send(gateway.front, request)
-    assert gateway.full.paths == ["POST /v1/people", f"GET /v1/people/{RESIDENT}/overview"]
+    assert gateway.full.paths == ["OPTIONS /v1/people", f"GET /v1/people/{RESIDENT}/overview"]
 
 
 async def test_a_forwarded_write_is_one_server_span_continuing_the_callers_trace_with_a_client_span_under_it(gateway: Gateway) -> None:

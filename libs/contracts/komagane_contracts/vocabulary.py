@@ -65,8 +65,10 @@ def age_decade(birth_year: int, on: date) -> str:
 
 FIXED_PURPOSES = ("PROFILE", "HEALTH", "OUTREACH")
 _PARTNER_PURPOSE = re.compile(r"^PARTNER:[a-z0-9][a-z0-9-]{1,62}$")
+# Both, as one pattern (the API's path parameter declares it).
+PURPOSE_PATTERN = r"^(PROFILE|HEALTH|OUTREACH|PARTNER:[a-z0-9][a-z0-9-]{1,62})$"
 
 
 def is_valid_purpose(purpose: str) -> bool:
     """Consent purposes: PROFILE, HEALTH, OUTREACH, or PARTNER:<partner_id> (lower-case id)."""
-    return purpose in FIXED_PURPOSES or bool(_PARTNER_PURPOSE.match(purpose))
+    return purpose in FIXED_PURPOSES or bool(_PARTNER_PURPOSE.fullmatch(purpose))

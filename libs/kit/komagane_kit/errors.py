@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -85,16 +85,16 @@ def malformed_json(instance: str | None = None) -> JSONResponse:
     return problem_response(400, "malformed-json", "The body is not valid JSON.", instance=instance, errors=[{"field": "body", "message": "not valid JSON"}])
 
 
-def allowed_methods(routes: Iterable[BaseRoute], path: str, *, besides: Callable[..., Any] | None = None) -> list[str]:
-    """The methods the routes declare for `path` (for a 405's `Allow`), the route of endpoint
-    `besides` left out. An included router (FastAPI wraps each in a route of its own) is
+def allowed_methods(routes: Iterable[BaseRoute], path: str, *, besides: Collection[Callable[..., Any]] = ()) -> list[str]:
+    """The methods the routes declare for `path` (for a 405's `Allow`), the routes of the
+    endpoints `besides` (catch-alls) left out. An included router (FastAPI wraps each in a route of its own) is
     searched through."""
     methods: set[str] = set()
     for route in routes:
         included = getattr(route, "original_router", None)
         if included is not None:
             methods.update(allowed_methods(included.routes, path, besides=besides))
-        elif besides is not None and getattr(route, "endpoint", None) is besides:
+        elif getattr(route, "endpoint", None) in besides:
             continue
         elif (pattern := getattr(route, "path_regex", None)) is not None and pattern.match(path):
             methods |= getattr(route, "methods", None) or set()

@@ -30,6 +30,7 @@ from komagane_kit.health import PROBE_PATHS, Check, health_router
 from komagane_kit.http_telemetry import ServerTelemetry
 from komagane_kit.idempotency import IdempotencyMiddleware
 from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
+from komagane_kit.openapi import document_problems
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
 from komagane_kit.telemetry import ALL_LIBRARIES, setup_telemetry, shutdown_telemetry
@@ -78,7 +79,9 @@ def create_app(
 
     # FastAPI's own OpenTelemetry support stays off: ServerTelemetry records the one server span
     # and the metrics the dashboards read, at a fraction of its cost per request.
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry, telemetry=_NO_FRAMEWORK_TELEMETRY)
+    # No redirects to the path with(out) a trailing slash: an API answers for the path it is given
+    # (a 307 is no answer the document could list, and clients would re-send writes).
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry, telemetry=_NO_FRAMEWORK_TELEMETRY, redirect_slashes=False)
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -94,6 +97,7 @@ def create_app(
     app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)
+    document_problems(app)  # every operation's problem answers (komagane_kit.openapi)
     return app
 
 

@@ -21,6 +21,9 @@ from komagane_kit.clock import now
 from komagane_kit.inputs import EventDate, EventTime, SafeStr
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# The validators' rules, stated in the JSON Schema of the lists they check.
+LANGUAGE_TAGS_SCHEMA = {"json_schema_extra": {"items": {"type": "string", "pattern": LANGUAGE_TAG.pattern, "description": "BCP 47 language tag"}}}
+COUNTRY_CODE = r"^[A-Z]{2}$"
 
 
 def new_id() -> str:
@@ -29,7 +32,7 @@ def new_id() -> str:
 
 def _check_languages(values: list[str]) -> list[str]:
     for value in values:
-        if not LANGUAGE_TAG.match(value):
+        if not LANGUAGE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a BCP 47 language tag")
     return values
 
@@ -104,7 +107,7 @@ class ActivityCreate(SQLModel):
     organiser_kind: OrganiserKind
     organiser_person_id: SafeStr | None = Field(default=None, max_length=36)
     organiser_name: SafeStr | None = Field(default=None, max_length=200, description="Organisation name when organiser_kind is ORGANISATION")
-    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1, schema_extra=LANGUAGE_TAGS_SCHEMA)
     is_kayoinoba: bool = False
     support_specific: bool = Field(default=False, description="For a disability or care need: attendance there is S2")
 
@@ -195,13 +198,17 @@ class SessionStaffView(SessionPublic):
 
 
 class SessionHeldCreate(SQLModel):
-    countries: list[SafeStr] = Field(default_factory=list, description="For international exchange: ISO 3166-1 alpha-2 codes")
+    countries: list[SafeStr] = Field(
+        default_factory=list,
+        description="For international exchange: ISO 3166-1 alpha-2 codes",
+        schema_extra={"json_schema_extra": {"items": {"type": "string", "pattern": COUNTRY_CODE}}},
+    )
 
     @field_validator("countries")
     @classmethod
     def _countries(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not re.match(r"^[A-Z]{2}$", value):
+            if not re.fullmatch(COUNTRY_CODE, value):
                 raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 code")
         return values
 

@@ -167,6 +167,14 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "health-groups",
+        READ,
+        r"/v1/health/groups/[^/]+",
+        _roles("staff", "care"),
+        "A health-station group (members counted, no names)",
+        ("GET", "/v1/health/groups/g-1"),
+    ),
+    RouteClass(
         "health-records",
         WRITE,
         r"/v1/health(/.*)?",

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from komagane_contracts.readmodels import profile_key
-from komagane_gateway.access import WRITE, RouteClass, route_class
+from komagane_gateway.access import ACCESS, WRITE, RouteClass, route_class
 from komagane_gateway.ratelimit import STATE_KEY, Decision, RateLimiter
 from komagane_gateway.staff_rules import apply_staff_rules
 from komagane_gateway.tokens import AuthenticationError, Principal, TokenVerifier
@@ -99,6 +99,17 @@ async def refuse_nul(request: Request) -> None:
             raise Problem(422, "invalid-characters", "The request body contains a NUL character.", errors=[{"field": "body", "message": "NUL character"}])
 
 
+_PUBLIC = tuple(rc for rc in ACCESS if rc.public)
+
+
+def refuse_other_methods_on_public_paths(method: str, path: str) -> None:
+    """A method a public path does not have is 405 for anyone, not 401 for the anonymous."""
+    for rc in _PUBLIC:
+        if rc.regex.fullmatch(path):
+            allowed = sorted(rc.methods - {"HEAD"})
+            raise Problem(405, "method-not-allowed", f"{method} is not allowed here.", headers={"Allow": ", ".join(allowed)})
+
+
 def access_refusal(principal: Principal, rc: RouteClass, person: str | None) -> Problem | None:
     """Why the access matrix refuses `principal` a request of class `rc` about `person`, or None."""
     allowed = [role for role in principal.roles if rc.allows(role)]
@@ -114,6 +125,8 @@ async def authorize(request: Request) -> Principal:
     the caller's rate limit for the route class."""
     await refuse_nul(request)
     rc, match = route_class(request.method, request.url.path)
+    if not rc.public:
+        refuse_other_methods_on_public_paths(request.method, request.url.path)
     if rc.public:
         await _rate_limit(request, f"ip:{request.client.host if request.client else 'unknown'}", rc.name)
         return ANONYMOUS

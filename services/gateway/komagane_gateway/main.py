@@ -21,19 +21,19 @@ from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
 from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
-from komagane_gateway.openapi import fetch_upstream_docs, merged_openapi
+from komagane_gateway.openapi import complete_upstream_docs, fetch_upstream_docs, merged_openapi
 from komagane_gateway.ratelimit import Limit, RateLimiter, RateLimitHeaders
 from komagane_gateway.readcache import ReadCache
 from komagane_gateway.resilience import CircuitBreaker
 from komagane_gateway.rights import router as rights_router
-from komagane_gateway.routes import SERVICES, owner_of, router
+from komagane_gateway.routes import SERVICES, methods_router, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
 from komagane_gateway.upstream import Upstream
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
-ROUTERS = [composed_router, rights_router, router]  # `router` last: it ends with the catch-all forwarder
+ROUTERS = [methods_router, composed_router, rights_router, router]  # `router` last: it ends with the catch-all forwarder
 # The gateway's own middleware, for the app and for the front door's direct forwarding alike.
 MIDDLEWARE = [Middleware(RateLimitHeaders), Middleware(LocalizedProblems)]
 
@@ -72,10 +72,12 @@ def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
             )
             for name in SERVICES
         }
-        await fetch_upstream_docs(app)
+        await fetch_upstream_docs(app)  # usually all of them, before the first request
+        documents = asyncio.create_task(complete_upstream_docs(app), name="openapi-documents")
         try:
             yield
         finally:
+            documents.cancel()
             for upstream in app.state.upstreams.values():
                 await upstream.close()
             await app.state.redis.aclose()

@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
@@ -20,16 +20,6 @@ from komagane_kit.errors import Problem, allowed_methods, method_not_allowed
 # Every route passes the access matrix (auth.authorize; access.py is the one table).
 router = APIRouter(dependencies=[Depends(authorize)])
 PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Internal person id")]
-Purpose = Annotated[str, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
-
-PERSON_EXAMPLE = {
-    "display_name": "駒ヶ根 花子",
-    "birth_year": 1948,
-    "residency_status": "RESIDENT",
-    "preferred_language": "ja",
-    "lives_alone": True,
-    "contact": "0265-00-0000",
-}
 
 
 # Which service owns which public path: the one place routing is declared. Patterns are tried
@@ -58,34 +48,6 @@ def owner_of(path: str) -> str | None:
 def _upstream(request: Request, service: str) -> Upstream:
     upstream: Upstream = request.app.state.upstreams[service]
     return upstream
-
-
-@router.post("/v1/people", tags=["people"], status_code=201, summary="Register a person")
-async def register_person(request: Request, principal: CurrentPrincipal, body: Annotated[dict[str, Any], Body(examples=[PERSON_EXAMPLE])]) -> Response:
-    return await _upstream(request, "people").forward(request, "/v1/people")
-
-
-@router.get("/v1/people/{person_id}", tags=["people"], summary="A person, with name and contact")
-async def get_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
-
-
-@router.delete("/v1/people/{person_id}", tags=["people"], summary="Erase a person (APPI 利用停止・消去)")
-async def erase_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
-    """The person themself, or the city: name and contact go at once, and every service, the
-    profiles and the partner feeds forget the person (docs/erasure.md). Repeating it gives the
-    same answer; later writes about the person are refused with 410 `person-erased`."""
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}")
-
-
-@router.put("/v1/people/{person_id}/consents/{purpose}", tags=["people"], summary="Grant consent for a purpose")
-async def grant_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
-
-
-@router.delete("/v1/people/{person_id}/consents/{purpose}", tags=["people"], status_code=204, summary="Withdraw consent")
-async def withdraw_consent(request: Request, person_id: PersonId, purpose: Purpose, principal: CurrentPrincipal) -> Response:
-    return await _upstream(request, "people").forward(request, f"/v1/people/{person_id}/consents/{purpose}")
 
 
 READ_YOUR_WRITES_MAX_WAIT = 10.0
@@ -135,10 +97,15 @@ async def get_profile(
 
 @router.get("/v1/hubs/{hub_id}/mix", tags=["profiles"], response_model=HubMixUpdated, summary="ごちゃまぜ index of a hub per month")
 async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=36)], principal: CurrentPrincipal) -> HubMixUpdated:
-    """Aggregate only; months with fewer than 10 attendances are suppressed."""
+    """Aggregate only; months with fewer than 10 attendances are suppressed. A hub with nothing
+    counted yet has no months (the hub is readable as soon as it is created: its id leads here)."""
     raw = await request.app.state.redis.get(hub_mix_key(hub_id))
     if raw is None:
-        raise Problem(404, "hub-mix-not-found", "No attendance has been counted for this hub yet.")
+        exchange = _upstream(request, "exchange")
+        known = await exchange.call("GET", f"/v1/hubs/{hub_id}", headers=exchange.forward_headers(request))
+        if known.status_code != 200:
+            raise Problem(404, "hub-mix-not-found", "No such hub, or no attendance has been counted for it yet.")
+        return HubMixUpdated(hub_id=hub_id, months={})
     return HubMixUpdated.model_validate_json(raw)
 
 
@@ -186,12 +153,22 @@ async def asyncapi() -> JSONResponse:
     return JSONResponse(document)
 
 
-@router.get("/v1/schemas/{event_type}", tags=["contracts"], summary="JSON Schema of one event type")
+class JsonSchemaResponse(JSONResponse):
+    media_type = "application/schema+json"
+
+
+@router.get(
+    "/v1/schemas/{event_type}",
+    tags=["contracts"],
+    summary="JSON Schema of one event type",
+    response_class=JsonSchemaResponse,
+    responses={200: {"description": "The event type's JSON Schema (draft 2020-12)", "content": {"application/schema+json": {"schema": {"type": "object"}}}}},
+)
 async def event_schema(event_type: Annotated[str, Path(max_length=200, pattern=r"^[a-z0-9.\-]+$")]) -> JSONResponse:
     document = published(schema_filename(event_type))
     if document is None:
         raise Problem(404, "schema-not-found", f"No published schema for {event_type}")
-    return JSONResponse(document, media_type="application/schema+json")
+    return JsonSchemaResponse(document)
 
 
 @router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
@@ -202,11 +179,32 @@ async def forward(request: Request, path: str, principal: CurrentPrincipal) -> R
     service = owner_of(full_path)
     if service is None:
         # A path of the gateway's own routes, with a method none of them declares.
-        allow = allowed_methods(request.app.router.routes, full_path, besides=forward)
+        allow = allowed_methods(request.app.router.routes, full_path, besides=(forward, options))
         if allow:
             raise method_not_allowed(allow, request.method)
         raise Problem(404, "not-found", f"No route for {full_path}")
     return await _upstream(request, service).forward(request, full_path)
 
 
-__all__ = ["ROUTE_TABLE", "SERVICES", "owner_of", "router"]
+# OPTIONS is no method of the access matrix: answered before it, from the merged document.
+methods_router = APIRouter()
+
+
+@methods_router.options("/v1/{path:path}", include_in_schema=False)
+async def options(request: Request, path: str) -> Response:
+    """405 with `Allow` naming exactly the methods the OpenAPI document lists for the path (the
+    services' operations included), so a client's discovery agrees with the document."""
+    allowed = documented_methods(request.app.openapi(), f"/v1/{path}")
+    if not allowed:
+        raise Problem(404, "not-found", f"No route for /v1/{path}")
+    raise method_not_allowed(allowed, request.method)
+
+
+def documented_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods `document` lists for the path template `path` matches (a literal path first)."""
+    paths: dict[str, dict[str, Any]] = document.get("paths", {})
+    template = path if path in paths else next((t for t in paths if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)), path)), None)
+    return sorted(method.upper() for method in paths.get(template or "", {}) if method.upper() in {"GET", "PUT", "POST", "PATCH", "DELETE"})
+
+
+__all__ = ["ROUTE_TABLE", "SERVICES", "methods_router", "owner_of", "router"]

@@ -29,7 +29,12 @@ MIN_GROUP_SIZE = 5  # the city registers groups of five or more
 class StationGroupCreate(SQLModel):
     name: SafeStr = Field(min_length=1, max_length=200)
     area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area (日常生活圏域)")
-    person_ids: list[SafeStr] = Field(min_length=MIN_GROUP_SIZE, max_length=200, description="Founding members (at least five), enrolled on registration")
+    person_ids: list[SafeStr] = Field(
+        min_length=MIN_GROUP_SIZE,
+        max_length=200,
+        description="Founding members (at least five), enrolled on registration",
+        schema_extra={"json_schema_extra": {"uniqueItems": True, "items": {"type": "string", "maxLength": 36}}},
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> StationGroupCreate:

@@ -31,7 +31,7 @@ def new_id() -> str:
 
 
 def _check_origin(value: str | None) -> str | None:
-    if value is not None and not ORIGIN_PATTERN.match(value):
+    if value is not None and not ORIGIN_PATTERN.fullmatch(value):
         raise ValueError("must be a JIS X 0401 prefecture code (01–47) or ABROAD")
     return value
 
@@ -186,7 +186,9 @@ class TrialStayPublic(SQLModel):
 class CaseCreate(SQLModel):
     person_id: SafeStr = Field(max_length=36, description="The prospect: residency status VISITOR or RELATIONSHIP")
     household_size: int = Field(default=1, ge=1, le=MAX_HOUSEHOLD)
-    origin: SafeStr | None = Field(default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD")
+    origin: SafeStr | None = Field(
+        default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern}
+    )
     recorded_by: SafeStr = Field(min_length=1, max_length=100, description="Staff member who took the inquiry")
     note: SafeStr | None = Field(default=None, max_length=2000)
 
@@ -254,7 +256,7 @@ class MoveCreate(SQLModel):
     case_id: SafeStr | None = Field(default=None, max_length=36)
     property_id: SafeStr | None = Field(default=None, max_length=36)
     household_size: int = Field(ge=1, le=MAX_HOUSEHOLD)
-    origin: SafeStr = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD")
+    origin: SafeStr = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern})
     channel: MoveChannel
     area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area moved into")
     moved_in_on: EventDate

@@ -10,8 +10,9 @@ import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ValidationInfo, WithJsonSchema, field_validator
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -20,6 +21,8 @@ from komagane_kit.clock import now
 from komagane_kit.inputs import EventDate, SafeStr, TermDate
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# The validator's rule, stated in the JSON Schema of the lists it checks.
+LANGUAGE_TAGS_SCHEMA = {"json_schema_extra": {"items": {"type": "string", "pattern": LANGUAGE_TAG.pattern, "description": "BCP 47 language tag"}}}
 MAX_TERM = timedelta(days=3 * 366)  # 地域おこし協力隊 terms run one to three years
 ID = 36
 
@@ -30,7 +33,7 @@ def new_id() -> str:
 
 def _check_languages(values: list[str]) -> list[str]:
     for value in values:
-        if not LANGUAGE_TAG.match(value):
+        if not LANGUAGE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a BCP 47 language tag")
     return values
 
@@ -49,12 +52,36 @@ def _not_before(value: date | None, info: ValidationInfo, other: str) -> date | 
     return value
 
 
+# A wall-clock time of day in Asia/Tokyo, without an offset: RFC 3339's `format: time` requires
+# one, so the document declares the pattern the API accepts and answers ("10:00", "10:00:00").
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _local_time(value: Any) -> Any:
+    """Only the string the schema declares (a number would be read as seconds since midnight
+    UTC, an aware time that cannot be compared with the other end of the slot)."""
+    if isinstance(value, time):
+        local = value.tzinfo is None and not value.microsecond
+    else:
+        local = isinstance(value, str) and re.fullmatch(LOCAL_TIME, value) is not None
+    if not local:
+        raise ValueError("must be a local time HH:MM or HH:MM:SS (Asia/Tokyo, no offset)")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME, "description": "Asia/Tokyo wall-clock time, HH:MM[:SS], no offset", "examples": ["10:00"]}),
+]
+
+
 class WeeklySlot(BaseModel):
     """A recurring weekly window: weekday 0 = Monday … 6 = Sunday, Asia/Tokyo wall-clock times."""
 
     weekday: int = Field(ge=0, le=6)
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     @field_validator("end")
     @classmethod
@@ -86,7 +113,7 @@ class OpportunityCreate(SQLModel):
     min_weekly_hours: float = Field(default=0, ge=0, le=60)
     skills_wanted: list[SafeStr] = Field(default_factory=list, max_length=30, description="Free-text tags, normalised to the shared vocabulary")
     accommodations: list[Accommodation] = Field(default_factory=list)
-    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     description: SafeStr | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")
@@ -286,7 +313,7 @@ class EndCreate(SQLModel):
 # -- skills and matching --------------------------------------------------------------------
 class SkillsDeclare(SQLModel):
     skills: list[SafeStr] = Field(default_factory=list, max_length=50, description="Free-text tags (Japanese or English)")
-    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     availability: list[WeeklySlot] = Field(default_factory=list, max_length=50)
     accessibility_needs: list[Accommodation] = Field(default_factory=list, description="Used for matching only; never published")
     area: SafeStr | None = Field(default=None, max_length=100, description="The person's daily-life area")
@@ -368,7 +395,7 @@ class SeminarCreate(SQLModel):
     hub_id: SafeStr | None = Field(default=None, max_length=ID)
     area: SafeStr | None = Field(default=None, max_length=100)
     capacity: int = Field(ge=1, le=500)
-    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10)
+    languages: list[SafeStr] = Field(default_factory=lambda: ["ja"], min_length=1, max_length=10, schema_extra=LANGUAGE_TAGS_SCHEMA)
     description: SafeStr | None = Field(default=None, max_length=2000)
 
     @field_validator("languages")

@@ -57,7 +57,9 @@ class AgreementBase(SQLModel):
 class AgreementCreate(AgreementBase):
     starts_on: EventDate
     ends_on: TermDate
-    event_types: list[SafeStr] = Field(min_length=1, max_length=60)
+    event_types: list[SafeStr] = Field(
+        min_length=1, max_length=60, schema_extra={"json_schema_extra": {"items": {"type": "string", "enum": sorted(CATALOGUE)}}}
+    )
     fields: list[SafeStr] = Field(min_length=1, max_length=100, description="Fields of those event types the partner receives")
 
     model_config = {  # type: ignore[assignment]

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
-from komagane_contracts.vocabulary import age_band, age_decade, is_valid_purpose
+from komagane_contracts.vocabulary import PURPOSE_PATTERN, age_band, age_decade, is_valid_purpose
 from komagane_kit.disclosure import requester_of
 from komagane_kit.erasure import erased_at, person_erased, remember_erased
 from komagane_kit.errors import Problem
@@ -24,7 +24,7 @@ from komagane_people.rights_log import record_request
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 PersonId = Annotated[SafeStr, Path(min_length=1, max_length=36, description="Internal person id")]
-PurposePath = Annotated[SafeStr, Path(max_length=80, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
+PurposePath = Annotated[SafeStr, Path(max_length=80, pattern=PURPOSE_PATTERN, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
 
 
 def _get_person(session: Session, person_id: str) -> Person:

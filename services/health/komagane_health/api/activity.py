@@ -26,7 +26,9 @@ CSV_COLUMNS = ("person_id", "day", "steps", "brisk_walk_minutes")
 
 
 class ActivityBatch(SQLModel):
-    rows: list[Any] = Field(description="Objects with person_id, day, steps, brisk_walk_minutes; each validated on its own")
+    rows: list[Any] = Field(
+        description="Objects with person_id, day, steps, brisk_walk_minutes; each validated on its own", schema_extra={"json_schema_extra": {"minItems": 1}}
+    )
 
 
 def _store(session: DbSession, rows: list[Any], settings: Settings) -> IngestReport:

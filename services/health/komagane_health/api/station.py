@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from komagane_contracts.events.health import AdviceSessionHeld, HealthStationEnrolled, HealthStationGroupRegistered
 from komagane_health.consent import consenting
-from komagane_health.lookups import get_or_422, known_people, publish, require_person
+from komagane_health.lookups import get_or_404, get_or_422, known_people, publish, require_person
 from komagane_health.models import (
     AdviceRecord,
     AdviceSession,
@@ -70,6 +72,13 @@ def register_group(body: StationGroupCreate, session: DbSession, response: Respo
     session.commit()
     response.headers["Location"] = f"/v1/health/groups/{group.id}"
     return StationGroupPublic(id=group.id, name=group.name, area=group.area, members=len(body.person_ids))
+
+
+@router.get("/groups/{group_id}", response_model=StationGroupPublic)
+def get_group(group_id: Annotated[str, Path(max_length=36)], session: DbSession) -> StationGroupPublic:
+    """A registered group and how many people it has enrolled (where its registration's Location leads)."""
+    group = get_or_404(session, StationGroup, group_id)
+    return StationGroupPublic(id=group.id, name=group.name, area=group.area, members=_members(session, group.id))
 
 
 @router.post("/enrollments", status_code=status.HTTP_201_CREATED, response_model=EnrollmentPublic)
