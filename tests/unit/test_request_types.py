@@ -75,13 +75,24 @@ def _inputs(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield from _leaves(document, content["schema"], f"{here} body")
 
 
+def _refuses_nul(pattern: str | None) -> bool:
+    """The kit's pattern, or an anchored allow-list pattern (a language tag, a country code, a
+    local time) that names no NUL, no negated class and no wildcard."""
+    if pattern is None:
+        return False
+    if "\\u0000" in pattern:
+        return True
+    anchored = pattern.startswith("^") and pattern.endswith("$")
+    return anchored and not any(loose in pattern for loose in (".", "[^", "\\W", "\\S", "\\D", "\\x00"))
+
+
 def _unchecked(document: dict[str, Any]) -> list[str]:
     found = []
     for where, schema in _inputs(document):
         kind = schema.get("format")
         if kind in ("date", "date-time") and not any(word in schema.get("description", "") for word in WINDOW_WORDS):
             found.append(f"{where}: a {kind} without its window")
-        elif schema.get("type") == "string" and kind is None and "enum" not in schema and "const" not in schema and "\\u0000" not in schema.get("pattern", ""):
+        elif schema.get("type") == "string" and kind is None and "enum" not in schema and "const" not in schema and not _refuses_nul(schema.get("pattern")):
             found.append(f"{where}: a string that does not refuse NUL")
     return found
 

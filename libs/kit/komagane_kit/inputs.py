@@ -121,4 +121,5 @@ def _storable(value: str) -> str:
 
 
 # The schema declares it as a pattern; the validator checks it with a plain message.
-SafeStr = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\\u0000\\ud800-\\udfff]*$"})]
+STORABLE_PATTERN = "^[^\\u0000\\ud800-\\udfff]*$"
+SafeStr = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": STORABLE_PATTERN})]

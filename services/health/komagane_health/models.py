@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.events.health import HealthProgramKind, MeasurementKind, PointReason
 from komagane_kit.clock import now
-from komagane_kit.inputs import EventDate, EventTime, SafeStr
+from komagane_kit.inputs import STORABLE_PATTERN, EventDate, EventTime, SafeStr
 
 
 def new_id() -> str:
@@ -33,7 +33,7 @@ class StationGroupCreate(SQLModel):
         min_length=MIN_GROUP_SIZE,
         max_length=200,
         description="Founding members (at least five), enrolled on registration",
-        schema_extra={"json_schema_extra": {"uniqueItems": True, "items": {"type": "string", "maxLength": 36}}},
+        schema_extra={"json_schema_extra": {"uniqueItems": True, "items": {"type": "string", "maxLength": 36, "pattern": STORABLE_PATTERN}}},
     )
 
     @model_validator(mode="after")

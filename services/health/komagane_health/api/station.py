@@ -25,6 +25,7 @@ from komagane_health.models import (
 )
 from komagane_kit.clock import now, tokyo_date
 from komagane_kit.errors import Problem
+from komagane_kit.inputs import SafeStr
 from komagane_kit.service import DbSession
 
 router = APIRouter(prefix="/v1/health", tags=["health station"])
@@ -75,7 +76,7 @@ def register_group(body: StationGroupCreate, session: DbSession, response: Respo
 
 
 @router.get("/groups/{group_id}", response_model=StationGroupPublic)
-def get_group(group_id: Annotated[str, Path(max_length=36)], session: DbSession) -> StationGroupPublic:
+def get_group(group_id: Annotated[SafeStr, Path(max_length=36)], session: DbSession) -> StationGroupPublic:
     """A registered group and how many people it has enrolled (where its registration's Location leads)."""
     group = get_or_404(session, StationGroup, group_id)
     return StationGroupPublic(id=group.id, name=group.name, area=group.area, members=_members(session, group.id))
