@@ -36,6 +36,10 @@ async def test_bad_bodies_methods_times_and_cursors_are_problems_through_the_gat
     assert kind_of(undeclared) == (405, "method-not-allowed") and undeclared.headers["allow"] == "GET, POST"
     own = await gateway.put("/v1/kpis", json={})  # one of the gateway's own routes
     assert kind_of(own) == (405, "method-not-allowed") and own.headers["allow"] == "GET"
+    newline = await gateway.get("/v1/people/a%0Ab")  # no route's pattern takes a newline: nothing is there
+    assert kind_of(newline)[0] == 404, newline.text
+    lax = await gateway.post("/v1/people", json={"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "lives_alone": 0})
+    assert kind_of(lax) == (422, "validation-error") and lax.json()["errors"][0]["field"] == "lives_alone"  # JSON types as declared
 
     for path in ("/v1/sessions", "/v1/migration-cases", "/v1/hubs"):
         for cursor in FORGED_CURSORS:

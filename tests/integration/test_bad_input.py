@@ -211,6 +211,9 @@ QUERIES = [
     ("housing", "/v1/trial-stays?to=9999-12-31", "to"),
     ("health", f"/v1/health/people/{PERSON}/daily-activity?{S2_QUERY}&from=0001-01-01", "from"),
     ("jobs", f"/v1/opportunities?limit={10**30}", "limit"),
+    # A number where a time is meant: pydantic would read it as seconds since 1970.
+    ("exchange", "/v1/sessions?to=0.5", "to"),
+    ("housing", "/v1/trial-stays?to=1700000000", "to"),
 ]
 
 
@@ -339,6 +342,18 @@ EXTREMES: list[tuple[str, str, dict[str, Any], str]] = [
     ("people", "/v1/people", {"display_name": "花子\u0000", "birth_year": 1950, "residency_status": "RESIDENT"}, "display_name"),
     ("people", "/v1/people", {"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "contact": "\udfff"}, "contact"),
 ]
+
+
+# Values of another JSON type than the document declares: lax conversion would accept them.
+WRONG_TYPES = [
+    ("people", "/v1/people", {"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "lives_alone": 0}, "lives_alone"),
+    ("people", "/v1/people", {"display_name": "花子", "birth_year": "1950", "residency_status": "RESIDENT"}, "birth_year"),
+    ("exchange", f"/v1/hubs/{ANY}/visits", {"person_id": PERSON, "visited_at": 1700000000}, "visited_at"),
+    ("exchange", f"/v1/hubs/{ANY}/visits", {"person_id": PERSON, "visited_at": "1700000000"}, "visited_at"),
+    ("exchange", "/v1/volunteer-shifts", {"person_id": PERSON, "worked_on": TODAY.isoformat(), "hours": "2"}, "hours"),
+    ("jobs", "/v1/opportunities", {"title": "t", "organisation": "o", "arrangement": "PART_TIME", "paid": "yes"}, "paid"),
+]
+EXTREMES = EXTREMES + WRONG_TYPES
 
 
 @pytest.mark.parametrize("service", sorted({case[0] for case in EXTREMES}))

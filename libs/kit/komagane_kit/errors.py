@@ -126,7 +126,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 405:  # Starlette names only the first route of the path: all of them
-            return method_not_allowed(allowed_methods(request.app.router.routes, request.url.path), request.method).response(instance=request.url.path)
+            allow = allowed_methods(request.app.router.routes, request.url.path)
+            if not allow:  # no route takes the path at all (e.g. a newline in an id): nothing is there
+                return problem_response(404, "not-found", "Nothing is found at this path.", instance=request.url.path)
+            return method_not_allowed(allow, request.method).response(instance=request.url.path)
         kind = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
         return problem_response(exc.status_code, kind, str(exc.detail), instance=request.url.path, headers=getattr(exc, "headers", None))
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from komagane_kit.clock import TOKYO, aware, now
 
@@ -89,16 +89,27 @@ class Window:
         schema["description"] = f"{given} {self.describe()}" if given else self.describe()
 
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates and times come as ISO 8601 text (or as Python values from code): pydantic would read
+    a number, or a string of digits, as seconds since 1970, which the document never promises."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date or date-time, not a number")
+    return value
+
+
 _EVENT = Window()
 _TERM = Window(ahead=TERM_YEARS_AHEAD)
 _FILTER = Window(fixed=(FILTER_EARLIEST, FILTER_LATEST))
 
 # A time without an offset means Asia/Tokyo: the validated value is always aware.
-EventTime = Annotated[datetime, AfterValidator(_EVENT.check_time), Field(json_schema_extra=_EVENT.state)]
-EventDate = Annotated[date, AfterValidator(_EVENT.check_date), Field(json_schema_extra=_EVENT.state)]
-TermDate = Annotated[date, AfterValidator(_TERM.check_date), Field(json_schema_extra=_TERM.state)]
-FilterTime = Annotated[datetime, AfterValidator(_FILTER.check_time), Field(json_schema_extra=_FILTER.state)]
-FilterDate = Annotated[date, AfterValidator(_FILTER.check_date), Field(json_schema_extra=_FILTER.state)]
+EventTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_EVENT.check_time), Field(json_schema_extra=_EVENT.state)]
+EventDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_EVENT.check_date), Field(json_schema_extra=_EVENT.state)]
+TermDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_TERM.check_date), Field(json_schema_extra=_TERM.state)]
+FilterTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_FILTER.check_time), Field(json_schema_extra=_FILTER.state)]
+FilterDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_FILTER.check_date), Field(json_schema_extra=_FILTER.state)]
 
 
 def _birth_year(value: int) -> int:

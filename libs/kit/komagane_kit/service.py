@@ -33,6 +33,7 @@ from komagane_kit.internal_auth import MIN_SECRET_BYTES, InternalAuth
 from komagane_kit.openapi import document_problems
 from komagane_kit.outbox import OutboxRelay
 from komagane_kit.settings import ServiceSettings
+from komagane_kit.strict_body import strict_json_body
 from komagane_kit.telemetry import ALL_LIBRARIES, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,11 @@ def create_app(
     # Added last, so outermost: refusals of the layers beneath (401, 413) are traced too.
     app.add_middleware(ServerTelemetry, skip_paths=PROBE_PATHS)
     app.include_router(health_router(checks))
+    # A service checks each JSON body with JSON's own types first (komagane_kit.strict_body); the
+    # gateway forwards bodies to them unread, and its access check must answer before any body's.
+    body_checks = [Depends(strict_json_body)] if internal_auth else []
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=body_checks)
     document_problems(app)  # every operation's problem answers (komagane_kit.openapi)
     return app
 

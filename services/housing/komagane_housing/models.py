@@ -186,9 +186,7 @@ class TrialStayPublic(SQLModel):
 class CaseCreate(SQLModel):
     person_id: SafeStr = Field(max_length=36, description="The prospect: residency status VISITOR or RELATIONSHIP")
     household_size: int = Field(default=1, ge=1, le=MAX_HOUSEHOLD)
-    origin: SafeStr | None = Field(
-        default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern}
-    )
+    origin: str | None = Field(default=None, description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern})
     recorded_by: SafeStr = Field(min_length=1, max_length=100, description="Staff member who took the inquiry")
     note: SafeStr | None = Field(default=None, max_length=2000)
 
@@ -256,7 +254,7 @@ class MoveCreate(SQLModel):
     case_id: SafeStr | None = Field(default=None, max_length=36)
     property_id: SafeStr | None = Field(default=None, max_length=36)
     household_size: int = Field(ge=1, le=MAX_HOUSEHOLD)
-    origin: SafeStr = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern})
+    origin: str = Field(description="Prefecture of origin (JIS X 0401 code) or ABROAD", schema_extra={"pattern": ORIGIN_PATTERN.pattern})
     channel: MoveChannel
     area: SafeStr = Field(min_length=1, max_length=100, description="Daily-life area moved into")
     moved_in_on: EventDate

@@ -27,7 +27,7 @@ from komagane_partners.catalogue import CATALOGUE
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SLUG = re.compile(SLUG_PATTERN)
 # A partner id in a query string: the same slug, so it is safe in file names and headers too.
-PartnerFilter = Annotated[SafeStr | None, Query(pattern=SLUG_PATTERN, max_length=63, description="Only this partner's")]
+PartnerFilter = Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=63, description="Only this partner's")]
 FEED = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 

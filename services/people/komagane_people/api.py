@@ -24,7 +24,7 @@ from komagane_people.rights_log import record_request
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 PersonId = Annotated[SafeStr, Path(min_length=1, max_length=36, description="Internal person id")]
-PurposePath = Annotated[SafeStr, Path(max_length=80, pattern=PURPOSE_PATTERN, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
+PurposePath = Annotated[str, Path(max_length=80, pattern=PURPOSE_PATTERN, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
 
 
 def _get_person(session: Session, person_id: str) -> Person:

@@ -25,7 +25,7 @@ class PersonBase(SQLModel):
     display_name: SafeStr = Field(min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     birth_year: int = Field(ge=1900, description="Calendar year of birth; other services see an age band only")
     residency_status: ResidencyStatus
-    preferred_language: SafeStr = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi", schema_extra={"pattern": BCP47})
+    preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi", schema_extra={"pattern": BCP47})
     lives_alone: bool = False
 
 
@@ -60,7 +60,7 @@ class PersonPatch(BaseModel):
     display_name: SafeStr | None = PydanticField(default=None, min_length=1, max_length=200, description="Name shown to staff; stays in this service")
     contact: SafeStr | None = PydanticField(default=None, max_length=200, description="Phone or e-mail (null removes it); stays in this service")
     residency_status: ResidencyStatus | None = None
-    preferred_language: SafeStr | None = PydanticField(default=None, max_length=35, pattern=BCP47, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
+    preferred_language: str | None = PydanticField(default=None, max_length=35, pattern=BCP47, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
     lives_alone: bool | None = None
 
     @field_validator("display_name", "residency_status", "preferred_language", "lives_alone")
