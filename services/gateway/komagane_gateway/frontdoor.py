@@ -79,6 +79,8 @@ class FrontDoor:
                 token = value
             elif name == b"if-none-match":
                 if_none_match = value
+            elif name == b"x-access-reason":
+                return False  # a reason is checked (and used) on the full path alone
         if token is None or token[:7].lower() != b"bearer ":
             return False
         verifier: TokenVerifier = self.state.token_verifier

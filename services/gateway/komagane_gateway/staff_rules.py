@@ -100,8 +100,25 @@ def staff_rules_apply(principal: Principal, method: str, rc: RouteClass) -> bool
     return rc.name == EXPORT_CLASS or ("admin" not in principal.roles and (method in WRITE or rc.name in S2_READ_CLASSES))
 
 
+# What the OpenAPI document declares for the header (printable ASCII, no blank at either end).
+REASON_SHAPE = re.compile(r"[!-~]([ -~]*[!-~])?")
+
+
+def check_given_reason(request: Request) -> None:
+    """A reason given where none is needed is still checked: the document declares one shape."""
+    header = request.headers.get(REASON_HEADER)
+    if header is not None and not (REASON_MIN <= len(header) <= REASON_MAX and REASON_SHAPE.fullmatch(header)):
+        raise Problem(
+            422,
+            "validation-error",
+            f"{REASON_HEADER} must be {REASON_MIN}–{REASON_MAX} printable ASCII characters (percent-encode anything else).",
+            errors=[{"field": REASON_HEADER, "message": "printable ASCII, percent-encoded beyond it"}],
+        )
+
+
 async def apply_staff_rules(request: Request, principal: Principal, rc: RouteClass, person: str | None) -> None:
     """`person`: the person the request is about (path or body), if any."""
+    check_given_reason(request)
     if not staff_rules_apply(principal, request.method, rc):
         return
     if rc.name == EXPORT_CLASS:
