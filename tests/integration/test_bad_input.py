@@ -345,7 +345,7 @@ EXTREMES: list[tuple[str, str, dict[str, Any], str]] = [
 
 
 # Values of another JSON type than the document declares: lax conversion would accept them.
-WRONG_TYPES = [
+WRONG_TYPES: list[tuple[str, str, dict[str, Any], str]] = [
     ("people", "/v1/people", {"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "lives_alone": 0}, "lives_alone"),
     ("people", "/v1/people", {"display_name": "花子", "birth_year": "1950", "residency_status": "RESIDENT"}, "birth_year"),
     ("exchange", f"/v1/hubs/{ANY}/visits", {"person_id": PERSON, "visited_at": 1700000000}, "visited_at"),

@@ -39,7 +39,7 @@ def _schema(route: APIRoute) -> Schema | None:
     key = id(route)
     if key not in _SCHEMAS:
         field = route.body_field
-        annotation = getattr(getattr(field, "field_info", None), "annotation", None) if field is not None else None
+        annotation: Any = getattr(getattr(field, "field_info", None), "annotation", None) if field is not None else None
         single = annotation is not None and len(route.dependant.body_params) == 1
         _SCHEMAS[key] = TypeAdapter(annotation).json_schema(mode="validation") if single else None
     return _SCHEMAS[key]
