@@ -4,37 +4,14 @@ and a session's attendance, each POST's `Location` leading to the resource as an
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 
 from komagane_kit.clock import TOKYO
 from tests.integration.test_exchange_api import PEOPLE, activity, client, emits_one, hub, session_
+from tests.support.readback import every_page, recorded
 
 __all__ = ["client"]  # the fixture, shared with test_exchange_api
-
-
-def recorded(client: TestClient, path: str, body: dict[str, Any], location: str) -> dict[str, Any]:
-    """POST, then GET what its Location names: the same resource."""
-    response = client.post(path, json=body)
-    assert response.status_code == 201, response.text
-    created = response.json()
-    assert response.headers["location"] == f"{location}/{created['id']}"
-    read = client.get(response.headers["location"])
-    assert read.status_code == 200, read.text
-    assert read.json() == created
-    return dict(created)
-
-
-def every_page(client: TestClient, path: str, **params: Any) -> list[str]:
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = client.get(path, params={**params, "limit": 1, **({"cursor": cursor} if cursor else {})}).json()
-        ids += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return ids
 
 
 def test_volunteer_shifts_read_back(client: TestClient) -> None:
