@@ -48,6 +48,8 @@ def _schema(route: APIRoute) -> Schema | None:
 def _of_type(value: Any, name: str) -> bool:
     if isinstance(value, bool) and name in ("integer", "number"):
         return False  # JSON true is no number, whatever Python says
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()  # to JSON Schema, 18.0 is an integer
     return isinstance(value, _JSON_TYPES.get(name, (object,)))
 
 

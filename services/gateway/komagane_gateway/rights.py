@@ -21,7 +21,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from komagane_gateway.auth import CurrentPrincipal, authorize
@@ -36,25 +36,6 @@ PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Interna
 
 # The services that hold person-level data besides the people service, in the export's order.
 HOLDERS = ("exchange", "jobs", "health", "housing", "partners")
-_PATCH_BODY = {"schema": {"$ref": "#/components/schemas/PersonPatch"}}
-
-
-@router.patch(
-    "/v1/people/{person_id}",
-    tags=["people"],
-    summary="Correct a person's record (訂正)",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/merge-patch+json": _PATCH_BODY, "application/json": _PATCH_BODY}}},
-    responses={
-        200: {"description": "The corrected record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PersonPublic"}}}},
-        404: {"description": "No such person", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-    },
-)
-async def correct_person(request: Request, person_id: PersonId, principal: CurrentPrincipal) -> Response:
-    """JSON merge patch (RFC 7396), as `application/merge-patch+json` or `application/json`:
-    display name, contact (`null` removes it), preferred language, lives alone, residency
-    status. The person themself, or staff with `X-Access-Reason`; publishes `PersonUpdated`."""
-    upstream: Upstream = request.app.state.upstreams["people"]
-    return await upstream.forward(request, f"/v1/people/{person_id}")
 
 
 class Export(BaseModel):
