@@ -36,7 +36,7 @@ async def test_bad_bodies_methods_times_and_cursors_are_problems_through_the_gat
     assert kind_of(undeclared) == (405, "method-not-allowed") and undeclared.headers["allow"] == "GET, POST"
     own = await gateway.put("/v1/kpis", json={})  # one of the gateway's own routes
     assert kind_of(own) == (405, "method-not-allowed") and own.headers["allow"] == "GET"
-    odd_reason = await gateway.get("/v1/hubs", headers={"X-Access-Reason": "ab\x7f"})  # given, so checked
+    odd_reason = await gateway.get("/v1/hubs", headers={"X-Access-Reason": "ab"})  # given, so checked
     assert kind_of(odd_reason) == (422, "validation-error"), odd_reason.text
     newline = await gateway.get("/v1/people/a%0Ab")  # no route's pattern takes a newline: nothing is there
     assert kind_of(newline)[0] == 404, newline.text
