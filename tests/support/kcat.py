@@ -7,6 +7,7 @@ bundles (same soname, stable ABI). The client is still code nobody here wrote.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -19,17 +20,23 @@ import confluent_kafka
 
 from komagane_kit.kafka import KafkaAuth
 
-_LIB_DIR = Path(tempfile.gettempdir()) / "komagane-kcat-librdkafka"
-
 
 def _library_path() -> str:
+    """A directory holding `librdkafka.so.1` → this environment's bundled library. One per
+    library path, and the link is replaced whenever it points elsewhere: a link left by another
+    checkout's environment (since deleted) must not stop this one."""
     bundled = sorted((Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs").glob("librdkafka-*.so.1"))
     assert bundled, "confluent-kafka wheel without a bundled librdkafka"
-    _LIB_DIR.mkdir(exist_ok=True)
-    link = _LIB_DIR / "librdkafka.so.1"
-    if not link.exists():
-        link.symlink_to(bundled[0])
-    return str(_LIB_DIR)
+    target = str(bundled[0])
+    directory = Path(tempfile.gettempdir()) / f"komagane-kcat-librdkafka-{hashlib.sha256(target.encode()).hexdigest()[:12]}"
+    directory.mkdir(exist_ok=True)
+    link = directory / "librdkafka.so.1"
+    if not link.is_symlink() or os.readlink(link) != target:
+        staged = directory / f".librdkafka-{os.getpid()}"
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(target)
+        os.replace(staged, link)  # atomic: a concurrent test sees the old link or the new one
+    return str(directory)
 
 
 @dataclass
