@@ -33,14 +33,12 @@ def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-async def _until(stop: threading.Event, work: asyncio.Future[object] | asyncio.Task[object], stack: Stack) -> None:
-    """Wait for `work`, cancelling it on Ctrl-C or when a process of the stack dies."""
+async def _until(stop: threading.Event, work: asyncio.Future[object] | asyncio.Task[object]) -> None:
+    """Wait for `work`, cancelling it on Ctrl-C. A process that dies meanwhile is the supervisor's."""
     while not work.done():
         if stop.is_set():
             work.cancel()
             break
-        for process in [stack.kafka.process, stack.redis.process] + [s.process for s in stack.services()]:
-            process.check_alive()
         await asyncio.wait([work], timeout=1.0)
     await asyncio.gather(work, return_exceptions=True)
 
@@ -65,7 +63,7 @@ async def _town(stack: Stack, data_dir: Path, stop: threading.Event) -> str | No
         seed = int(os.environ.get("KOMAGANE_TOWN_SEED", 2026))
         print(f"loading a town of {people:,} residents with {days} days of history (seed {seed}) through the gateway …", flush=True)
         task = asyncio.ensure_future(load_town(gateway, token, seed=seed, population=people, history_days=days, progress=lambda line: print(line, flush=True)))
-        await _until(stop, task, stack)
+        await _until(stop, task)
         if task.cancelled() or stop.is_set():
             return None
         loaded: Loaded = task.result()
@@ -81,7 +79,7 @@ async def _town(stack: Stack, data_dir: Path, stop: threading.Event) -> str | No
         asyncio.ensure_future(keep_alive(gateway, token, town, ids, stop_live, per_second=rate)) if rate > 0 else asyncio.ensure_future(asyncio.Event().wait())
     )
     try:
-        await _until(stop, live, stack)
+        await _until(stop, live)
     finally:
         stop_live.set()
     return showcase
@@ -125,6 +123,7 @@ def up() -> int:
         service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
     )
     stack = Stack(config)
+    stack.supervisor.report = lambda line: print(line, flush=True)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

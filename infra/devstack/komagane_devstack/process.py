@@ -1,11 +1,17 @@
-"""A child process with its own log file, stopped with SIGTERM and, if it lingers, SIGKILL."""
+"""A child process with its own log file, stopped with SIGTERM and, if it lingers, SIGKILL.
+
+Its log starts afresh each run (the previous run's is kept as `<name>.log.1`), so a failure
+message shows this run's lines; a restart within the run appends to it under a marker line.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,14 +40,35 @@ class ManagedProcess:
         self.cwd = cwd
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        # Set by stop(): an exit the supervisor must not undo. Cleared by start().
+        self.stopped_on_purpose = False
+        self.started_at = 0.0  # monotonic time of the last start
+        self.starts = 0
+        # start() and stop() may come from the supervisor's thread and from a test at once.
+        self._lock = threading.RLock()
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        # A new session, so Ctrl-C in the terminal reaches only the orchestrator, which then
-        # stops children in order instead of all at once.
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        """Start the process, unless it is running already (then this does nothing)."""
+        with self._lock:
+            if self.running():
+                return
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            if self.starts == 0 and self.log_path.exists():
+                self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
+            with self.log_path.open("ab") as log:
+                if self.starts:
+                    log.write(f"\n--- started again at {time.strftime('%H:%M:%S')} (start {self.starts + 1} of this run) ---\n".encode())
+                    log.flush()
+                # A new session, so Ctrl-C in the terminal reaches only the orchestrator, which
+                # then stops children in order instead of all at once.
+                self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.stopped_on_purpose = False
+            self.started_at = time.monotonic()
+            self.starts += 1
+
+    def exit_code(self) -> int | None:
+        """The exit status once it has exited (negative: the signal that ended it), else None."""
+        return self.proc.poll() if self.proc is not None else None
 
     @property
     def pid(self) -> int | None:
@@ -55,22 +82,31 @@ class ManagedProcess:
             raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; log tail:\n{self.log_tail()}")
 
     def stop(self, grace: float = 15.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        with self._lock:
+            self.stopped_on_purpose = True
+            if self.proc is None or self.proc.poll() is not None:
+                return
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """SIGKILL, as a crash would: a supervisor watching this process restarts it."""
+        self.signal(signal.SIGKILL)
+        if self.proc is not None:
             self.proc.wait(timeout=10)
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the process and its children (SIGSTOP/SIGCONT: a hung process)."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signum)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process and its children so far (Linux /proc), those

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from komagane_devstack.infra import KafkaBroker, PostgresServer, RedisServer
+from komagane_devstack.process import ManagedProcess
 from komagane_devstack.services import ServiceProcess
+from komagane_devstack.supervisor import RestartPolicy, Supervisor
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import mint_token
 
@@ -35,6 +37,9 @@ class StackConfig:
     # Profile processor workers in the one consumer group (they split the input partitions);
     # each keeps its own store.
     profiles_workers: int = 1
+    # Restart a child that dies (supervisor.py); tests that kill processes rely on it too.
+    supervise: bool = True
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
 
 
 # The services with a database (the five pillars and partners): name, module to run. Each gets
@@ -78,6 +83,7 @@ class Stack:
         self.internal_token_secret = secrets.token_urlsafe(48)
         # The gateway's data: its development signing key, generated there on first start.
         self.gateway_data_dir = config.data_dir / "gateway"
+        self.supervisor = Supervisor(config.restart_policy)
 
     def database_url(self, service: str) -> str:
         if self.postgres is not None:
@@ -142,6 +148,17 @@ class Stack:
         self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env=gateway_env)
         self.gateway.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
+        if self.config.supervise:
+            for process in self.managed():
+                self.supervisor.watch(process)
+            self.supervisor.start()
+
+    def managed(self) -> list[ManagedProcess]:
+        """Every child process this stack started (a PostgreSQL handed in is not its own)."""
+        infra = [self.kafka.process, self.redis.process]
+        if self.postgres is not None and self._owns_postgres:
+            infra.append(self.postgres.process)
+        return infra + [s.process for s in self.services()]
 
     def processes(self) -> dict[str, int]:
         """Resident memory (KiB) of every process, for the closing figures."""
@@ -167,6 +184,7 @@ class Stack:
         return [*self.pillars.values(), *self.profiles_extra] + [s for s in (self.profiles, self.gateway) if s is not None]
 
     def stop(self) -> None:
+        self.supervisor.stop()
         for service in reversed(self.services()):
             service.stop()
         self.kafka.stop()

@@ -30,6 +30,7 @@ from komagane_gateway.routes import SERVICES, methods_router, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
 from komagane_gateway.upstream import Upstream
+from komagane_kit.health import Check
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
@@ -85,16 +86,19 @@ def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
     async def redis_ready() -> bool:
         return bool(await app.state.redis.ping())
 
-    async def services_ready() -> bool:
-        upstreams = app.state.upstreams.values()
-        return all(await asyncio.gather(*(u.ready() for u in upstreams)))
+    def service_ready(name: str) -> Check:
+        async def ready() -> bool:
+            return bool(await app.state.upstreams[name].ready())
+
+        return ready
 
     app = create_app(
         settings,
         title="Komagane Lifelong-Active Town API",
         description="The public API of the 生涯活躍のまち platform: people, consent and role-and-belonging profiles.",
         routers=ROUTERS,
-        checks={"redis": redis_ready, "services": services_ready},
+        # One check per service, so a failing /readyz names the service that is down.
+        checks={"redis": redis_ready, **{name: service_ready(name) for name in SERVICES}},
         lifespan=lifespan,
         internal_auth=False,  # the gateway authenticates callers itself (auth.py)
         middleware=MIDDLEWARE,
