@@ -7,6 +7,8 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -55,6 +57,28 @@ def problem_response(
 def internal_error_response(instance: str | None = None) -> JSONResponse:
     """The answer to an unexpected exception (logged by the caller): nothing of it leaks out."""
     return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.", instance=instance)
+
+
+# A database or Redis that is away (restarting, unreachable) is not a bug of the request: the
+# caller is told to come back (503 + Retry-After), and a careful client's retry then succeeds.
+DEPENDENCY_OUTAGES: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSONResponse:
+    """The one answer to an exception no handler expected, on every path (routes, fast paths)."""
+    if isinstance(exc, DEPENDENCY_OUTAGES):
+        log.warning("%s %s: a dependency is unavailable: %s", method, path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return problem_response(
+            503, "dependency-unavailable", "A store this service needs is unavailable; please retry shortly.", instance=path, headers={"Retry-After": "2"}
+        )
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return internal_error_response(instance=path)
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -135,8 +159,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return internal_error_response(instance=request.url.path)
+        return unexpected_error_response(exc, request.method, request.url.path)
 
 
 class BodySizeLimit:

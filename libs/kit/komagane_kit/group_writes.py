@@ -23,7 +23,6 @@ stored answer still exist together or not at all, and no request pays for anothe
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komagane_kit.db import gather_inserts, insert_row, send_gathered
-from komagane_kit.errors import Problem, internal_error_response
+from komagane_kit.errors import Problem, unexpected_error_response
 from komagane_kit.groupcommit import GroupCommit
 from komagane_kit.idempotency import (
     HEADER,
@@ -55,7 +54,6 @@ from komagane_kit.idempotency import (
 )
 from komagane_kit.routing import EndpointRoutes
 
-log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 Write = Callable[[Session, Mapping[str, str], Any], Response]
@@ -196,9 +194,8 @@ def _alone(engine: Engine, pending: _Pending) -> _Outcome:
             response = pending.write(session, pending.params, pending.body)
         except Problem as problem:
             response = problem.response(instance=pending.path)
-        except Exception:
-            log.exception("unhandled error on POST %s", pending.path)
-            return _Outcome(response=internal_error_response(instance=pending.path))  # closing rolls back: nothing kept
+        except Exception as exc:
+            return _Outcome(response=unexpected_error_response(exc, "POST", pending.path))  # closing rolls back: nothing kept
         if response.status_code >= 500:
             return _Outcome(response=response)
         try:
@@ -206,9 +203,8 @@ def _alone(engine: Engine, pending: _Pending) -> _Outcome:
                 commit_with_answer(session, response)
             elif isinstance(session, KeyedUnitOfWork):  # a refusal is stored and replayed; its work is rolled back
                 session.settle(response.status_code, response.raw_headers, bytes(response.body))
-        except Exception:
-            log.exception("unhandled error on POST %s", pending.path)
-            return _Outcome(response=internal_error_response(instance=pending.path))
+        except Exception as exc:
+            return _Outcome(response=unexpected_error_response(exc, "POST", pending.path))
         existing = session.existing if isinstance(session, KeyedUnitOfWork) else None
         return _Outcome(response=response, existing=existing)
 

@@ -23,7 +23,6 @@ status, headers and body.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
@@ -33,11 +32,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from komagane_gateway.auth import authorize
 from komagane_gateway.routes import forward
-from komagane_kit.errors import BodySizeLimit, Problem, internal_error_response
+from komagane_kit.errors import BodySizeLimit, Problem, unexpected_error_response
 from komagane_kit.http_telemetry import serve_traced
 from komagane_kit.routing import EndpointRoutes
-
-log = logging.getLogger(__name__)
 
 
 class ForwardedRoutes(EndpointRoutes):
@@ -91,7 +88,6 @@ class DirectForward:
             response = await forward(request, scope["path_params"]["path"], principal)
         except Problem as problem:
             response = problem.response(instance=request.url.path)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            response = internal_error_response(instance=request.url.path)
+        except Exception as exc:
+            response = unexpected_error_response(exc, request.method, request.url.path)
         await response(scope, receive, send)
