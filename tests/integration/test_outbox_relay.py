@@ -6,16 +6,24 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import select as select_columns
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted
 from komagane_contracts.topics import PEOPLE, TopicSpec
 from komagane_devstack.stack import Stack
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.kafka import ensure_topics
-from komagane_kit.outbox import OutboxRelay, backlog, enqueue, enqueue_many
+from komagane_kit.outbox import OutboxMessage, OutboxRelay, backlog, enqueue, enqueue_many
 from komagane_people.main import MIGRATIONS
 from tests.support.kafka import header, read_topic
 from tests.support.waiting import eventually
+
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 async def test_relay_publishes_every_row_once_in_order_per_key(stack: Stack, db_url: str) -> None:
@@ -72,4 +80,62 @@ async def test_bulk_enqueue_is_published_like_single_rows(stack: Stack, db_url: 
         await relay.stop()
     records = await read_topic(stack.kafka.bootstrap, topic)
     assert [header(r, "ce_id") for r in records] == [e.id for e in events]  # one key: in order
+    engine.dispose()
+
+
+async def _relay_until_drained(engine: Engine, bootstrap: str, client_id: str) -> None:
+    relay = OutboxRelay(engine, bootstrap, client_id=client_id, batch_size=50, poll_seconds=0.2)
+    relay.start()
+    try:
+
+        async def drained() -> bool:
+            return (await asyncio.to_thread(backlog, engine))[0] == 0
+
+        await eventually(drained, timeout=60, what="outbox drained")
+    finally:
+        await relay.stop()
+
+
+async def test_a_successor_does_not_publish_again_what_a_killed_relay_left_unmarked(stack: Stack, db_url: str) -> None:
+    topic = f"test.outbox.crash.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(stack.kafka.bootstrap, [TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=3)])
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    first = [CloudEvent.of(ConsentGranted(person_id=f"p-{i % 7}", purpose=f"PARTNER:c{i}", granted_at=datetime.now(UTC))) for i in range(40)]
+    with transaction(engine) as session:
+        enqueue_many(session, first, topic=topic)
+    await _relay_until_drained(engine, stack.kafka.bootstrap, "test-crash-1")
+    # As if the relay died after the broker's acknowledgement and before marking: the last 30
+    # rows are unmarked again, and more rows arrive meanwhile.
+    with engine.begin() as connection:
+        last = [row[0] for row in connection.execute(select_columns(OUTBOX.c.id).order_by(OUTBOX.c.id.desc()).limit(30))]
+        connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_(last)).values(published_at=None))
+    second = [CloudEvent.of(ConsentGranted(person_id=f"p-{i % 7}", purpose=f"PARTNER:d{i}", granted_at=datetime.now(UTC))) for i in range(10)]
+    with transaction(engine) as session:
+        enqueue_many(session, second, topic=topic)
+    await _relay_until_drained(engine, stack.kafka.bootstrap, "test-crash-2")
+    ids = [str(header(r, "ce_id")) for r in await read_topic(stack.kafka.bootstrap, topic)]
+    assert sorted(ids) == sorted(e.id for e in first + second), "every row exactly once, none again"
+    engine.dispose()
+
+
+async def test_rows_acknowledged_while_the_database_fails_to_mark_them_are_not_sent_again(stack: Stack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    topic = f"test.outbox.mark.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(stack.kafka.bootstrap, [TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=1)])
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    events = [CloudEvent.of(ConsentGranted(person_id="m", purpose=f"PARTNER:m{i}", granted_at=datetime.now(UTC))) for i in range(20)]
+    with transaction(engine) as session:
+        enqueue_many(session, events, topic=topic)
+    real_mark = OutboxRelay._mark_published
+    failures = iter([True])
+
+    def mark_or_fail(self: OutboxRelay, ids: list[int]) -> None:
+        if next(failures, False):
+            raise OperationalError("UPDATE outbox", {}, Exception("connection lost"))  # the database away
+        real_mark(self, ids)
+
+    monkeypatch.setattr(OutboxRelay, "_mark_published", mark_or_fail)
+    await _relay_until_drained(engine, stack.kafka.bootstrap, "test-mark")
+    assert [header(r, "ce_id") for r in await read_topic(stack.kafka.bootstrap, topic)] == [e.id for e in events]
     engine.dispose()

@@ -58,9 +58,12 @@ def _consumer_of(*topics: TopicSpec) -> dict[str, tuple[str, ...]]:
 
 def _service(name: str, produces: tuple[TopicSpec, ...], consumes: tuple[TopicSpec, ...] = ()) -> Rights:
     reads = _consumer_of(*consumes)
+    # A service also reads back what it writes: its restarted outbox relay looks for the rows
+    # its predecessor published but had not marked (komagane_kit.outbox_reconcile).
+    own = tuple(t.name for t in produces if t.name not in reads["consume"])
     return Rights(
         produce=tuple(t.name for t in produces) + reads["dlq"],
-        consume=reads["consume"],
+        consume=reads["consume"] + own,
         groups=(name,) if consumes else (),
     )
 
@@ -95,6 +98,7 @@ SERVICE_RIGHTS: dict[str, Rights] = {
         consume=tuple(t.name for t in PARTNER_FEED_INPUTS),
         groups=("partners",),
         produce_prefixes=(PARTNER_TOPIC_PREFIX,),
+        consume_prefixes=(PARTNER_TOPIC_PREFIX,),  # reads back its feeds, as every service (_service)
         create_prefixes=(PARTNER_TOPIC_PREFIX,),
     ),
 }

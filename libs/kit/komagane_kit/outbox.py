@@ -3,8 +3,11 @@
 `enqueue(session, event)` adds the row; `OutboxRelay` publishes unpublished rows in id order
 with an idempotent producer (acks=all), marks them published, and retries with backoff while
 Kafka is unreachable. Nothing is lost: a row stays until the broker acknowledged it, and a row
-is re-sent (never skipped) when anything before it in the batch failed, so per-key order holds
-and consumers see at-least-once delivery, deduplicated by event id. Woken by a commit, the relay
+is re-sent (never skipped) when anything before it in the batch failed, so per-key order holds.
+Nor is anything published twice when the process or its database dies between the broker's
+acknowledgement and the mark: acknowledged rows are remembered until marked, and a relay that
+starts (or recovers from a failed send) first looks for its unmarked rows on the topics
+(outbox_reconcile.py). Consumers still deduplicate by event id, as at-least-once demands. Woken by a commit, the relay
 lingers a few milliseconds (`linger_seconds`) so that commits arriving together share a batch.
 """
 
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import TopicAuthorizationFailedError
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from sqlalchemy import BigInteger, Column, Index, Integer, Row, String, Text, func, insert, update
@@ -32,6 +36,7 @@ from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
 from komagane_kit.db import insert_row, transaction
 from komagane_kit.kafka import producer_config
+from komagane_kit.outbox_reconcile import published_event_ids
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.outbox")
@@ -167,6 +172,11 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
         self.healthy = False
+        # Acknowledged by the broker, but marking them failed (the database went away): marked
+        # first on the next round and never sent again.
+        self._acked_unmarked: list[int] = []
+        # Whether the rows a predecessor left unmarked were looked for on the topics yet.
+        self._reconciled = False
         self._unpublished = (
             select_columns(
                 *(_OUTBOX.c[name] for name in ("id", "event_id", "topic", "message_key", "event_type", "headers", "payload", "traceparent", "tracestate"))
@@ -224,6 +234,8 @@ class OutboxRelay:
                 backoff = 0.1
             except Exception as exc:  # Kafka down, DB hiccup: keep the rows, retry later
                 self.healthy = False
+                # A send whose answer was lost may still have been written: look first next time.
+                self._reconciled = False
                 log.warning("outbox relay: publish failed, retrying in %.1fs: %s", backoff, exc)
                 await self._close_producer()
                 if self._stopping:
@@ -265,7 +277,12 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were marked published."""
+        if self._acked_unmarked:
+            await asyncio.to_thread(self._mark_published, self._acked_unmarked)
+            self._acked_unmarked = []
         rows = await asyncio.to_thread(self._read_batch)
+        if not self._reconciled:
+            rows = await self._skip_already_published(rows)
         if not rows:
             return 0
         producer = await self._ensure_producer()
@@ -283,13 +300,33 @@ class OutboxRelay:
                 break
             done.append(row.id)
         if done:
-            await asyncio.to_thread(self._mark_published, done)
+            try:
+                await asyncio.to_thread(self._mark_published, done)
+            except Exception:
+                self._acked_unmarked = done
+                raise
             self.published_total += len(done)
             self._published_counter.add(len(done))
         if failure is not None:
             await asyncio.to_thread(self._note_failure, rows[len(done)].id, repr(failure))
             raise failure
         return len(done)
+
+    async def _skip_already_published(self, rows: list[Row[Any]]) -> list[Row[Any]]:
+        """Mark the rows a predecessor published but did not mark (outbox_reconcile); the rest."""
+        if rows:
+            try:
+                found = await published_event_ids(self._bootstrap, {row.topic for row in rows}, depth=self._batch_size)
+            except TopicAuthorizationFailedError:
+                log.warning("outbox relay: may not read back its topics; a row published just before a crash may be published twice")
+                found = set()
+            already = [row.id for row in rows if row.event_id in found]
+            if already:
+                await asyncio.to_thread(self._mark_published, already)
+                log.info("outbox relay: %d rows were published before the last stop; marked, not sent again", len(already))
+            rows = [row for row in rows if row.event_id not in found]
+        self._reconciled = True
+        return rows
 
     async def _send(self, producer: AIOKafkaProducer, row: Row[Any]) -> asyncio.Future[Any]:
         parent = propagate.extract({k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v})
