@@ -5,7 +5,9 @@ KOMAGANE_PEOPLE_PORT, KOMAGANE_PROFILES_PORT) and data lives in .data/ (KOMAGANE
 a second `make up` finds the same town again. On first start the town simulator loads a town
 (KOMAGANE_TOWN_PEOPLE residents, default 2,000, with KOMAGANE_TOWN_DAYS of history, default 90,
 from KOMAGANE_TOWN_SEED) through the gateway; then it keeps a live trickle
-(KOMAGANE_TOWN_RATE actions per second, default 2; 0 turns it off). Ctrl-C stops every process, in order.
+(KOMAGANE_TOWN_RATE actions per second, default 2; 0 turns it off). KOMAGANE_DATABASE=postgresql
+runs the services on a PostgreSQL cluster in data/postgres instead of SQLite files. A process that
+dies is restarted (supervisor.py); Ctrl-C stops every process, in order.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_rea
   logs            {stack.log_dir}
 
 The town goes on living (a live trickle of visits, sessions, shifts and migration steps).
+A process that dies is restarted by itself, with one line here each time.
 Press Ctrl-C to stop everything.""",
         flush=True,
     )
@@ -121,7 +124,11 @@ def up() -> int:
         gateway_port=_port("KOMAGANE_GATEWAY_PORT", 8100),
         profiles_port=_port("KOMAGANE_PROFILES_PORT", 8106),
         service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
+        database=os.environ.get("KOMAGANE_DATABASE", "sqlite"),
     )
+    if config.database not in ("sqlite", "postgresql"):
+        print(f"KOMAGANE_DATABASE must be sqlite or postgresql, not {config.database!r}", file=sys.stderr)
+        return 2
     stack = Stack(config)
     stack.supervisor.report = lambda line: print(line, flush=True)
     stop = threading.Event()
