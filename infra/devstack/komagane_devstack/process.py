@@ -115,7 +115,7 @@ class ManagedProcess:
         if self.proc is None:
             return 0.0
         ticks = 0
-        for pid in _tree(self.proc.pid):
+        for pid in process_tree(self.proc.pid):
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except (FileNotFoundError, ProcessLookupError):
@@ -129,7 +129,7 @@ class ManagedProcess:
         if self.proc is None:
             return 0
         total = 0
-        for pid in _tree(self.proc.pid):
+        for pid in process_tree(self.proc.pid):
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
@@ -145,7 +145,7 @@ class ManagedProcess:
             return ""
 
 
-def _tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
