@@ -1,4 +1,4 @@
-"""Belonging and role metrics on fixed histories (DESIGN §5)."""
+"""Belonging and role metrics on fixed histories (docs/architecture.md, How a profile is computed)."""
 
 from __future__ import annotations
 

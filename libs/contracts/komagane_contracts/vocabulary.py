@@ -8,7 +8,7 @@ from enum import StrEnum
 
 
 class Sensitivity(StrEnum):
-    """DESIGN §4: S0 aggregate, S1 personal, S2 要配慮個人情報, S3 derived risk flags."""
+    """S0 aggregate, S1 personal, S2 要配慮個人情報, S3 derived risk flags (docs/architecture.md, Consent and sensitivity)."""
 
     S0 = "S0"
     S1 = "S1"
@@ -31,7 +31,7 @@ class ResidencyStatus(StrEnum):
 
 
 class AgeBand(StrEnum):
-    """The bands of the hub mix index (DESIGN §5); the only age other services ever see."""
+    """The bands of the hub mix index (docs/architecture.md, How a profile is computed); the only age other services ever see."""
 
     UNDER_18 = "0-17"
     ADULT_18_39 = "18-39"

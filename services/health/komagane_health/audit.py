@@ -1,4 +1,4 @@
-"""The append-only audit log of person-level reads of S2 data (DESIGN §4).
+"""The append-only audit log of person-level reads of S2 data (docs/architecture.md, Consent and sensitivity).
 
 Each such read adds an entry in the same transaction as the read: who, in which role, for which
 purpose, the reason they gave, what was read, and when. No API edits or deletes entries (only

@@ -1,7 +1,7 @@
 """What a partner feed may ever carry, derived from the event contract.
 
-A partner topic is a projection, never a copy (DESIGN §4): of each shareable event type only
-coded fields survive — no internal ids (a hub becomes its name), no free text, no names or
+A partner topic is a projection, never a copy (docs/architecture.md, Consent and sensitivity):
+of each shareable event type only coded fields survive — no internal ids (a hub becomes its name), no free text, no names or
 contacts, timestamps become dates; the person becomes a per-partner pseudonym with an age in
 10-year bands. Types above S1, consent events and anything on internal topics are not shareable.
 An agreement chooses event types and fields from this catalogue; the rest is refused.

@@ -1,4 +1,4 @@
-"""The log of requests under a person's rights (DESIGN §4: requests are audited).
+"""The log of requests under a person's rights (requests are audited: docs/correction-and-disclosure.md).
 
 Every correction (訂正) and every disclosure (開示) of a person's data adds an entry in the same
 transaction as the request's work: who asked, in which role, why (staff must say why; the

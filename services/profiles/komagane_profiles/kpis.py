@@ -1,4 +1,4 @@
-"""City KPIs per calendar month (DESIGN §5), by event time, aggregate only.
+"""City KPIs per calendar month (docs/architecture.md, How a profile is computed), by event time, aggregate only.
 
 Two halves, both pure:
 

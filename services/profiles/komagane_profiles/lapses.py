@@ -1,4 +1,4 @@
-"""Lapse detection (DESIGN §5): days since the last participation above max(28, 2 × the median gap).
+"""Lapse detection (docs/architecture.md, How a profile is computed): days since the last participation above max(28, 2 × the median gap).
 
 "Today" is the processor's event-time watermark (the latest event time it has folded), not the
 wall clock, so the same history gives the same answer on replay.

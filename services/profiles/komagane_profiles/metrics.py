@@ -1,4 +1,4 @@
-"""Belonging and role metrics of one person (DESIGN §5), as pure functions of their history.
+"""Belonging and role metrics of one person (docs/architecture.md, How a profile is computed), as pure functions of their history.
 
 The history is a list of participation records; every metric is computed "as of" a date that
 comes from event time (the latest event folded in), never from the wall clock, so replaying the

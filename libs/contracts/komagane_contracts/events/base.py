@@ -2,9 +2,10 @@
 
 Each concrete event declares its CloudEvents type, sensitivity class, controller and topic as
 class variables, so producers, consumers, topic creation and schema generation read one source.
-An event type that some of its events raise above that class (DESIGN §4: welfare work, support-
-specific activities) declares it too, with the condition (`raised_sensitivity`): the envelope
-refuses any other level, and the published contract lists exactly what the class declares.
+An event type that some of its events raise above that class (welfare work, support-specific
+activities: docs/architecture.md, Consent and sensitivity) declares it too, with the condition
+(`raised_sensitivity`): the envelope refuses any other level, and the published contract lists
+exactly what the class declares.
 """
 
 from __future__ import annotations

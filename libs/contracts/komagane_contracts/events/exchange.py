@@ -47,7 +47,7 @@ class ActivityCategory(StrEnum):
 
 
 class ParticipationMode(StrEnum):
-    """Receiving modes build belonging; contributing modes are roles (DESIGN §3)."""
+    """Receiving modes build belonging; contributing modes are roles (docs/architecture.md, How a profile is computed)."""
 
     ATTEND = "ATTEND"
     LEARN = "LEARN"

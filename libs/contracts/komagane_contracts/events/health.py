@@ -1,4 +1,4 @@
-"""Events of the health service (健康づくり). See DESIGN §3 for the names and §4 for sensitivity.
+"""Events of the health service (健康づくり). See docs/architecture.md (Events; Consent and sensitivity).
 
 Two topics keep 要配慮個人情報 apart from everything else:
 

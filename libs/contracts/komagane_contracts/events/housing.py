@@ -1,5 +1,6 @@
 """Events of the housing service (住まい): properties, trial stays, migration cases, moves,
-relocations, workation and relationship-population registration. See DESIGN §3 and §4.
+relocations, workation and relationship-population registration. See docs/architecture.md
+(Events; Consent and sensitivity).
 
 Property events are not about a person (S0) and are keyed by property id, so everything that
 happens to one property stays in order; an owner's identity stays in the service. Everything a
@@ -148,7 +149,7 @@ class TrialStayStarted(_PersonHousingEvent):
 
 
 class TrialStayCompleted(_PersonHousingEvent):
-    """Completed trial stays feed the migration-funnel KPI (DESIGN §5)."""
+    """Completed trial stays feed the migration-funnel KPI (docs/architecture.md, How a profile is computed)."""
 
     event_type: ClassVar[str] = "jp.komagane.housing.trial-stay-completed.v1"
     stay_id: str

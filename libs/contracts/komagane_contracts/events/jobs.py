@@ -1,4 +1,4 @@
-"""Events of the jobs service (活躍・しごと). See DESIGN §3 for the names and §4 for sensitivity.
+"""Events of the jobs service (活躍・しごと). See docs/architecture.md (Events; Consent and sensitivity).
 
 Person-centred events are keyed by person id; opportunity and seminar events (no person) by
 their own id. Any person-level event about a WELFARE_A, WELFARE_B or TRAINING arrangement

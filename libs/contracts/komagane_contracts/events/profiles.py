@@ -18,7 +18,7 @@ PROFILES_SOURCE = "/komagane/profiles"
 
 
 class Belonging(BaseModel):
-    """Where the person belongs (居場所), DESIGN §5; each indicator lists the events behind it."""
+    """Where the person belongs (居場所; docs/architecture.md, How a profile is computed); each indicator lists the events behind it."""
 
     places: list[str] = Field(description="hub:<id> or group:<id> attended in at least 2 of the last 3 calendar months")
     regularity_12w: float = Field(ge=0, le=1, description="Share of the last 12 weeks with any participation")
@@ -29,7 +29,7 @@ class Belonging(BaseModel):
 
 
 class Role(BaseModel):
-    """What the person gives (役割), DESIGN §5."""
+    """What the person gives (役割; docs/architecture.md, How a profile is computed)."""
 
     role_types: list[str] = Field(description="Distinct contributing role types in the last 12 months")
     contribution_hours_this_month: float
