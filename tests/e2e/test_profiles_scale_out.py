@@ -31,6 +31,7 @@ async def test_two_workers_split_the_partitions_and_give_the_single_worker_resul
     first = stack.profiles
     env = {name: value for name, value in first.env.items() if name != "PROFILES_WEB_PORT"}
     env["PROFILES_DATA_DIR"] = str(stack.config.data_dir / "profiles-second")
+    env["PROFILES_INSTANCE_ID"] = "profiles-second"  # a member of its own (the same name would fence the first)
     second = ServiceProcess("profiles-second", "komagane_profiles", stack.log_dir, port_env="PROFILES_WEB_PORT", env=env)
     second.start()
     try:

@@ -128,7 +128,8 @@ class Stack:
             self.log_dir,
             port=self.config.profiles_port,
             port_env="PROFILES_WEB_PORT",
-            env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles")},
+            # One static group member per worker and data dir: a restart gets its partitions at once.
+            env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles"), "PROFILES_INSTANCE_ID": "profiles-1"},
         )
         self.profiles_extra = [
             ServiceProcess(
@@ -136,7 +137,7 @@ class Stack:
                 "komagane_profiles",
                 self.log_dir,
                 port_env="PROFILES_WEB_PORT",
-                env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / f"profiles-{n}")},
+                env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / f"profiles-{n}"), "PROFILES_INSTANCE_ID": f"profiles-{n}"},
             )
             for n in range(2, self.config.profiles_workers + 1)
         ]

@@ -14,16 +14,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import date, datetime
 from typing import Any, ClassVar
 
 import faust
 import orjson
 import redis.asyncio as aioredis
 from faust.types import TP, EventT
-from faust.types.transports import TransportT
 from faust.web import Request, Response, View
 from opentelemetry import trace
+from redis.exceptions import RedisError
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
@@ -49,10 +48,11 @@ from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.batching import BatchingAgent, as_event
 from komagane_profiles.erasure import forget_in_redis
-from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state, person_of, profile_of
+from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state, person_of
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
-from komagane_profiles.lapses import lapse_due, lapse_of
+from komagane_profiles.lapses import LapseWatch, Watermark, lapse_of
+from komagane_profiles.membership import membership_settings
 from komagane_profiles.pipeline import (
     ANONYMISE,
     CITY_KEY,
@@ -63,12 +63,12 @@ from komagane_profiles.pipeline import (
     fold_kpi,
     grouped_records,
     hub_mix_of,
-    profile_json,
     records_of,
 )
 from komagane_profiles.progress import StallWatch, partition_progress, progress_json
+from komagane_profiles.readmodel import ReadModelWatch, survives_outages, write_read_model
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
-from komagane_profiles.transport import Transport
+from komagane_profiles.worker import ProfilesApp
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.profiles")
@@ -79,20 +79,10 @@ settings = ProfilesSettings()
 setup_telemetry(settings.service_name, log_level=settings.log_level, libraries=())
 
 
-class ProfilesApp(faust.App):
-    """faust.App on the consumer whose deliveries are fenced off around rebalances (transport.py)."""
-
-    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
-        self.fetch_max_wait_ms = fetch_max_wait_ms  # read by the consumer (transport.ConsumerThread)
-        super().__init__(*args, **kwargs)
-
-    def _new_transport(self) -> TransportT:
-        return Transport(self.conf.broker_consumer, self)
-
-
 app = ProfilesApp(
     settings.profiles_app_id,
     **faust_broker_settings(settings),
+    **membership_settings(settings),
     store=settings.profiles_store,
     datadir=settings.profiles_data_dir,
     web_host=settings.profiles_web_host,
@@ -103,6 +93,8 @@ app = ProfilesApp(
     processing_guarantee="at_least_once",
     table_standby_replicas=0,
     fetch_max_wait_ms=settings.profiles_fetch_max_wait_ms,
+    stop_wait_seconds=settings.profiles_stop_wait_seconds,
+    stop_deadline_seconds=settings.profiles_stop_deadline_seconds,
 )
 
 # Person-centred input topics, co-partitioned with the person table (same partition count,
@@ -197,35 +189,6 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
         return []
     items = raw.items() if isinstance(raw, dict) else raw
     return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
-
-
-class Watermark:
-    """The latest event time this worker has folded: "now" for event-time checks such as lapses."""
-
-    latest: datetime | None = None
-
-    @classmethod
-    def advance(cls, time: datetime) -> None:
-        if cls.latest is None or time > cls.latest:
-            cls.latest = time
-
-
-class LapseWatch:
-    """When each person of this worker's partitions lapses if nothing else happens
-    (lapses.lapse_due), kept at every flush and on every recovery: the periodic check then reads
-    the states that are due, not every state of the town (a whole town's states, decoded every
-    minute, held the event loop for longer than the latency the profiles promise)."""
-
-    due: ClassVar[dict[str, date]] = {}
-
-    @classmethod
-    def note(cls, person_id: str, state: State) -> date | None:
-        due = lapse_due(state)
-        if due is None:
-            cls.due.pop(person_id, None)
-        else:
-            cls.due[person_id] = due
-        return due
 
 
 def load_person(person_id: str) -> State | None:
@@ -447,6 +410,7 @@ class KpiOutputs:
 
 
 @app.timer(settings.profiles_kpi_flush_seconds)
+@survives_outages("the city KPI flush")
 async def flush_city_kpis() -> None:
     if not KpiOutputs.dirty:
         return
@@ -482,6 +446,7 @@ async def rewrite_city_kpis() -> None:
 
 
 @app.timer(settings.profiles_lapse_check_seconds)
+@survives_outages("the lapse check")
 async def check_lapses() -> None:
     """Alert care staff once per lapse: HSETNX on the alerts hash is the "already told" flag."""
     if Watermark.latest is None:
@@ -505,29 +470,32 @@ async def check_lapses() -> None:
 
 @person_state.on_recover
 async def rebuild_read_model() -> None:
-    """After (re)start or rebalance, rewrite Redis from the table: the read model is derived
-    data, so it must never depend on Redis having kept anything. The lapse watch is refilled
-    from the same pass."""
-    written = 0
-    pipeline = redis_client().pipeline(transaction=False)
+    """After (re)start or rebalance, rewrite Redis from the tables (readmodel.py); the lapse
+    watch is refilled from the same pass. With Redis away, the watch rewrites it once back."""
     LapseWatch.due.clear()  # this worker's people are the ones in its partitions now
-    for person_id, raw in list(person_state.items()):
-        state = decode_state(raw) if raw else None
-        if state is None or person_id.startswith(ERASED_KEY_PREFIX):
-            continue
-        LapseWatch.note(person_id, state)
-        profile = profile_of(state)
-        if profile is None:
-            continue
-        pipeline.set(profile_key(person_id), profile_json(profile))
-        written += 1
-        if written % 500 == 0:
-            await pipeline.execute()
-    for hub_id, state in list(hub_mix.items()):
-        if state:
-            pipeline.set(hub_mix_key(hub_id), hub_mix_of(dict(state)).model_dump_json())
-    await pipeline.execute()
+    read_model_watch.recovered = True
+    people = list(person_state.items())
+    try:
+        written = await write_read_model(redis_client(), people, list(hub_mix.items()), note=LapseWatch.note)
+        await read_model_watch.mark()
+    except RedisError as exc:
+        log.warning("the read model could not be rewritten (%s): it is when Redis is back", exc)
+        for person_id, raw in people:
+            if raw and not person_id.startswith(ERASED_KEY_PREFIX):
+                LapseWatch.note(person_id, decode_state(raw))
+        return
     log.info("read model rebuilt from the tables: %d profiles", written)
+
+
+async def rewrite_lost_read_model() -> int:
+    """Everything this worker owns in Redis, after Redis lost it: profiles, hub mixes, the
+    alerts already told (as of today), and every month's KPIs at the next KPI flush."""
+    today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
+    told = lambda person_id, state: person_id not in LapseWatch.due  # noqa: E731  # told alerts leave the watch
+    written = await write_read_model(redis_client(), list(person_state.items()), list(hub_mix.items()), told=told, today=today)
+    KpiOutputs.written.clear()
+    KpiOutputs.dirty |= set(KpiTotals.months)
+    return written
 
 
 person_batches = BatchingAgent(
@@ -539,6 +507,15 @@ person_batches = BatchingAgent(
     keys=lambda: len(PersonOutputsBatch.batch.people),
     max_delay=settings.profiles_batch_max_delay_seconds,
 )
+
+
+read_model_watch = ReadModelWatch(settings.profiles_instance_id, redis_client, rewrite_lost_read_model, [person_batches.lock, hub_batches.lock])
+
+
+@app.timer(settings.profiles_read_model_check_seconds)
+@survives_outages("the read model check")
+async def watch_read_model() -> None:
+    await read_model_watch.check()
 
 
 @app.agent(person_events, concurrency=1)

@@ -6,7 +6,8 @@ wall clock, so the same history gives the same answer on replay.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_profiles.fold import State
@@ -40,3 +41,32 @@ def lapse_of(state: State, today: date) -> BelongingLapsed | None:
     if days_since <= threshold:
         return None
     return BelongingLapsed(person_id=state["person_id"], last_participation=last, days_since=days_since, threshold_days=threshold, as_of=today)
+
+
+class Watermark:
+    """The latest event time this worker has folded: "now" for event-time checks such as lapses."""
+
+    latest: datetime | None = None
+
+    @classmethod
+    def advance(cls, time: datetime) -> None:
+        if cls.latest is None or time > cls.latest:
+            cls.latest = time
+
+
+class LapseWatch:
+    """When each person of this worker's partitions lapses if nothing else happens
+    (`lapse_due`), kept at every flush and on every recovery: the periodic check then reads
+    the states that are due, not every state of the town (a whole town's states, decoded every
+    minute, held the event loop for longer than the latency the profiles promise)."""
+
+    due: ClassVar[dict[str, date]] = {}
+
+    @classmethod
+    def note(cls, person_id: str, state: State) -> date | None:
+        due = lapse_due(state)
+        if due is None:
+            cls.due.pop(person_id, None)
+        else:
+            cls.due[person_id] = due
+        return due

@@ -48,6 +48,23 @@ class ProfilesSettings(BaseSettings):
     # Longest the broker holds a fetch with nothing new to return: it bounds how long records
     # that arrive meanwhile wait (transport.ConsumerThread).
     profiles_fetch_max_wait_ms: int = 100
+    # This worker's static member name in the consumer group (Kafka's group.instance.id): the
+    # same for every run of the same worker (with the same data dir), unique among workers.
+    # A worker that comes back under its name gets its partitions at once (membership.py).
+    # None: a dynamic member, which waits for its dead predecessor's session to expire.
+    profiles_instance_id: str | None = None
+    # How long the broker waits for a silent member (one gone for good, or stopped: a static
+    # member does not leave the group) before it hands its partitions to the other workers.
+    profiles_session_timeout_seconds: float = 20.0
+    # On a stop, how long the consumer waits for the last batches to be written and committed
+    # (each of its steps that needs the broker): with Kafka away they never are (transport.py).
+    profiles_stop_wait_seconds: float = 2.0
+    # And when the stop began this long ago, whatever still waits for the broker is abandoned:
+    # the process ends (worker.py).
+    profiles_stop_deadline_seconds: float = 6.0
+    # How often the worker checks that Redis still holds its read model (its marker key), and
+    # rewrites it from the tables if not (readmodel.py).
+    profiles_read_model_check_seconds: float = 1.0
     log_level: str = "INFO"
 
 

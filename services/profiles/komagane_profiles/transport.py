@@ -20,12 +20,16 @@ messages, which recovery reads and seeks by itself, pass as before.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from mode import ServiceT
+
+log = logging.getLogger(__name__)
 
 YIELD_EVERY = 100  # messages handed out before giving the event loop a turn (a fetch can be large)
 
@@ -185,6 +189,25 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
             await self.can_resume_flow.wait()
             await asyncio.sleep(0)  # never a busy loop, whatever order the two events are set in
 
+    async def wait_empty(self) -> None:
+        """On a stop, wait for the streams' unacknowledged messages for a bounded time only.
+
+        faust waits until every message handed out is acknowledged and committed. With the
+        broker away a batch's outputs cannot be written, so its messages are never
+        acknowledged and the stop hung in "Wait for streams..." until it was killed. Their
+        offsets are not committed: the next run reads them again (folding is idempotent).
+        """
+        if not self.app.should_stop:
+            await super().wait_empty()  # a rebalance: the batches are flushed and acknowledged
+            return
+        await bounded(super().wait_empty(), self.app.stop_wait_seconds, "the streams' last messages to be written and committed")
+
+    async def commit_and_end_transactions(self) -> None:
+        if not self.app.should_stop:
+            await super().commit_and_end_transactions()
+            return
+        await bounded(super().commit_and_end_transactions(), self.app.stop_wait_seconds, "the last commit")
+
     def fence_state(self) -> dict[str, Any]:
         return {
             "epoch": self._epoch,
@@ -195,6 +218,18 @@ class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]  # faust's driver
             "flow_active": self.flow_active,
             "paused": sorted(f"{tp.topic}:{tp.partition}" for tp in self._paused_partitions),
         }
+
+
+async def bounded(step: Coroutine[Any, Any, None], seconds: float, what: str) -> None:
+    """`step`, given up after `seconds`. Cancelled, not awaited: faust's commit retries through
+    a cancellation while the broker is away, so waiting for it to end (asyncio.wait_for) hung."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        task.result()
+        return
+    task.cancel()
+    log.warning("stopping without waiting longer for %s (%.0f s; is Kafka away?): what was not committed is read again", what, seconds)
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
@@ -215,5 +250,24 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[mis
         return consumer
 
 
+class Producer(faust_aiokafka.Producer):  # type: ignore[misc]
+    """faust's producer, whose stop does not wait for the broker for ever.
+
+    Stopping flushes what is buffered and closes the client; with the broker away neither ends
+    (a batch expires only after faust's 20-minute request timeout). What was not sent belongs
+    to messages not acknowledged, which the next run reads and folds again.
+    """
+
+    async def flush(self) -> None:
+        if not self.app.should_stop:
+            await super().flush()
+            return
+        await bounded(super().flush(), self.app.stop_wait_seconds, "the producer's buffer to be sent")
+
+    async def on_stop(self) -> None:
+        await bounded(super().on_stop(), self.app.stop_wait_seconds, "the producer to close")
+
+
 class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
     Consumer = Consumer
+    Producer = Producer
