@@ -37,7 +37,7 @@ from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.topics import dlq_name
 from komagane_kit.db import transaction
 from komagane_kit.dlq import dead_letter_headers
-from komagane_kit.kafka import CLOSE_SECONDS, client_options, producer_config, stop_client
+from komagane_kit.kafka import ABANDON_SECONDS, CLOSE_SECONDS, client_options, producer_config, stop_client
 from komagane_kit.telemetry import context_from_headers
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,8 @@ class EventConsumer:
                 await producer.start()
                 await consumer.start()
             except BaseException as exc:  # cancelled too (a stop): neither may be left half open
-                await stop_client(producer, name=f"{self.group_id} dead-letter producer")
-                await stop_client(consumer, name=f"{self.group_id} consumer")
+                await stop_client(producer, name=f"{self.group_id} dead-letter producer", timeout=ABANDON_SECONDS)
+                await stop_client(consumer, name=f"{self.group_id} consumer", timeout=ABANDON_SECONDS)
                 if not isinstance(exc, KafkaError):
                     raise
                 log.warning("consumer %s cannot reach Kafka, retrying in %.1fs: %s", self.group_id, backoff, exc)

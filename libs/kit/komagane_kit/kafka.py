@@ -26,6 +26,9 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 # How long closing one client may take: with the broker away, a producer's flush or a
 # consumer's leave-group request would otherwise wait for timeouts far longer than a shutdown.
 CLOSE_SECONDS = 2.0
+# Closing a client that never connected, or whose unsent messages are kept elsewhere (the
+# outbox): nothing worth waiting for.
+ABANDON_SECONDS = 0.5
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
 from komagane_kit.db import insert_row, transaction
-from komagane_kit.kafka import producer_config, stop_client
+from komagane_kit.kafka import ABANDON_SECONDS, CLOSE_SECONDS, producer_config, stop_client
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("komagane.outbox")
@@ -201,7 +201,7 @@ class OutboxRelay:
         _wake_callbacks.append(self.wake)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self, drain_seconds: float = 5.0) -> None:
+    async def stop(self, drain_seconds: float = 3.0) -> None:
         """Publish what is left (bounded by `drain_seconds`), then close the producer.
 
         With the broker away nothing is tried again: the rows stay unpublished in the database
@@ -218,7 +218,8 @@ class OutboxRelay:
                 log.warning("outbox relay: rows left unpublished after %.0f s; the next start sends them", drain_seconds)
                 self._task.cancel()
                 await asyncio.wait({self._task})  # (to_thread work cannot be interrupted; it is short)
-            if not self._task.cancelled() and self._task.exception() is not None:
+                await self._close_producer(timeout=ABANDON_SECONDS)  # its unsent messages are still rows
+            elif not self._task.cancelled() and self._task.exception() is not None:
                 log.warning("outbox relay ended with %r", self._task.exception())
         await self._close_producer()
 
@@ -261,15 +262,15 @@ class OutboxRelay:
             try:
                 await producer.start()
             except BaseException:
-                await stop_client(producer, name=f"{self._client_id} producer")
+                await stop_client(producer, name=f"{self._client_id} producer", timeout=ABANDON_SECONDS)
                 raise
             self._producer = producer
         return self._producer
 
-    async def _close_producer(self) -> None:
+    async def _close_producer(self, timeout: float = CLOSE_SECONDS) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            await stop_client(producer, name=f"{self._client_id} producer")
+            await stop_client(producer, name=f"{self._client_id} producer", timeout=timeout)
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were marked published."""
