@@ -14,6 +14,8 @@
   every `READINESS_PROBE_SECONDS`, only then): the first 200 closes it on probation
   (`ready_again`), so a restarted service is answering again within a probe interval of
   being ready, not after whatever is left of `open_seconds`. Nothing is added per request.
+  Should the first call after that fail too, readiness evidently does not speak for the routes
+  (a service failing with its database up): then the circuit waits out `open_seconds` as before.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class CircuitBreaker:
     # Called when the circuit opens (not on every request): the upstream starts following the
     # service's readiness then.
     on_open: Callable[[], None] | None = None
+    on_probation: bool = False  # closed by readiness; not yet confirmed by a successful call
 
     @property
     def state(self) -> str:
@@ -97,13 +100,15 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at = None
         self.trial_in_flight = False
+        self.on_probation = False
 
     def failed(self) -> None:
         self.failures += 1
         if self.trial_in_flight or self.failures >= self.failure_threshold:
             self.opened_at = self.clock()
-            if self.on_open is not None:
+            if self.on_open is not None and not self.on_probation:
                 self.on_open()
+            self.on_probation = False
         self.trial_in_flight = False
 
     def ready_again(self) -> None:
@@ -114,3 +119,4 @@ class CircuitBreaker:
         self.opened_at = None
         self.trial_in_flight = False
         self.failures = max(self.failure_threshold - 1, 0)
+        self.on_probation = True
