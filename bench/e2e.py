@@ -49,7 +49,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.loadclient import LoadClient, LoadClientError
+from komagane_client import ClientError, LeanTransport, Pending, PlatformClient, RetryPolicy
 from komagane_contracts.topics import EXCHANGE, HOUSING, JOBS, PEOPLE, PROFILES
 from komagane_devstack.paths import repo_root
 from komagane_devstack.process import free_port
@@ -88,6 +88,7 @@ class Step:
     stages_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     unreflected: int = 0
     shed: int = 0
+    retried: int = 0  # attempts after a 429/5xx or a broken connection, same Idempotency-Key (komagane_client)
     memory_kib: dict[str, int] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process, from the step's start until the profiles caught up
 
@@ -102,6 +103,7 @@ class Step:
             "accepted": self.accepted,
             "achieved_per_s": round(self.accepted / self.elapsed, 1) if self.elapsed else 0,
             "errors": dict(self.errors),
+            "retried": self.retried,
             "write_to_profile_ms": _quantiles_ms(self.latencies),
             "p99_ms_by_window": self.p99_by_window(),
             "stages_ms": self.stages_ms,
@@ -246,9 +248,13 @@ class Bench:
                     return
                 step.sent += 1
                 try:
-                    status, answer = await writer.post(visits_path, json.dumps({"person_id": person}).encode(), {"Idempotency-Key": uuid.uuid4().hex})
-                    created = json.loads(answer) if status == 201 else None
-                except (LoadClientError, OSError, TimeoutError) as exc:
+                    reply = await writer.post(visits_path, body=json.dumps({"person_id": person}).encode(), key=uuid.uuid4().hex)
+                    status = reply.status
+                    created = json.loads(reply.body) if status == 201 else None
+                except Pending:
+                    step.errors["pending"] += 1  # unanswered within the deadline: maybe stored
+                    return
+                except (ClientError, OSError, TimeoutError) as exc:
                     step.errors[type(exc).__name__] += 1
                     return
             if created is not None:
@@ -259,10 +265,11 @@ class Bench:
             else:
                 step.errors[str(status)] += 1
 
-        # The load comes from a lean keep-alive client (loadclient.py): the client shares the
-        # machine's two cores with everything it measures.
+        # The load comes from the platform's client in its lean mode (komagane_client.lean): the
+        # client shares the machine's two cores with everything it measures. It retries as the
+        # careful clients do; retries are counted apart from errors.
         visits_path = f"/v1/hubs/{self.hub}/visits"
-        writer = self._gateway_client(self.concurrency)
+        writer = self._gateway_writer(self.concurrency)
         cpu_before = {**await asyncio.to_thread(self.stack.cpu_seconds), "bench client": _own_cpu_seconds()}
         tasks = []
         memory_task = asyncio.create_task(self._sample_memory(step, step.seconds / 2)) if sample_memory else None
@@ -277,7 +284,8 @@ class Bench:
             tasks.append(asyncio.create_task(write(n)))
         await asyncio.gather(*tasks)
         step.elapsed = time.perf_counter() - began
-        await writer.close()
+        step.retried = writer.stats.retried
+        await writer.aclose()
         if memory_task:
             await memory_task
         # Wait for the profiles to catch up with every accepted write (bounded).
@@ -303,12 +311,19 @@ class Bench:
         await asyncio.sleep(after)
         step.memory_kib = await asyncio.to_thread(self.stack.processes)
 
-    def _gateway_client(self, connections: int) -> LoadClient:
-        """A lean keep-alive client (loadclient.py) to the gateway with the bench's token."""
+    def _gateway_client(self, connections: int) -> LeanTransport:
+        """The lean keep-alive transport (komagane_client.lean) to the gateway with the bench's token."""
         assert self.stack.gateway is not None
         gateway = urlsplit(self.stack.gateway.url)
         assert gateway.hostname is not None and gateway.port is not None
-        return LoadClient(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=connections)
+        return LeanTransport(gateway.hostname, gateway.port, {"Authorization": self.client.headers["Authorization"]}, connections=connections)
+
+    def _gateway_writer(self, connections: int) -> PlatformClient:
+        """The platform's client in its lean mode, with the bench's token; a write still
+        unanswered after 30 s (the old request timeout) is counted as pending."""
+        assert self.stack.gateway is not None
+        token = self.client.headers["Authorization"].removeprefix("Bearer ")
+        return PlatformClient(self.stack.gateway.url, token=token, lean=True, concurrency=connections, policy=RetryPolicy(deadline=30.0))
 
     async def reads(self, seconds: float) -> dict[str, Any]:
         reader = self._gateway_client(self.read_concurrency)
@@ -318,7 +333,7 @@ class Bench:
             await reader.close()
 
 
-async def read_load(client: LoadClient, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+async def read_load(client: LeanTransport, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
     """Reads from `concurrency` loops for `seconds`. The lean client, as for the writes: with a
     heavier one the client's own CPU, not the server, set both rates of the ratio."""
     latencies: list[float] = []
@@ -332,7 +347,7 @@ async def read_load(client: LoadClient, paths: list[str], seconds: float, concur
             began = time.perf_counter()
             try:
                 status, _ = await client.get(paths[n % len(paths)])
-            except (LoadClientError, OSError, TimeoutError):
+            except (ClientError, OSError, TimeoutError):
                 status = 0
             if status == 200:
                 latencies.append(time.perf_counter() - began)
@@ -534,7 +549,7 @@ async def bare_reads(body: bytes, people: list[str], seconds: float, concurrency
                             break
                     except httpx.HTTPError:
                         await asyncio.sleep(0.1)
-            reader = LoadClient("127.0.0.1", port, {}, connections=concurrency)
+            reader = LeanTransport("127.0.0.1", port, {}, connections=concurrency)
             try:
                 return await read_load(reader, [f"/v1/profiles/{p}" for p in people], seconds, concurrency)
             finally:

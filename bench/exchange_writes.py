@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 
-from bench.loadclient import LoadClient, LoadClientError
+from komagane_client import ClientError, LeanTransport
 from komagane_devstack.infra import KafkaBroker, PostgresServer
 from komagane_devstack.services import ServiceProcess
 from komagane_kit.internal_auth import internal_headers
@@ -87,7 +87,7 @@ async def load(url: str, *, rate: float, seconds: float, concurrency: int = 64) 
     gate = asyncio.Semaphore(concurrency)
     target = urlsplit(url)
     assert target.hostname is not None and target.port is not None
-    client = LoadClient(target.hostname, target.port, headers, connections=concurrency)
+    client = LeanTransport(target.hostname, target.port, headers, connections=concurrency)
     try:
 
         async def write(n: int) -> None:
@@ -99,7 +99,7 @@ async def load(url: str, *, rate: float, seconds: float, concurrency: int = 64) 
                     ok = status == 201
                     if not ok:
                         print(f"refused: {status} {answer[:300].decode(errors='replace')}", file=sys.stderr)
-                except (LoadClientError, OSError, TimeoutError) as exc:
+                except (ClientError, OSError, TimeoutError) as exc:
                     print(f"failed: {exc!r}", file=sys.stderr)
                     ok = False
             accepted, failed = accepted + ok, failed + (not ok)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -171,3 +173,36 @@ async def _committed(stack: Stack, group: str, topic: str) -> dict[int, int]:
         return {p: await probe.committed(TopicPartition(topic, p)) or 0 for p in partitions}
     finally:
         await probe.stop()
+
+
+async def test_a_stop_while_a_fetch_is_handled_commits_its_offsets(stack: Stack, db_url: str) -> None:
+    topic, engine, table = await scratch(stack, db_url)
+    entered, release = threading.Event(), threading.Event()
+
+    def handler(event: CloudEvent, session: Session, topic: str) -> None:
+        entered.set()
+        release.wait(timeout=30)  # held until the stop has begun
+        session.execute(text(f"INSERT INTO {table} VALUES (:id)"), {"id": event.id})
+
+    event = CloudEvent.of(ConsentGranted(person_id="p", purpose="PROFILE", granted_at=datetime.now(UTC)))
+    await produce(stack.kafka.bootstrap, topic, key=event.key, value=event.value(), headers=event.headers())
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(engine, stack.kafka.bootstrap, group_id=group, topics=[topic], handler=handler)
+    consumer.start()
+
+    async def in_handler() -> bool:
+        return entered.is_set()
+
+    await eventually(in_handler, timeout=60, what="the handler running")
+    stopping = asyncio.create_task(consumer.stop())
+
+    async def stop_begun() -> bool:
+        return stopping.done() or consumer._stopping
+
+    await eventually(stop_begun, what="the stop begun")
+    release.set()
+    await stopping
+    assert rows_in(engine, table) == 1
+    # The event in hand was finished and its offset committed: a restart does not fetch it again.
+    assert await _committed(stack, group, topic) == {0: 1}
+    engine.dispose()

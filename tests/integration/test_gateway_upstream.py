@@ -24,6 +24,7 @@ from komagane_devstack.process import free_port
 from komagane_gateway.resilience import CircuitBreaker
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem
+from tests.support.waiting import eventually
 
 SECRET = "s" * 48
 
@@ -132,15 +133,56 @@ async def test_a_refused_connection_is_503_after_retries_and_opens_the_circuit()
         with pytest.raises(Problem) as refused:
             await upstream.call("GET", "/v1/hubs", headers={})
         assert refused.value.status == 503 and refused.value.kind == "service-unavailable"
-        assert refused.value.headers["Retry-After"] == "5"
+        assert refused.value.headers["Retry-After"] == "1"
         assert upstream.breaker.state == "open"  # three attempts, three failures
         began = time.monotonic()
         with pytest.raises(Problem) as open_circuit:
             await upstream.call("POST", "/v1/hubs", headers={}, content=b"{}")
         assert time.monotonic() - began < 0.1
-        assert open_circuit.value.status == 503 and 1 <= int(open_circuit.value.headers["Retry-After"]) <= 30
+        # The gateway asks the service's readiness meanwhile: come back in a second.
+        assert open_circuit.value.status == 503 and open_circuit.value.headers["Retry-After"] == "1"
     finally:
         await upstream.close()
+
+
+async def test_an_open_circuit_closes_as_soon_as_the_service_is_ready_again() -> None:
+    port = free_port()
+    upstream = upstream_for(f"http://127.0.0.1:{port}", breaker=CircuitBreaker(failure_threshold=3, open_seconds=30))
+    ready = asyncio.Event()
+    probes = Counter[bool]()
+
+    async def readyz(request: web.Request) -> web.Response:
+        probes[ready.is_set()] += 1
+        return web.json_response({"status": "ok"}, status=200 if ready.is_set() else 503)
+
+    async def hubs(request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/v1/hubs", hubs)
+    runner = web.AppRunner(app)
+    try:
+        with pytest.raises(Problem):
+            await upstream.call("GET", "/v1/hubs", headers={})
+        assert upstream.breaker.state == "open"
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+        async def probed_twice() -> bool:
+            return probes[False] >= 2
+
+        await eventually(probed_twice, what="readiness probes")
+        assert upstream.breaker.state == "open"  # up, but not ready yet: the circuit stays open
+        ready.set()
+        began = time.monotonic()
+        while upstream.breaker.state != "closed":
+            assert time.monotonic() - began < 1.0, "the circuit stayed open after the service was ready"
+            await asyncio.sleep(0.01)
+        assert (await upstream.call("GET", "/v1/hubs", headers={})).status_code == 200
+    finally:
+        await upstream.close()
+        await runner.cleanup()
 
 
 async def test_a_slow_answer_is_504_after_the_route_timeout_without_a_retry(service: FakeService) -> None:

@@ -62,8 +62,7 @@ async def post_through(answers: list[httpx.Response], path: str, body: object, k
         seen.append(request)
         return next(replies)
 
-    gateway = Gateway("http://gateway.test", lambda: "token")
-    gateway.client = httpx.AsyncClient(base_url="http://gateway.test", transport=httpx.MockTransport(handler))
+    gateway = Gateway("http://gateway.test", lambda: "token", transport=httpx.MockTransport(handler))
     try:
         return await gateway.post(path, body, key), seen, gateway
     finally:

@@ -37,7 +37,7 @@ from komagane_contracts.envelope import CloudEvent, InvalidEvent
 from komagane_contracts.topics import dlq_name
 from komagane_kit.db import transaction
 from komagane_kit.dlq import dead_letter_headers
-from komagane_kit.kafka import client_options, producer_config
+from komagane_kit.kafka import ABANDON_SECONDS, CLOSE_SECONDS, client_options, producer_config, stop_client
 from komagane_kit.telemetry import context_from_headers
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.handled = 0
         self.dead_lettered = 0
         self.batches_together = 0  # fetches handled in one transaction
@@ -112,9 +113,11 @@ class EventConsumer:
             try:
                 await producer.start()
                 await consumer.start()
-            except KafkaError as exc:
-                await producer.stop()
-                await consumer.stop()
+            except BaseException as exc:  # cancelled too (a stop): neither may be left half open
+                await stop_client(producer, name=f"{self.group_id} dead-letter producer", timeout=ABANDON_SECONDS)
+                await stop_client(consumer, name=f"{self.group_id} consumer", timeout=ABANDON_SECONDS)
+                if not isinstance(exc, KafkaError):
+                    raise
                 log.warning("consumer %s cannot reach Kafka, retrying in %.1fs: %s", self.group_id, backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -122,21 +125,33 @@ class EventConsumer:
             self._consumer, self._producer = consumer, producer
             return
 
-    async def stop(self) -> None:
-        """Finish the message in hand, commit, and leave the group."""
+    async def stop(self, timeout: float = 3.0) -> None:
+        """Finish the fetch in hand and commit its offsets, then leave the group.
+
+        Bounded by `timeout` (and CLOSE_SECONDS per client): with the broker away the commit
+        cannot happen, and the events handled since the last one come again on the next start,
+        where the inbox skips them.
+        """
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            if self._consumer is None:  # still connecting: nothing in hand
+                self._task.cancel()
+            done, _ = await asyncio.wait({self._task}, timeout=timeout)
+            if not done:
+                log.warning("consumer %s: the last offsets were not committed within %.0f s (is the broker away?)", self.group_id, timeout)
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=CLOSE_SECONDS)
+            if self._task.done() and not self._task.cancelled() and self._task.exception() is not None:
+                log.warning("consumer %s ended with %r", self.group_id, self._task.exception())
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_client(self._consumer, name=f"{self.group_id} consumer", timeout=CLOSE_SECONDS)
         if self._producer is not None:
-            await self._producer.stop()
+            await stop_client(self._producer, name=f"{self.group_id} dead-letter producer", timeout=CLOSE_SECONDS)
 
     async def _run(self) -> None:
         await self._connect()
         assert self._consumer is not None
-        while True:
+        while not self._stopping:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
             if batches:
                 # Every partition's records in their order; partitions need no order between them.

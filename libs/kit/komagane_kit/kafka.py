@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 
 SCRAM_MECHANISM = "SCRAM-SHA-512"
+# How long closing one client may take: with the broker away, a producer's flush or a
+# consumer's leave-group request would otherwise wait for timeouts far longer than a shutdown.
+CLOSE_SECONDS = 2.0
+# Closing a client that never connected, or whose unsent messages are kept elsewhere (the
+# outbox): nothing worth waiting for.
+ABANDON_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,31 @@ class KafkaAuth:
 
 
 _FROM_ENV: Any = object()
+
+
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def stop_client(client: Stoppable, *, name: str, timeout: float = CLOSE_SECONDS) -> None:
+    """Stop an aiokafka producer or consumer within `timeout`, whatever the broker's state.
+
+    With the broker away, `stop()` may wait for a flush or a leave-group answer that never
+    comes, or fail: aiokafka's consumer raises the CancelledError of a fetch it was retrying.
+    Either way what is left is dropped (an outbox row stays unpublished, an offset is fetched
+    again on the next start), so a stop logs it and returns; a cancellation of the caller
+    itself still propagates.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await client.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.info("%s closed while the broker is away", name)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        log.info("%s closed while the broker is away: %s", name, type(exc).__name__)
 
 
 def client_options(bootstrap_servers: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
 from komagane_kit.db import insert_row, transaction
-from komagane_kit.kafka import producer_config
+from komagane_kit.kafka import ABANDON_SECONDS, CLOSE_SECONDS, producer_config, stop_client
 from komagane_kit.outbox_reconcile import published_event_ids
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()  # ends a backoff at once
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
@@ -210,17 +211,26 @@ class OutboxRelay:
         _wake_callbacks.append(self.wake)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self, drain_seconds: float = 5.0) -> None:
-        """Publish what is left (bounded by `drain_seconds`), then close the producer."""
+    async def stop(self, drain_seconds: float = 3.0) -> None:
+        """Publish what is left (bounded by `drain_seconds`), then close the producer.
+
+        With the broker away nothing is tried again: the rows stay unpublished in the database
+        and the next start sends them, so a stop takes moments, not the client's timeouts.
+        """
         if self.wake in _wake_callbacks:
             _wake_callbacks.remove(self.wake)
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=drain_seconds)
-            except (TimeoutError, asyncio.CancelledError):
+            done, _ = await asyncio.wait({self._task}, timeout=drain_seconds)
+            if not done:
+                log.warning("outbox relay: rows left unpublished after %.0f s; the next start sends them", drain_seconds)
                 self._task.cancel()
+                await asyncio.wait({self._task})  # (to_thread work cannot be interrupted; it is short)
+                await self._close_producer(timeout=ABANDON_SECONDS)  # its unsent messages are still rows
+            elif not self._task.cancelled() and self._task.exception() is not None:
+                log.warning("outbox relay ended with %r", self._task.exception())
         await self._close_producer()
 
     async def _run(self) -> None:
@@ -238,9 +248,11 @@ class OutboxRelay:
                 self._reconciled = False
                 log.warning("outbox relay: publish failed, retrying in %.1fs: %s", backoff, exc)
                 await self._close_producer()
+                if not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopped.wait(), timeout=backoff)
                 if self._stopping:
-                    return
-                await asyncio.sleep(backoff)
+                    return  # the broker is away: the rows wait for the next start
                 backoff = min(backoff * 2, self._backoff_max)
                 continue
             if published >= self._batch_size:
@@ -262,18 +274,15 @@ class OutboxRelay:
             try:
                 await producer.start()
             except BaseException:
-                await producer.stop()
+                await stop_client(producer, name=f"{self._client_id} producer", timeout=ABANDON_SECONDS)
                 raise
             self._producer = producer
         return self._producer
 
-    async def _close_producer(self) -> None:
+    async def _close_producer(self, timeout: float = CLOSE_SECONDS) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                await producer.stop()
-            except Exception:  # already broken; nothing left to flush
-                log.debug("producer stop failed", exc_info=True)
+            await stop_client(producer, name=f"{self._client_id} producer", timeout=timeout)
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were marked published."""

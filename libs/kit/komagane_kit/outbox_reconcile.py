@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from komagane_kit.kafka import client_options
+from komagane_kit.kafka import ABANDON_SECONDS, client_options, stop_client
 
 
 async def published_event_ids(bootstrap: str, topics: Iterable[str], *, depth: int, timeout_ms: int = 2000) -> set[str]:
@@ -46,4 +46,4 @@ async def published_event_ids(bootstrap: str, topics: Iterable[str], *, depth: i
                     remaining.discard(tp)
         return found
     finally:
-        await consumer.stop()
+        await stop_client(consumer, name="outbox read-back", timeout=ABANDON_SECONDS)

@@ -10,6 +10,12 @@
   failures (connection refused, timeout, 5xx) it opens and the gateway answers 503 with
   `Retry-After` at once for `open_seconds`; then one trial request goes through (half-open),
   and its outcome closes or reopens the circuit.
+- While it is open the gateway follows the service's readiness (upstream.py: a `GET /readyz`
+  every `READINESS_PROBE_SECONDS`, only then): the first 200 closes it on probation
+  (`ready_again`), so a restarted service is answering again within a probe interval of
+  being ready, not after whatever is left of `open_seconds`. Nothing is added per request.
+  Should the first call after that fail too, readiness evidently does not speak for the routes
+  (a service failing with its database up): then the circuit waits out `open_seconds` as before.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from dataclasses import dataclass, field
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 RETRY_BACKOFF_SECONDS = (0.05, 0.2)
 RETRYABLE_STATUS = frozenset({502, 503, 504})
+# While a circuit is open: how often the service's readiness is asked, and the Retry-After
+# given meanwhile (the circuit may close any moment, so callers are told to come back soon).
+READINESS_PROBE_SECONDS = 0.2
+READINESS_RETRY_AFTER_SECONDS = 1.0
 
 # (methods, path pattern, seconds): the first match wins; anything else gets the default.
 ROUTE_TIMEOUTS: tuple[tuple[frozenset[str], re.Pattern[str], float], ...] = (
@@ -62,6 +72,10 @@ class CircuitBreaker:
     opened_at: float | None = None
     trial_in_flight: bool = field(default=False)
     trial_started: float = 0.0
+    # Called when the circuit opens (not on every request): the upstream starts following the
+    # service's readiness then.
+    on_open: Callable[[], None] | None = None
+    on_probation: bool = False  # closed by readiness; not yet confirmed by a successful call
 
     @property
     def state(self) -> str:
@@ -86,9 +100,23 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at = None
         self.trial_in_flight = False
+        self.on_probation = False
 
     def failed(self) -> None:
         self.failures += 1
         if self.trial_in_flight or self.failures >= self.failure_threshold:
             self.opened_at = self.clock()
+            if self.on_open is not None and not self.on_probation:
+                self.on_open()
+            self.on_probation = False
         self.trial_in_flight = False
+
+    def ready_again(self) -> None:
+        """The service says it is ready: closed again, on probation (one more failure reopens it,
+        as a failed half-open trial would, yet calls meanwhile are not held back)."""
+        if self.opened_at is None:
+            return
+        self.opened_at = None
+        self.trial_in_flight = False
+        self.failures = max(self.failure_threshold - 1, 0)
+        self.on_probation = True

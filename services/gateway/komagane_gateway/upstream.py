@@ -28,7 +28,16 @@ from yarl import URL
 
 from komagane_gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from komagane_gateway.idempotency import IdempotencyStore
-from komagane_gateway.resilience import RETRY_BACKOFF_SECONDS, RETRYABLE_STATUS, SAFE_METHODS, CircuitBreaker, CircuitOpen, timeout_for
+from komagane_gateway.resilience import (
+    READINESS_PROBE_SECONDS,
+    READINESS_RETRY_AFTER_SECONDS,
+    RETRY_BACKOFF_SECONDS,
+    RETRYABLE_STATUS,
+    SAFE_METHODS,
+    CircuitBreaker,
+    CircuitOpen,
+    timeout_for,
+)
 from komagane_gateway.staff_rules import REASON_HEADER
 from komagane_gateway.tokens import Principal
 from komagane_kit.errors import Problem
@@ -108,6 +117,8 @@ class Upstream:
         self.internal_secret = internal_secret
         self.internal_ttl_seconds = internal_ttl_seconds
         self.breaker = breaker or CircuitBreaker()
+        self.breaker.on_open = self._follow_readiness
+        self._readiness: asyncio.Task[None] | None = None
         self.tracer = tracer or trace.get_tracer(__name__)
         url = URL(self.base_url)
         self._server_attributes: dict[str, str | int] = {"server.address": url.host or "", "server.port": url.port or 80}
@@ -118,7 +129,7 @@ class Upstream:
         token = mint_internal_token(self.internal_secret, identity, ttl_seconds=self.internal_ttl_seconds)
         return {INTERNAL_TOKEN_HEADER: token, "X-Actor": principal.subject, "X-Actor-Role": principal.role}
 
-    def unavailable(self, retry_after: str = "5") -> Problem:
+    def unavailable(self, retry_after: str = "1") -> Problem:
         detail = f"The {self.name} service is unavailable; try again shortly."
         return Problem(503, "service-unavailable", detail, headers={"Retry-After": retry_after}, service=self.name)
 
@@ -143,6 +154,8 @@ class Upstream:
             try:
                 self.breaker.before_call()
             except CircuitOpen as exc:
+                if self._readiness is not None and not self._readiness.done():  # may close any moment
+                    exc.retry_after = min(exc.retry_after, READINESS_RETRY_AFTER_SECONDS)
                 raise self.unavailable(retry_after=exc.retry_after_header) from exc
             try:
                 answer = await self.send(method, path, headers=headers, params=params, content=content, seconds=seconds)
@@ -256,5 +269,23 @@ class Upstream:
     async def ready(self) -> bool:
         return (await self.fetch("/readyz", timeout=2.0)).status_code == 200
 
+    def _follow_readiness(self) -> None:
+        """The circuit just opened: ask the service's readiness until it says yes (one task)."""
+        if self._readiness is None or self._readiness.done():
+            self._readiness = asyncio.get_running_loop().create_task(self._await_ready(), name=f"{self.name}-readiness")
+
+    async def _await_ready(self) -> None:
+        while self.breaker.opened_at is not None:
+            try:
+                if await self.ready():
+                    log.info("%s is ready again; its circuit closes", self.name)
+                    self.breaker.ready_again()
+                    return
+            except (UpstreamUnreachable, UpstreamTimeout):
+                pass
+            await asyncio.sleep(READINESS_PROBE_SECONDS)
+
     async def close(self) -> None:
+        if self._readiness is not None:
+            self._readiness.cancel()
         await self.session.close()

@@ -1,4 +1,4 @@
-"""The benchmarks' load client (bench/loadclient.py) against a real socket server on 127.0.0.1:
+"""The lean transport of the platform's client (komagane_client.lean, the benchmarks' load client) against a real socket server on 127.0.0.1:
 what it sends, that it reuses connections, and that answers it cannot read are errors."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bench.loadclient import LoadClient, LoadClientError
+from komagane_client import ExchangeFailed, LeanTransport, ProtocolError
 
 Answer = Callable[[bytes], bytes]
 
@@ -45,7 +45,7 @@ async def server() -> AsyncIterator[tuple[int, list[bytes], list[int], list[Answ
 
 async def test_posts_json_with_its_headers_and_reuses_one_connection(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:
     port, requests, accepted, _ = server
-    client = LoadClient("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
+    client = LeanTransport("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
     for n in range(3):
         assert await client.post("/v1/hubs/h/visits", b'{"person_id":"p"}', {"Idempotency-Key": f"k{n}"}) == (201, b'{"id":"v1"}')
     await client.close()
@@ -61,7 +61,7 @@ async def test_posts_json_with_its_headers_and_reuses_one_connection(server: tup
 async def test_gets_with_the_common_headers_and_no_body_on_the_same_connection(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:
     port, requests, accepted, answers = server
     answers.append(lambda _: b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
-    client = LoadClient("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
+    client = LeanTransport("127.0.0.1", port, {"Authorization": "Bearer t"}, connections=4)
     assert await client.get("/v1/profiles/p1") == (200, b"{}")
     assert await client.post("/x", b"{}") == (201, b'{"id":"v1"}')
     await client.close()
@@ -72,7 +72,7 @@ async def test_gets_with_the_common_headers_and_no_body_on_the_same_connection(s
 async def test_a_connection_the_server_closes_is_not_reused(server: tuple[int, list[bytes], list[int], list[Answer]]) -> None:
     port, _, accepted, answers = server
     answers.append(lambda _: b"HTTP/1.1 409 Conflict\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}")
-    client = LoadClient("127.0.0.1", port, {}, connections=1)
+    client = LeanTransport("127.0.0.1", port, {}, connections=1)
     assert await client.post("/x", b"{}") == (409, b"{}")
     assert await client.post("/x", b"{}") == (201, b'{"id":"v1"}')
     await client.close()
@@ -89,8 +89,8 @@ async def test_a_connection_the_server_closes_is_not_reused(server: tuple[int, l
 async def test_answers_it_cannot_read_are_errors_and_the_connection_goes(server: tuple[int, list[bytes], list[int], list[Answer]], answer: bytes) -> None:
     port, _, accepted, answers = server
     answers.append(lambda _: answer)
-    client = LoadClient("127.0.0.1", port, {}, connections=1)
-    with pytest.raises(LoadClientError):
+    client = LeanTransport("127.0.0.1", port, {}, connections=1)
+    with pytest.raises(ProtocolError):
         await client.post("/x", b"{}")
     assert await client.post("/x", b"{}") == (201, b'{"id":"v1"}')
     await client.close()
@@ -104,7 +104,7 @@ async def test_a_server_that_hangs_up_mid_answer_is_an_error(server: tuple[int, 
         raise ConnectionResetError  # the handler closes the connection without answering
 
     answers.append(hang_up)
-    client = LoadClient("127.0.0.1", port, {}, connections=1)
-    with pytest.raises(LoadClientError, match="closed before the response"):
+    client = LeanTransport("127.0.0.1", port, {}, connections=1)
+    with pytest.raises(ExchangeFailed, match="closed before the response"):
         await client.post("/x", b"{}")
     await client.close()
