@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from bench.e2e import ProfileWatcher, known_to_exchange, read_all, start_stack, stored_visits
+from komagane_client import Pending, PlatformClient, RetryPolicy
 from komagane_contracts.topics import EXCHANGE
 from komagane_devstack.process import ManagedProcess
 from komagane_devstack.stack import Stack
@@ -51,7 +52,6 @@ class Write:
     answered_at: float | None = None
     status: int | None = None
     visit_id: str | None = None
-    attempts: int = 0
 
 
 @dataclass
@@ -112,10 +112,11 @@ def _postgres(stack: Stack) -> ManagedProcess:
 
 
 class Load:
-    """Hub visits at a steady rate from careful clients; every write is retried until answered."""
+    """Hub visits at a steady rate from careful clients (komagane_client: the same Idempotency-Key
+    on every attempt, back-off, Retry-After honoured); every write is retried until answered."""
 
-    def __init__(self, gateway: str, token: str, hub: str, people: list[str], rate: float) -> None:
-        self.client = httpx.AsyncClient(base_url=gateway, headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
+    def __init__(self, gateway: str, token: str, hub: str, people: list[str], rate: float, give_up_after: float = 240.0) -> None:
+        self.client = PlatformClient(gateway, token=token, policy=RetryPolicy(deadline=give_up_after, max_backoff=2.0), concurrency=64, timeout=10.0)
         self.path = f"/v1/hubs/{hub}/visits"
         self.people = people
         self.rate = rate
@@ -135,25 +136,16 @@ class Load:
             n += 1
             await asyncio.sleep(max(0.0, began + n / self.rate - time.perf_counter()))
 
-    async def send(self, write: Write, give_up_after: float = 240.0) -> None:
-        backoff = 0.2
-        while time.perf_counter() - write.first_sent < give_up_after:
-            write.attempts += 1
-            try:
-                response = await self.client.post(self.path, json={"person_id": write.person}, headers={"Idempotency-Key": write.key})
-            except httpx.HTTPError:
-                response = None
-            if response is not None and response.status_code not in (429, 502, 503, 504):
-                write.answered_at, write.status = time.perf_counter(), response.status_code
-                if response.status_code == 201:
-                    write.visit_id = response.json()["id"]
-                else:
-                    self.refused[response.status_code] += 1
-                return
-            retry_after = response.headers.get("Retry-After") if response is not None else None
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else backoff
-            await asyncio.sleep(min(wait, 5.0))
-            backoff = min(backoff * 2, 5.0)
+    async def send(self, write: Write) -> None:
+        try:
+            reply = await self.client.post(self.path, {"person_id": write.person}, key=write.key)
+        except Pending:
+            return  # unanswered at the deadline: counted as pending, not as lost
+        write.answered_at, write.status = time.perf_counter(), reply.status
+        if reply.status == 201:
+            write.visit_id = reply.json()["id"]
+        else:
+            self.refused[reply.status] += 1
 
     async def stop(self) -> None:
         """Stop sending new writes and wait until every write sent is answered (or given up)."""
@@ -269,7 +261,7 @@ async def counts(stack: Stack, load: Load, base: dict[str, int], final: dict[str
         "on_kafka_duplicated": sum(1 for i in ids if on_kafka[i] > 1),
         "missing_on_kafka": sum(1 for i in ids if on_kafka[i] == 0),
         "profile_versions_off": profile_off,
-        "retried_writes": sum(1 for w in load.writes if w.attempts > 1),
+        "retries": load.client.stats.retried,
         "duplicates": {i: records[i] for i in ids if on_kafka[i] > 1},
     }
 
