@@ -25,8 +25,9 @@ QUICK = RetryPolicy(first_backoff=0.01, max_backoff=0.05, deadline=5.0)
 @dataclass
 class Fake:
     url: str
-    # One per request in turn: (status, headers); once used up every request gets 201.
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # One per request in turn: (status, headers) or (status, headers, problem kind); once used
+    # up every request gets 201.
+    script: list[tuple[int, dict[str, str]] | tuple[int, dict[str, str], str]] = field(default_factory=list)
     seen: list[tuple[str, str | None, float]] = field(default_factory=list)  # method, Idempotency-Key, when
     hang_up: int = 0  # close this many connections without answering first
 
@@ -43,8 +44,10 @@ async def fake() -> AsyncIterator[Fake]:
             assert request.transport is not None
             request.transport.close()  # the request arrived; no answer comes
             return web.Response()
-        status, headers = server.script.pop(0) if server.script else (201, {})
-        return web.json_response({"status": status}, status=status, headers=headers)
+        entry = server.script.pop(0) if server.script else (201, {})
+        status, headers = entry[0], entry[1]
+        kind = {"type": f"https://komagane.example/problems/{entry[2]}"} if len(entry) > 2 else {}
+        return web.json_response({"status": status, **kind}, status=status, headers=headers)
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -88,6 +91,23 @@ async def test_the_callers_key_is_kept_and_answers_that_are_not_retryable_come_b
     finally:
         await platform.aclose()
     assert [key for _, key, _ in fake.seen] == ["plan-7", "plan-8"]
+
+
+async def test_a_409_saying_the_same_write_is_still_in_progress_is_asked_again_for_its_answer(fake: Fake, client: Client) -> None:
+    # The gateway's store and the service's say so in their own words; a real conflict is final.
+    fake.script = [
+        (409, {"Retry-After": "0"}, "idempotency-key-in-progress"),
+        (409, {"Retry-After": "0"}, "request-in-progress"),
+        (201, {}),
+        (409, {}, "conflict"),
+    ]
+    platform = client(fake.url, policy=QUICK)
+    try:
+        assert (await platform.post("/v1/x", {}, key="visit-1")).status == 201
+        assert (await platform.post("/v1/x", {}, key="visit-2")).status == 409
+    finally:
+        await platform.aclose()
+    assert [key for _, key, _ in fake.seen] == ["visit-1"] * 3 + ["visit-2"]
 
 
 async def test_retry_after_is_honoured(fake: Fake, client: Client) -> None:

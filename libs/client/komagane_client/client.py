@@ -27,7 +27,7 @@ import httpx
 
 from komagane_client.lean import LeanTransport
 from komagane_client.replies import ConnectFailed, ExchangeFailed, ProtocolError, Reply
-from komagane_client.retry import RETRY_STATUSES, RetryPolicy
+from komagane_client.retry import RETRY_STATUSES, RetryPolicy, still_in_progress
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Methods whose repetition changes nothing more than the first did (RFC 9110): retried after a
@@ -117,7 +117,7 @@ class PlatformClient:
             retry_after: str | None = None
             try:
                 reply = await self._send(method, path, body, headers, params)
-                if reply.status not in RETRY_STATUSES:
+                if reply.status not in RETRY_STATUSES and not still_in_progress(reply.status, reply.body):
                     return reply
                 last, retry_after = f"{reply.status}", reply.retry_after
             except ConnectFailed as exc:

@@ -1,7 +1,8 @@
 """When to ask again, and how long to wait first.
 
 Retried: no connection, a connection that broke, and the answers that mean "not now" — 429
-(rate limit) and 502/503/504 (a service or the gateway restarting or overloaded). A write is
+(rate limit), 502/503/504 (a service or the gateway restarting or overloaded) and a 409 saying
+the same write (same key) is still in progress, as after a first attempt that timed out. A write is
 only ever retried with the same Idempotency-Key, so the platform applies it once however many
 times it arrives. The wait is the server's `Retry-After` when it gives one (it knows when to
 come back: the gateway says 1 s while it watches a restarting service), else an exponential
@@ -16,6 +17,14 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A 409 of these kinds says the first attempt under the same Idempotency-Key is still being
+# processed (the gateway's store, or the service's): asked again, it gets that attempt's answer.
+IN_PROGRESS_KINDS = ("idempotency-key-in-progress", "request-in-progress")
+
+
+def still_in_progress(status: int, body: bytes) -> bool:
+    """A 409 problem that means "the same request is still running", not a real conflict."""
+    return status == 409 and any(f"/{kind}".encode() in body for kind in IN_PROGRESS_KINDS)
 
 
 @dataclass(frozen=True)
