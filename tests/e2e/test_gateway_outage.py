@@ -37,7 +37,9 @@ POLL_SECONDS = 0.02
 
 @pytest.fixture(scope="module")
 def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "PROFILES_LAPSE_CHECK_SECONDS": "1"}
+    # A circuit stays open longer than any restart here takes: recovery must come from
+    # following the service's readiness, whatever is left of the open period.
+    env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "PROFILES_LAPSE_CHECK_SECONDS": "1", "CIRCUIT_OPEN_SECONDS": "30"}
     platform = Stack(StackConfig(data_dir=tmp_path_factory.mktemp("outage-stack"), extra_env=env))
     try:
         platform.start()
