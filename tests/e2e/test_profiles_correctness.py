@@ -313,8 +313,8 @@ async def test_killing_the_worker_mid_stream_gives_the_same_final_state(stack: S
     assert await producing == len(others)
     assert not await caught_up(stack.kafka.bootstrap, [EXCHANGE.name, JOBS.name, HOUSING.name]), "killed before the end"
     stack.profiles.start()
-    # The killed member holds its partitions until its session times out, then the new one
-    # restores the tables from the changelogs and folds the rest, sharing the cores with every
+    # The restarted worker is the killed one's static group member and gets its partitions back
+    # at once; it restores the tables from the changelogs and folds the rest, sharing the cores with every
     # other consumer of these topics (pillar replicas, partner feeds): generous on a 2-core CI.
     await wait_caught_up(stack, [*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name], timeout=420)
     await outputs_equal_replay(stack, timeout=120)  # every person, hub and month

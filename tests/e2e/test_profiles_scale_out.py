@@ -29,9 +29,9 @@ async def people_partitions(worker: ServiceProcess) -> set[int]:
 async def test_two_workers_split_the_partitions_and_give_the_single_worker_result(stack: Stack) -> None:
     assert stack.profiles is not None
     first = stack.profiles
-    env = {name: value for name, value in first.env.items() if name != "PROFILES_WEB_PORT"}
+    # A dynamic member (the first's static name would fence the first out): it leaves the group when stopped.
+    env = {name: value for name, value in first.env.items() if name not in ("PROFILES_WEB_PORT", "PROFILES_INSTANCE_ID")}
     env["PROFILES_DATA_DIR"] = str(stack.config.data_dir / "profiles-second")
-    env["PROFILES_INSTANCE_ID"] = "profiles-second"  # a member of its own (the same name would fence the first)
     second = ServiceProcess("profiles-second", "komagane_profiles", stack.log_dir, port_env="PROFILES_WEB_PORT", env=env)
     second.start()
     try:
