@@ -134,6 +134,15 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "person-participation",
+        READ,
+        rf"/v1/people/{P}/participation",
+        _roles("resident"),
+        "What a person took part in over the last weeks (sessions, visits, volunteer shifts) and their groups, by name: their own page",
+        ("GET", "/v1/people/{person}/participation"),
+        own=True,
+    ),
+    RouteClass(
         "person-overview",
         READ,
         rf"/v1/people/{P}/(overview|stream)",
