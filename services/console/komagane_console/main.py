@@ -24,6 +24,9 @@ from komagane_console.settings import ConsoleSettings
 from komagane_console.signin import oidc_client
 from komagane_console.signin import router as signin_router
 from komagane_console.web import CsrfRefused, SignInRequired, localiser, render
+from komagane_kit.health import PROBE_PATHS
+from komagane_kit.http_telemetry import ServerTelemetry
+from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -55,6 +58,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    # A SERVER span per page (the probes aside); its calls to the gateway carry the trace on.
+    app.add_middleware(ServerTelemetry, skip_paths=PROBE_PATHS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -96,7 +101,12 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
 def run() -> None:
     settings = ConsoleSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+    # JSON logs, and traces and metrics over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, as every process.
+    setup_telemetry("console", log_level=settings.log_level, libraries={"httpx"})
+    try:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+    finally:
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":

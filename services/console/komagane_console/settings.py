@@ -12,6 +12,7 @@ class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     host: str = "127.0.0.1"
+    log_level: str = "INFO"
     port: int = 8110
     # Every read and write goes here, with the signed-in person's bearer token.
     gateway_url: str = "http://127.0.0.1:8100"
