@@ -116,6 +116,15 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "consent-history",
+        READ,
+        rf"/v1/people/{P}/consents",
+        _roles("resident", "staff"),
+        "A person's consents and the history of their grants and withdrawals",
+        ("GET", "/v1/people/{person}/consents"),
+        own=True,
+    ),
+    RouteClass(
         "skills-and-matches",
         READ | {"PUT", "POST"},
         rf"/v1/people/{P}/(skills|matches)",
