@@ -124,7 +124,7 @@ def test_problems_and_field_errors_are_said_in_the_viewers_language() -> None:
     problem = {
         "type": "https://komagane.example/problems/validation-error",
         "title": "入力内容に誤りがあります",
-        "errors": [{"field": "body.message", "message": "String should have at most 2000 characters", "type": "string_too_long"}],
+        "errors": [{"field": "body.message", "message": "Value should have at most 2000 items after validation, not 2001", "type": "too_long"}],
     }
     error = GatewayError(422, problem)
     vi, en = Localiser("vi"), Localiser("en")

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from komagane_console.flash import flash, take_flash
 from komagane_console.gateway import GatewayError
+from komagane_console.i18n import Localiser
 from komagane_console.problems import N_, problem_message
 from komagane_console.web import checked_form, gateway, localiser, render, require_resident
 
@@ -65,12 +66,21 @@ def _purposes(current: list[str]) -> list[Purpose]:
     return PURPOSES + partners
 
 
+def _title(code: str, loc: Localiser) -> str:
+    known = next((p for p in PURPOSES if p.code == code), None)
+    if known is not None:
+        return loc.gettext(known.title)
+    return f"{loc.gettext('Sharing with a partner')}: {code.split(':', 1)[-1]}"
+
+
 @router.get("/consents")
 async def consents_page(request: Request) -> Response:
     viewer = require_resident(request)
-    person = await gateway(request, viewer).get(f"/v1/people/{viewer.subject}")
-    current = list(person.get("consents", []))
-    return render(request, "consents.html", purposes=_purposes(current), current=set(current), flash=take_flash(request))
+    loc = localiser(request)
+    answer = await gateway(request, viewer).get(f"/v1/people/{viewer.subject}/consents")
+    current = [c["purpose"] for c in answer["consents"] if c["granted"]]
+    history = [{"title": _title(h["purpose"], loc), "granted": h["action"] == "GRANTED", "at": h["at"]} for h in answer["history"]]
+    return render(request, "consents.html", purposes=_purposes(current), current=set(current), history=history, flash=take_flash(request))
 
 
 @router.get("/consents/{purpose}/confirm")

@@ -38,7 +38,9 @@ KINDS: dict[str, str] = {
 FIELD_TYPES: dict[str, str] = {
     "missing": N_("Please fill in this field."),
     "string_too_long": N_("This is too long."),
+    "too_long": N_("This is too long."),
     "string_too_short": N_("This is too short."),
+    "too_short": N_("This is too short."),
 }
 FIELD_DEFAULT = N_("This entry is not valid.")
 
