@@ -9,7 +9,8 @@ their tokens, for the same time: the rate the console's page sits on top of. Pri
 reads) per second and p50/p95 latency. The load generator shares the machine's cores with
 everything it measures (bench/loadclient.py keeps its cost small).
 
-    python -m bench.console_pages [--console http://127.0.0.1:8110] [--gateway http://127.0.0.1:8100] [--data-dir .data] [--residents 50] [--seconds 20]
+    python -m bench.console_pages [--console http://127.0.0.1:8110] [--gateway http://127.0.0.1:8100] [--data-dir .data]
+                                  [--residents 50] [--seconds 20] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -84,20 +85,17 @@ async def main_async(args: argparse.Namespace) -> None:
     people = residents(args.data_dir, args.residents)
     console, gateway = httpx.URL(args.console), httpx.URL(args.gateway)
     cookies = await asyncio.gather(*(asyncio.to_thread(sign_in, args.console, p) for p in people))
-    pages = [(LoadClient(console.host, console.port or 80, {"Cookie": c, "Accept-Language": "ja"}, connections=1), "/places") for c in cookies]
-    print(f"{len(people)} residents signed in to {args.console}; {args.seconds:.0f} s each")
-    ok, failed, latencies = await load(pages, args.seconds)
-    print(report("console GET /places (one resident each)", ok, failed, latencies, args.seconds))
     settings = GatewaySettings(data_dir=args.data_dir / "gateway")
-    reads = [
-        (
-            LoadClient(gateway.host, gateway.port or 80, {"Authorization": f"Bearer {mint_token(settings, 'resident', subject=p)}"}, connections=1),
-            f"/v1/profiles/{p}",
-        )
-        for p in people
-    ]
-    ok, failed, latencies = await load(reads, args.seconds)
-    print(report("gateway GET /v1/profiles/{id} (the same)", ok, failed, latencies, args.seconds))
+    tokens = {p: mint_token(settings, "resident", subject=p) for p in people}
+    print(f"{len(people)} residents signed in to {args.console}; {args.rounds} interleaved rounds of {args.seconds:.0f} s")
+    for round_ in range(1, args.rounds + 1):
+        # Interleaved, so a neighbour's load on the shared machine falls on both alike.
+        pages = [(LoadClient(console.host, console.port or 80, {"Cookie": c, "Accept-Language": "ja"}, connections=1), "/places") for c in cookies]
+        ok, failed, latencies = await load(pages, args.seconds)
+        print(report(f"[{round_}] console GET /places", ok, failed, latencies, args.seconds))
+        reads = [(LoadClient(gateway.host, gateway.port or 80, {"Authorization": f"Bearer {tokens[p]}"}, connections=1), f"/v1/profiles/{p}") for p in people]
+        ok, failed, latencies = await load(reads, args.seconds)
+        print(report(f"[{round_}] gateway GET /v1/profiles/{{id}}, same people", ok, failed, latencies, args.seconds))
 
 
 def main() -> None:
@@ -107,6 +105,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3)
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -22,6 +22,7 @@ def test_docs_reference_no_external_host_and_every_asset_is_served(tmp_path: Pat
     external = [r for r in references if urlparse(r).netloc or r.startswith("//")]
     assert external == [], f"/docs loads from other hosts: {external}"
     assert not re.search(r"https?://", page.text), "no absolute URL at all in the page"
+    assert '"validatorUrl": null' in page.text  # no document sent to the online validator
     for reference in references:
         if reference.startswith("/docs/assets/"):
             asset = client.get(reference)

@@ -161,3 +161,9 @@ class Localiser:
             "format_month": self.fmt_month,
             "lang": self.language,
         }
+
+
+@cache
+def localiser_for(code: str) -> Localiser:
+    """One localiser per language for the life of the process (they hold no per-request state)."""
+    return Localiser(code)

@@ -39,7 +39,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.gateway_timeout_seconds) as client:
+        # Connections to the gateway are kept for reuse: a page makes several calls, and many
+        # pages run at once (opening a connection per call cost more than the call).
+        limits = httpx.Limits(max_connections=settings.gateway_connections, max_keepalive_connections=settings.gateway_connections)
+        async with httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.gateway_timeout_seconds, limits=limits) as client:
             app.state.http = client
             yield
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -33,11 +35,21 @@ KINDS = {"ATTENDANCE": N_("Took part in a session"), "VISIT": N_("Visited"), "VO
 GIVING_MODES = {"TEACH", "VOLUNTEER", "ORGANISE"}
 
 
+HUBS_TTL_SECONDS = 60.0
+_hubs: tuple[float, list[dict[str, Any]]] | None = None
+
+
 async def hub_names(gw: Gateway, loc: Localiser) -> dict[str, str]:
-    """Hub id → its name in the viewer's language (Japanese names for Japanese and easy Japanese)."""
-    hubs = await gw.items("/v1/hubs", limit=200)
+    """Hub id → its name in the viewer's language (Japanese names for Japanese and easy Japanese).
+
+    The hub catalogue is the same for every caller and changes rarely: it is asked for once a
+    minute, not on every page (each page would otherwise cost the exchange service a list)."""
+    global _hubs
+    now = time.monotonic()
+    if _hubs is None or now - _hubs[0] > HUBS_TTL_SECONDS:
+        _hubs = (now, await gw.items("/v1/hubs", limit=200))
     japanese = loc.language.babel == "ja"
-    return {h["id"]: (h["name_ja"] if japanese else h.get("name_en") or h["name_ja"]) for h in hubs}
+    return {h["id"]: (h["name_ja"] if japanese else h.get("name_en") or h["name_ja"]) for h in _hubs[1]}
 
 
 def _role_label(role_type: str, loc: Localiser) -> str:
@@ -50,16 +62,20 @@ async def places_page(request: Request) -> Response:
     viewer = require_resident(request)
     loc = localiser(request)
     gw = gateway(request, viewer)
+    # The three reads at once; the participation is shown only if there is a profile (PROFILE consent).
+    taken_read = asyncio.ensure_future(gw.get(f"/v1/people/{viewer.subject}/participation", weeks=12))
+    names_read = asyncio.ensure_future(hub_names(gw, loc))
     try:
-        profile: dict[str, Any] | None = await gw.get(f"/v1/profiles/{viewer.subject}")
+        profile: dict[str, Any] = await gw.get(f"/v1/profiles/{viewer.subject}")
     except GatewayError as exc:
-        if exc.status != 404:
-            raise
-        profile = None
-    if profile is None:  # no profile: not consented to PROFILE (or nothing yet)
-        return render(request, "places.html", profile=None)
-    names = await hub_names(gw, loc)
-    taken = await gw.get(f"/v1/people/{viewer.subject}/participation", weeks=12)
+        for read in (taken_read, names_read):
+            read.cancel()
+        await asyncio.gather(taken_read, names_read, return_exceptions=True)
+        if exc.status == 404:  # no profile: not consented to PROFILE (or nothing yet)
+            return render(request, "places.html", profile=None)
+        raise
+    taken: dict[str, Any] = await taken_read
+    names: dict[str, str] = await names_read
     items = taken["items"]
     for item in items:
         item["place"] = names.get(item.get("hub_id") or "", loc.gettext("another place"))

@@ -17,6 +17,7 @@ class ConsoleSettings(BaseSettings):
     # Every read and write goes here, with the signed-in person's bearer token.
     gateway_url: str = "http://127.0.0.1:8100"
     gateway_timeout_seconds: float = 10.0
+    gateway_connections: int = 200
     # Signs the session cookie. Empty: a random secret per process (sign-ins end on restart);
     # the devstack hands one in, production takes it from the secret store.
     session_secret: SecretStr = SecretStr("")

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from komagane_console.gateway import Gateway
-from komagane_console.i18n import LANGUAGES, Localiser, choose
+from komagane_console.i18n import LANGUAGES, Localiser, choose, localiser_for
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
 CSRF_FIELD = "csrf_token"
@@ -72,7 +72,7 @@ def localiser(request: Request) -> Localiser:
     viewer = current_viewer(request)
     chosen = request.session.get("lang")
     code = choose(chosen if isinstance(chosen, str) else None, viewer.preferred_language if viewer else None, request.headers.get("accept-language"))
-    return Localiser(code)
+    return localiser_for(code)
 
 
 def gateway(request: Request, viewer: Viewer) -> Gateway:

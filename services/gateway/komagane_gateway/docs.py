@@ -37,6 +37,8 @@ def install_docs(app: FastAPI, assets_dir: Path | None) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
             oauth2_redirect_url="/docs/oauth2-redirect",
+            # Swagger UI otherwise sends the document to validator.swagger.io for a badge.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
