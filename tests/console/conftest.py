@@ -35,10 +35,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"console screenshots: {folder}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Browser]:
-    # After the stack (whose start-up runs asyncio), and stopped before it: Playwright's sync
-    # API keeps an event loop in this thread while it runs.
+    # Playwright's sync API keeps an event loop running in this thread while it is open, and
+    # asyncio code cannot run beside it: so it starts after the stack (whose start-up uses
+    # asyncio) and stops at the end of each module, before the asyncio tests of other folders.
     with sync_playwright() as playwright:
         # --no-sandbox: the tests run as root in CI, where chromium's sandbox cannot start.
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -167,3 +167,34 @@ def check(page: Page, name: str, screenshots: Path, problems: dict[str, object])
     )
     if small:
         problems[f"{name} targets under 44px"] = small
+
+
+def test_everything_works_by_keyboard(browser: Browser, console_url: str, town: Town) -> None:
+    """Tab reaches the skip link first and then every control of the page, in order; a reservation
+    is made and cancelled with Tab and Enter alone."""
+    page = browser.new_page()
+    sign_in(page, console_url, town.resident)
+    page.goto(f"{console_url}/sessions")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    controls = page.locator("a[href], button, input:not([type=hidden]), select, textarea, summary").evaluate_all(
+        "all => all.filter(e => e.offsetParent !== null || e.classList.contains('skip')).length"
+    )
+    reached = set()
+    for _ in range(controls + 5):
+        reached.add(page.evaluate("document.activeElement.outerHTML"))
+        page.keyboard.press("Tab")
+    assert len(reached) >= controls, (len(reached), controls)
+    # Reserve by keyboard: Tab to the session's button and press Enter.
+    target = page.get_by_test_id("sessions").locator("li", has_text="ノルディックウォーキング").get_by_role("button")
+    for _ in range(200):
+        if target.evaluate("b => b === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("my-reservations")).to_contain_text("ノルディックウォーキング")
+    mine = page.get_by_test_id("my-reservations").locator("li", has_text="ノルディックウォーキング").get_by_role("button")
+    mine.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("my-reservations")).to_have_count(0)
+    page.close()

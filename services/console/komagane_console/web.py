@@ -51,7 +51,10 @@ def sign_in(request: Request, viewer: Viewer) -> None:
 
 def current_viewer(request: Request) -> Viewer | None:
     data = request.session.get("viewer")
-    return Viewer(**data) if isinstance(data, dict) else None
+    try:
+        return Viewer(**data) if isinstance(data, dict) else None
+    except TypeError:  # a session of another version of the console: sign in again
+        return None
 
 
 def require_viewer(request: Request) -> Viewer:
@@ -61,11 +64,16 @@ def require_viewer(request: Request) -> Viewer:
     return viewer
 
 
-def require_resident(request: Request) -> Viewer:
+def require_role(request: Request, *roles: str) -> Viewer:
+    """The signed-in viewer if their role is one of `roles`; otherwise the 403 page."""
     viewer = require_viewer(request)
-    if not viewer.is_resident:
+    if viewer.role not in roles:
         raise PermissionError
     return viewer
+
+
+def require_resident(request: Request) -> Viewer:
+    return require_role(request, "resident")
 
 
 def localiser(request: Request) -> Localiser:
