@@ -16,7 +16,8 @@ from starlette.datastructures import FormData
 from komagane_console.gateway import Gateway
 from komagane_console.i18n import LANGUAGES, Localiser, choose, localiser_for
 
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+# Templates are compiled once; no file check per page (auto_reload), as they change only with a release.
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]), auto_reload=False)
 CSRF_FIELD = "csrf_token"
 
 
