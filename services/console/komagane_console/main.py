@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -41,9 +41,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Connections to the gateway are kept for reuse: a page makes several calls, and many
         # pages run at once (opening a connection per call cost more than the call).
-        limits = httpx.Limits(max_connections=settings.gateway_connections, max_keepalive_connections=settings.gateway_connections)
-        async with httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.gateway_timeout_seconds, limits=limits) as client:
-            app.state.http = client
+        connector = aiohttp.TCPConnector(limit=settings.gateway_connections)
+        timeout = aiohttp.ClientTimeout(total=settings.gateway_timeout_seconds)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            app.state.http = session
             yield
 
     app = FastAPI(title="Komagane console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -105,7 +106,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 def run() -> None:
     settings = ConsoleSettings()
     # JSON logs, and traces and metrics over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, as every process.
-    setup_telemetry("console", log_level=settings.log_level, libraries={"httpx"})
+    setup_telemetry("console", log_level=settings.log_level, libraries=())
     try:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
     finally:

@@ -37,6 +37,7 @@ GIVING_MODES = {"TEACH", "VOLUNTEER", "ORGANISE"}
 
 HUBS_TTL_SECONDS = 60.0
 _hubs: tuple[float, list[dict[str, Any]]] | None = None
+_hubs_refresh = asyncio.Lock()
 
 
 async def hub_names(gw: Gateway, loc: Localiser) -> dict[str, str]:
@@ -45,9 +46,10 @@ async def hub_names(gw: Gateway, loc: Localiser) -> dict[str, str]:
     The hub catalogue is the same for every caller and changes rarely: it is asked for once a
     minute, not on every page (each page would otherwise cost the exchange service a list)."""
     global _hubs
-    now = time.monotonic()
-    if _hubs is None or now - _hubs[0] > HUBS_TTL_SECONDS:
-        _hubs = (now, await gw.items("/v1/hubs", limit=200))
+    if _hubs is None or time.monotonic() - _hubs[0] > HUBS_TTL_SECONDS:
+        async with _hubs_refresh:  # one refresh, however many pages find the list stale at once
+            if _hubs is None or time.monotonic() - _hubs[0] > HUBS_TTL_SECONDS:
+                _hubs = (time.monotonic(), await gw.items("/v1/hubs", limit=200))
     japanese = loc.language.babel == "ja"
     return {h["id"]: (h["name_ja"] if japanese else h.get("name_en") or h["name_ja"]) for h in _hubs[1]}
 
@@ -74,8 +76,12 @@ async def places_page(request: Request) -> Response:
         if exc.status == 404:  # no profile: not consented to PROFILE (or nothing yet)
             return render(request, "places.html", profile=None)
         raise
-    taken: dict[str, Any] = await taken_read
-    names: dict[str, str] = await names_read
+    await asyncio.wait([taken_read, names_read])  # both finished: neither error is left unretrieved
+    errors = [e for e in (taken_read.exception(), names_read.exception()) if e is not None]  # each one retrieved
+    if errors:
+        raise errors[0]
+    taken: dict[str, Any] = taken_read.result()
+    names: dict[str, str] = names_read.result()
     items = taken["items"]
     for item in items:
         item["place"] = names.get(item.get("hub_id") or "", loc.gettext("another place"))

@@ -46,7 +46,7 @@ async def _complete(request: Request, token: str, role: str, subject: str, hub: 
     if role == "resident":
         # The person's own record names them and says their language.
         try:
-            person = await Gateway(request.app.state.http, token, "ja").get(f"/v1/people/{subject}")
+            person = await Gateway(request.app.state.http, _settings(request).gateway_url, token, "ja").get(f"/v1/people/{subject}")
             name, language = person.get("display_name") or subject, person.get("preferred_language")
         except GatewayError as exc:
             return render(request, "signin.html", status_code=400, error=exc, personas=_personas(request), oidc=_settings(request).oidc_enabled)

@@ -85,7 +85,7 @@ def localiser(request: Request) -> Localiser:
 
 
 def gateway(request: Request, viewer: Viewer) -> Gateway:
-    return Gateway(request.app.state.http, viewer.token, localiser(request).language.gateway)
+    return Gateway(request.app.state.http, request.app.state.settings.gateway_url, viewer.token, localiser(request).language.gateway)
 
 
 def csrf_token(request: Request) -> str:
