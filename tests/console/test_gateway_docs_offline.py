@@ -24,7 +24,8 @@ def test_gateway_docs_render_with_no_internet(browser: Browser, stack: Stack) ->
     context.route("**/*", only_the_gateway)
     page = context.new_page()
     page.goto(f"{stack.gateway.url}/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Komagane")
-    expect(page.locator(".opblock").first).to_be_visible()  # the operations, from the merged document
+    # The merged document is large, and the machine the tests share may be busy: up to a minute.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Komagane", timeout=60_000)
+    expect(page.locator(".opblock").first).to_be_visible(timeout=60_000)  # the operations, from the merged document
     assert elsewhere == []
     context.close()
