@@ -155,6 +155,14 @@ TARGETS = "button, input:not([type=hidden]), select, textarea, summary, nav a, a
 
 def check(page: Page, name: str, screenshots: Path, problems: dict[str, object]) -> None:
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    # Nothing from a CDN: every script, stylesheet, image and font comes from the console itself.
+    elsewhere = page.evaluate(
+        """() => performance.getEntriesByType('resource').map(r => r.name)
+            .concat([...document.querySelectorAll('[src], link[href]')].map(e => e.src || e.href))
+            .filter(u => new URL(u, location.href).origin !== location.origin)"""
+    )
+    if elsewhere:
+        problems[f"{name} loads from other hosts"] = elsewhere
     violations = axe_violations(page)
     if violations:
         problems[f"{name} axe"] = violations

@@ -58,6 +58,16 @@ def test_sign_in_sets_a_signed_httponly_samesite_cookie_and_sign_out_ends_it(cli
     assert client.get("/").status_code == 303
 
 
+def test_sign_in_goes_back_to_the_page_asked_for_and_never_to_another_host(client: TestClient) -> None:
+    assert client.get("/consents").headers["location"] == "/signin?next=/consents"
+    page = client.get("/signin", params={"next": "/consents"}).text
+    assert 'name="next" value="/consents"' in page
+    token = csrf(client)
+    assert client.post("/signin/dev", data={"csrf_token": token, "persona": "care", "next": "/consents"}).headers["location"] == "/consents"
+    token = csrf(client)
+    assert client.post("/signin/dev", data={"csrf_token": token, "persona": "care", "next": "//evil.example/x"}).headers["location"] == "/"
+
+
 def test_a_tampered_cookie_is_no_session(client: TestClient) -> None:
     client.post("/signin/dev", data={"csrf_token": csrf(client), "persona": "city"})
     value = client.cookies["komagane_console"]

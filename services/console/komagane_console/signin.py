@@ -41,7 +41,12 @@ def _claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-async def _complete(request: Request, token: str, role: str, subject: str, hub: str | None) -> Response:
+def _local(path: str | None) -> str:
+    """A path on this site to go back to after signing in (never another host)."""
+    return path if path and path.startswith("/") and not path.startswith("//") else "/"
+
+
+async def _complete(request: Request, token: str, role: str, subject: str, hub: str | None, back: str = "/") -> Response:
     name, language = subject, None
     if role == "resident":
         # The person's own record names them and says their language.
@@ -51,7 +56,7 @@ async def _complete(request: Request, token: str, role: str, subject: str, hub: 
         except GatewayError as exc:
             return render(request, "signin.html", status_code=400, error=exc, personas=_personas(request), oidc=_settings(request).oidc_enabled)
     sign_in(request, Viewer(token=token, subject=subject, role=role, name=name, preferred_language=language, hub=hub))
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(_local(back), status_code=303)
 
 
 def _settings(request: Request) -> ConsoleSettings:
@@ -65,8 +70,9 @@ def _personas(request: Request) -> list[Any]:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-async def signin_page(request: Request) -> Response:
-    return render(request, "signin.html", personas=_personas(request), oidc=_settings(request).oidc_enabled, dev=_settings(request).dev_sign_in)
+async def signin_page(request: Request, next: str = "/") -> Response:
+    settings = _settings(request)
+    return render(request, "signin.html", personas=_personas(request), oidc=settings.oidc_enabled, dev=settings.dev_sign_in, back=_local(next))
 
 
 @router.post("/signin/dev")
@@ -83,7 +89,7 @@ async def signin_dev(request: Request) -> Response:
         role, subject, hub = chosen.role, chosen.subject, chosen.hub
     else:
         return RedirectResponse("/signin", status_code=303)
-    return await _complete(request, mint(settings, role, subject, hub), role, subject, hub)
+    return await _complete(request, mint(settings, role, subject, hub), role, subject, hub, str(form.get("next") or "/"))
 
 
 @router.get("/auth/login")
@@ -92,6 +98,7 @@ async def oidc_login(request: Request) -> Response:
     if not settings.oidc_enabled:
         return Response(status_code=404)
     client = request.app.state.oidc
+    request.session["after_sign_in"] = _local(request.query_params.get("next"))
     response: Response = await client.authorize_redirect(request, f"{settings.public_url.rstrip('/')}/auth/callback")
     return response
 
@@ -107,7 +114,8 @@ async def oidc_callback(request: Request) -> Response:
     roles = claims.get("roles") or [claims.get("role", "resident")]
     role = (roles.split() if isinstance(roles, str) else roles)[0]
     hub = claims.get("hub")
-    return await _complete(request, token, str(role), str(claims.get("sub", "")), str(hub) if hub else None)
+    back = str(request.session.get("after_sign_in") or "/")
+    return await _complete(request, token, str(role), str(claims.get("sub", "")), str(hub) if hub else None, back)
 
 
 @router.post("/signout")
@@ -122,8 +130,7 @@ async def choose_language(request: Request) -> Response:
     """The language switcher on every page: remembered in the session, over the person's preference."""
     form = await checked_form(request)
     request.session["lang"] = str(form.get("lang") or "")
-    back = str(form.get("next") or "/")
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+    return RedirectResponse(_local(str(form.get("next") or "/")), status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)
