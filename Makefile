@@ -9,12 +9,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: deps system-deps kafka-jars venv up test pytest lint schemas bench clean help token
+.PHONY: deps system-deps kafka-jars web-assets venv up test pytest lint schemas bench clean help token
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: system-deps kafka-jars venv
+deps: system-deps kafka-jars venv web-assets
 
 system-deps:
 	@bash infra/scripts/install-system-deps.sh
@@ -23,6 +23,15 @@ kafka-jars:
 	@bash infra/kafka/kafka.sh fetch
 
 venv: $(STAMP)
+
+# Browser assets served by the console and the gateway's /docs (no CDN), and axe-core for the
+# browser tests: from npm at the versions package-lock.json pins (install scripts off).
+WEB_ASSETS := infra/web-assets
+web-assets: $(WEB_ASSETS)/node_modules/.installed
+
+$(WEB_ASSETS)/node_modules/.installed: $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json
+	@npm ci --prefix $(WEB_ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(STAMP): requirements-dev.txt constraints.txt $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the platform needs locally, only when missing:
 # redis-server, PostgreSQL (server binaries for throw-away test clusters), kcat and wrk (the
-# HTTP load generator of bench/gateway_reads.py).
+# HTTP load generator of bench/gateway_reads.py), Node.js with npm (the console's and /docs' browser
+# assets, pinned in infra/web-assets) and chromium (the console's browser tests drive Debian's
+# build through Playwright, with fonts-noto-cjk; no browser is downloaded).
 # Java 17+ and Maven (for the Kafka jars) and Python 3.11+ are prerequisites.
 set -euo pipefail
 
@@ -11,6 +13,10 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+test -x /usr/bin/chromium || missing+=(chromium)
+# Japanese glyphs for chromium (the browser tests' screenshots of Japanese pages).
+compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -115,6 +115,43 @@ def test_reservations_fill_then_waitlist_and_cancellation_promotes(client: TestC
     refused(client, "DELETE", f"{path}/{PEOPLE[3]}", None, 404, "reservation-not-found")
 
 
+def test_a_persons_sessions_name_the_activity_and_the_waitlist_place(client: TestClient) -> None:
+    s = session_(client, activity(client, hub(client), title="ノルディックウォーキング"), capacity=1)
+    path = f"/v1/sessions/{s['id']}/reservations"
+    for p in PEOPLE[:3]:
+        emits_one(client, "session-reserved", "POST", path, {"person_id": p})
+    mine = [client.get(f"/v1/people/{p}/sessions").json() for p in PEOPLE[:3]]
+    assert [(m[0]["reservation_status"], m[0]["waitlist_position"]) for m in mine] == [("RESERVED", None), ("WAITLISTED", 1), ("WAITLISTED", 2)]
+    assert mine[0][0]["session"]["title"] == "ノルディックウォーキング"
+    emits_one(client, "reservation-cancelled", "DELETE", f"{path}/{PEOPLE[1]}", status=204)  # the queue moves up
+    assert client.get(f"/v1/people/{PEOPLE[2]}/sessions").json()[0]["waitlist_position"] == 1
+
+
+def test_a_persons_participation_names_what_they_took_part_in(client: TestClient) -> None:
+    hub_id = hub(client, "ぱとな")
+    s = session_(client, activity(client, hub_id, title="いきいき体操"))
+    proxy = {"person_id": PEOPLE[0], "proxy": {"staff_id": "staff-tanaka", "reason": "紙の出席簿"}}
+    emits_one(client, "participant-attended", "POST", f"/v1/sessions/{s['id']}/attendance", proxy)
+    emits_one(client, "hub-visited", "POST", f"/v1/hubs/{hub_id}/visits", {"person_id": PEOPLE[0], "purpose": "お茶のみ"})
+    worked_on = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    body = {"person_id": PEOPLE[0], "hub_id": hub_id, "worked_on": worked_on, "hours": 2, "description": "配膳"}
+    emits_one(client, "volunteer-shift-completed", "POST", "/v1/volunteer-shifts", body)
+    long_ago = (datetime.now(UTC) - timedelta(weeks=20)).date().isoformat()
+    emits_one(client, "volunteer-shift-completed", "POST", "/v1/volunteer-shifts", {**body, "worked_on": long_ago})
+    group = client.post("/v1/groups", json={"name": "体操クラブ", "kind": "CLUB", "hub_id": hub_id}).json()
+    client.post(f"/v1/groups/{group['id']}/members", json={"person_id": PEOPLE[0], "officer_role": "LEADER"})
+
+    answer = client.get(f"/v1/people/{PEOPLE[0]}/participation", params={"weeks": 12}).json()
+    assert sorted((i["kind"], i["title"], i["hub_id"]) for i in answer["items"]) == [
+        ("ATTENDANCE", "いきいき体操", hub_id),
+        ("VISIT", "お茶のみ", hub_id),
+        ("VOLUNTEER", "配膳", hub_id),
+    ]  # the shift of 20 weeks ago is outside the window
+    assert [(g["name"], g["officer_role"]) for g in answer["groups"]] == [("体操クラブ", "LEADER")]
+    assert client.get(f"/v1/people/{PEOPLE[1]}/participation").json()["items"] == []
+    assert client.get(f"/v1/people/{PEOPLE[0]}/participation", params={"weeks": 0}).status_code == 422
+
+
 def test_attendance_rules_self_check_in_and_proxy(client: TestClient) -> None:
     s = session_(client, activity(client, hub(client)))
     path = f"/v1/sessions/{s['id']}/attendance"

@@ -73,6 +73,16 @@ def test_consent_changes_emit_one_event_each_and_put_is_idempotent(client: TestC
         ("consent-granted", "PARTNER:chamber-of-commerce"),
     ]
     assert client.get(f"/v1/people/{person_id}").json()["consents"] == ["PARTNER:chamber-of-commerce"]
+    answer = client.get(f"/v1/people/{person_id}/consents").json()
+    assert [(c["purpose"], c["granted"]) for c in answer["consents"]] == [("PARTNER:chamber-of-commerce", True), ("PROFILE", False)]
+    # The history: each change once (the repeated PUT and DELETE changed nothing), newest first.
+    assert [(h["purpose"], h["action"]) for h in answer["history"]] == [
+        ("PARTNER:chamber-of-commerce", "GRANTED"),
+        ("PROFILE", "WITHDRAWN"),
+        ("PROFILE", "GRANTED"),
+    ]
+    assert all(h["at"].endswith(("Z", "+00:00")) for h in answer["history"])
+    assert client.get("/v1/people/00000000-0000-0000-0000-000000000000/consents").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ def run_compose(*files: str, args: tuple[str, ...] = ()) -> subprocess.Completed
     """`docker compose -f … config …` from the repository root, unaffected by the caller's COMPOSE_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     # A deployment injects these secrets (they are in no file); any value lets `config` interpolate.
-    for secret in ("INTERNAL_TOKEN_SECRET", "PARTNER_PSEUDONYM_SECRET"):
+    for secret in ("INTERNAL_TOKEN_SECRET", "PARTNER_PSEUDONYM_SECRET", "CONSOLE_SESSION_SECRET"):
         env.setdefault(secret, "placeholder-for-compose-config-only")
     command = [str(compose_binary()), "--project-directory", str(ROOT), "--env-file", str(ROOT / ".env")]
     for file in files:

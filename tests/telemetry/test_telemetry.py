@@ -14,6 +14,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
 from komagane_contracts.schemas import published, schema_filename
+from komagane_devstack.stack import Stack
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.waiting import eventually
 from tests.telemetry.deployment import COLLECTOR_CONFIG, EXPORTER_METRICS, ROOT, alert_rules, dashboard_queries, load_yaml
@@ -45,11 +46,14 @@ def _kind(span: ReceivedSpan) -> SpanKind:
     return SpanKind(span.kind - 1)
 
 
-async def test_every_service_exports_traces_and_metrics(gateway: httpx.AsyncClient, otlp: OtlpReceiver) -> None:
+async def test_every_service_exports_traces_and_metrics(gateway: httpx.AsyncClient, otlp: OtlpReceiver, stack: Stack) -> None:
     person_id = await register(gateway, person("テレメトリ 一郎"))
     assert (await gateway.put(f"/v1/people/{person_id}/consents/PROFILE")).status_code == 200
     for path in PILLAR_READS.values():
         await gateway.get(path.format(person=person_id))
+    assert stack.console is not None
+    async with httpx.AsyncClient(base_url=stack.console.url) as console:  # the web console: a page
+        assert (await console.get("/signin")).status_code == 200
 
     expected = {service: {"process.memory.usage", "process.cpu.time"} for service in SERVICES}
     for service in [*PILLAR_READS, "gateway"]:

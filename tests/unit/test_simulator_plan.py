@@ -89,3 +89,34 @@ async def test_a_person_not_yet_in_a_pillars_replica_is_asked_again_under_a_new_
     result, seen, _ = await post_through(answers, "/v1/hubs/h/visits", {"person_id": "p"}, "sim-2-visit")
     assert result == {"id": "v"}
     assert [r.headers["Idempotency-Key"] for r in seen] == ["sim-2-visit", "sim-2-visit~replica-1", "sim-2-visit~replica-2"]
+
+
+async def test_upcoming_sessions_are_scheduled_ahead_on_each_activitys_weekday_once() -> None:
+    from datetime import datetime, timedelta
+    from typing import Any
+
+    from komagane_simulator.load import Loader
+    from komagane_simulator.rhythm import TOKYO
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.posts: list[tuple[str, dict[str, Any], str]] = []
+
+        async def post(self, path: str, body: dict[str, Any], key: str) -> dict[str, str]:
+            self.posts.append((path, body, key))
+            return {"id": "x"}
+
+    town = plan_town(7, 500, date(2026, 11, 30))
+    recorder = Recorder()
+    loader = Loader(recorder, town, ids={a.key: f"id-{a.key}" for a in town.activities})  # type: ignore[arg-type]
+    await loader.upcoming(weeks=2)
+    first = list(recorder.posts)
+    assert len(first) == 2 * len(town.activities)
+    now = datetime.now(TOKYO)
+    by_id = {f"id-{a.key}": a for a in town.activities}
+    for path, body, _ in first:
+        activity = by_id[path.split("/")[3]]
+        starts = datetime.fromisoformat(body["starts_at"])
+        assert now < starts < now + timedelta(days=15) and starts.weekday() == activity.weekday and "recorded_after" not in body
+    await loader.upcoming(weeks=2)  # a second start of the town schedules the same sessions again, with the same keys
+    assert [key for _, _, key in recorder.posts[len(first) :]] == [key for _, _, key in first]

@@ -1,7 +1,7 @@
 """`python -m komagane_devstack up`: the whole platform on SQLite with a living town (what `make up` runs).
 
 Ports come from the environment (KOMAGANE_KAFKA_PORT, KOMAGANE_REDIS_PORT, KOMAGANE_GATEWAY_PORT,
-KOMAGANE_PEOPLE_PORT, KOMAGANE_PROFILES_PORT) and data lives in .data/ (KOMAGANE_DATA_DIR), so
+KOMAGANE_PEOPLE_PORT, KOMAGANE_PROFILES_PORT, KOMAGANE_CONSOLE_PORT) and data lives in .data/ (KOMAGANE_DATA_DIR), so
 a second `make up` finds the same town again. On first start the town simulator loads a town
 (KOMAGANE_TOWN_PEOPLE residents, default 2,000, with KOMAGANE_TOWN_DAYS of history, default 90,
 from KOMAGANE_TOWN_SEED) through the gateway; then it keeps a live trickle
@@ -88,12 +88,14 @@ async def _town(stack: Stack, data_dir: Path, stop: threading.Event) -> str | No
 
 
 def _print_welcome(stack: Stack, as_of: date, person: str | None, hub: str | None) -> None:
-    assert stack.gateway is not None
+    assert stack.gateway is not None and stack.console is not None
     gateway = stack.gateway.url
     person = person or "<person_id>"
     print(
         f"""
 Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_ready_s"]:.1f}s; Kafka {stack.timings["kafka_ready_s"]:.1f}s).
+
+  START HERE      {stack.console.url}   (the web console: sign in as a demo resident, staff, care, city or partner)
 
   API docs        {gateway}/docs   (Authorize with a token: make token ROLE=admin)
   a person        {gateway}/v1/people/{person}
@@ -123,6 +125,7 @@ def up() -> int:
         redis_port=_port("KOMAGANE_REDIS_PORT", 16379),
         gateway_port=_port("KOMAGANE_GATEWAY_PORT", 8100),
         profiles_port=_port("KOMAGANE_PROFILES_PORT", 8106),
+        console_port=_port("KOMAGANE_CONSOLE_PORT", 8110),
         service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
         database=os.environ.get("KOMAGANE_DATABASE", "sqlite"),
     )

@@ -28,6 +28,7 @@ class StackConfig:
     redis_port: int | None = None
     gateway_port: int | None = None
     profiles_port: int | None = None
+    console_port: int | None = None
     # Fixed ports of pillar services by name; missing ones get free ports.
     service_ports: dict[str, int] = field(default_factory=dict)
     # "sqlite" (embedded default) or "postgresql" (a throw-away cluster, as in CI).
@@ -77,6 +78,7 @@ class Stack:
         self.profiles: ServiceProcess | None = None
         self.profiles_extra: list[ServiceProcess] = []  # workers 2… (StackConfig.profiles_workers)
         self.gateway: ServiceProcess | None = None
+        self.console: ServiceProcess | None = None
         self.timings: dict[str, float] = {}
         # The services trust the caller identity the gateway signs with this; a fresh one per run,
         # held in memory and handed to every process (never written to the repository).
@@ -148,6 +150,17 @@ class Stack:
         gateway_env = {**env, **upstreams, "DATA_DIR": str(self.gateway_data_dir)}
         self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env=gateway_env)
         self.gateway.start()
+        # The web console: a client of the gateway's public API like any frontend; its development
+        # sign-in mints tokens with the gateway's key and reads the demo town's ids.
+        console_env = {
+            "GATEWAY_URL": self.gateway.url,
+            "SESSION_SECRET": _stored_secret(self.config.data_dir / "console-session.secret"),
+            "DEV_GATEWAY_DATA_DIR": str(self.gateway_data_dir),
+            "DEMO_TOWN_FILE": str(self.config.data_dir / "town.json"),
+            **self.config.extra_env,
+        }
+        self.console = ServiceProcess("console", "komagane_console.main", self.log_dir, port=self.config.console_port, env=console_env)
+        self.console.start()
         self.timings["stack_ready_s"] = time.monotonic() - began
         if self.config.supervise:
             for process in self.managed():
@@ -182,7 +195,7 @@ class Stack:
         return self.pillars.get("people")
 
     def services(self) -> list[ServiceProcess]:
-        return [*self.pillars.values(), *self.profiles_extra] + [s for s in (self.profiles, self.gateway) if s is not None]
+        return [*self.pillars.values(), *self.profiles_extra] + [s for s in (self.profiles, self.gateway, self.console) if s is not None]
 
     def stop(self) -> None:
         self.supervisor.stop()

@@ -54,8 +54,12 @@ def create_app(
     internal_auth: bool = True,
     middleware: Sequence[Middleware] = (),
     telemetry_libraries: Collection[str] = ALL_LIBRARIES,
+    framework_docs: bool = True,
 ) -> FastAPI:
     """What every HTTP process shares: telemetry, problem+json, body limit, health, tracing.
+
+    `framework_docs` off: no FastAPI `/docs` and `/redoc` (they load their scripts from a CDN);
+    the gateway serves its own from local files (komagane_gateway.docs).
 
     With `internal_auth` (every service; only the gateway, which authenticates callers itself,
     turns it off) a request needs the gateway's internal token (komagane_kit.internal_auth);
@@ -82,7 +86,16 @@ def create_app(
     # and the metrics the dashboards read, at a fraction of its cost per request.
     # No redirects to the path with(out) a trailing slash: an API answers for the path it is given
     # (a 307 is no answer the document could list, and clients would re-send writes).
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=with_telemetry, telemetry=_NO_FRAMEWORK_TELEMETRY, redirect_slashes=False)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=with_telemetry,
+        telemetry=_NO_FRAMEWORK_TELEMETRY,
+        redirect_slashes=False,
+        docs_url="/docs" if framework_docs else None,
+        redoc_url="/redoc" if framework_docs else None,
+    )
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -183,6 +183,7 @@ class Session(SQLModel, table=True):
 class SessionPublic(SQLModel):
     id: str
     activity_id: str
+    title: str = Field(description="The activity's title, so a list of sessions reads without a lookup per row")
     hub_id: str
     category: ActivityCategory
     languages: list[str]

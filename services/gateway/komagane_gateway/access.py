@@ -116,6 +116,15 @@ ACCESS: tuple[RouteClass, ...] = (
         own=True,
     ),
     RouteClass(
+        "consent-history",
+        READ,
+        rf"/v1/people/{P}/consents",
+        _roles("resident", "staff"),
+        "A person's consents and the history of their grants and withdrawals",
+        ("GET", "/v1/people/{person}/consents"),
+        own=True,
+    ),
+    RouteClass(
         "skills-and-matches",
         READ | {"PUT", "POST"},
         rf"/v1/people/{P}/(skills|matches)",
@@ -131,6 +140,15 @@ ACCESS: tuple[RouteClass, ...] = (
         _roles("resident", "staff", "care"),
         "A person's upcoming reserved sessions",
         ("GET", "/v1/people/{person}/sessions"),
+        own=True,
+    ),
+    RouteClass(
+        "person-participation",
+        READ,
+        rf"/v1/people/{P}/participation",
+        _roles("resident"),
+        "What a person took part in over the last weeks (sessions, visits, volunteer shifts) and their groups, by name: their own page",
+        ("GET", "/v1/people/{person}/participation"),
         own=True,
     ),
     RouteClass(

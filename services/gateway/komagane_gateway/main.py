@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from komagane_gateway.composed import router as composed_router
+from komagane_gateway.docs import install_docs
 from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
 from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
@@ -104,7 +105,9 @@ def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
         middleware=MIDDLEWARE,
         # Calls to the services are traced by Upstream itself; the gateway uses no httpx.
         telemetry_libraries={"redis"},
+        framework_docs=False,  # served from local files below
     )
+    install_docs(app, settings.swagger_ui_dir)
     # Before the first request: on first start this generates the development signing key.
     app.state.token_verifier = TokenVerifier(settings)
 

@@ -26,7 +26,7 @@ PersonId = Annotated[str, Path(min_length=1, max_length=36, description="Interna
 # in order, so the more specific ones (jobs' per-person skills and matches) come first.
 ROUTE_TABLE: list[tuple[str, str]] = [
     (r"/v1/people/[^/]+/(skills|matches)", "jobs"),
-    (r"/v1/people/[^/]+/sessions", "exchange"),
+    (r"/v1/people/[^/]+/(sessions|participation)", "exchange"),
     (r"/v1/people(/.*)?", "people"),
     (r"/v1/(hubs|activities|sessions|groups|volunteer-shifts)(/.*)?", "exchange"),
     (r"/v1/(opportunities|applications|engagements|seminars|cooperators)(/.*)?", "jobs"),

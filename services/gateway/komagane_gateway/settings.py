@@ -26,6 +26,8 @@ class GatewaySettings(ServiceSettings):
     circuit_open_seconds: float = 10.0
     # The gateway's own files (the development signing key).
     data_dir: Path = Path("./.data/gateway")
+    # Swagger UI's files for /docs (npm's swagger-ui-dist); unset: the repository's install (docs.py).
+    swagger_ui_dir: Path | None = None
 
     # Bearer tokens (OAuth2 access tokens, JWT). Production configures the identity provider's
     # issuer and audience and either its JWKS URL or a PEM public key; with neither, the gateway

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Response, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
@@ -18,7 +18,18 @@ from komagane_kit.inputs import SafeStr
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
 from komagane_people.corrections import correct
-from komagane_people.models import Consent, ConsentPublic, Person, PersonCreate, PersonErasure, PersonPatch, PersonPublic
+from komagane_people.models import (
+    Consent,
+    ConsentChange,
+    ConsentChangePublic,
+    ConsentPublic,
+    ConsentsPublic,
+    Person,
+    PersonCreate,
+    PersonErasure,
+    PersonPatch,
+    PersonPublic,
+)
 from komagane_people.rights_log import record_request
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
@@ -104,6 +115,19 @@ def correct_person(person_id: PersonId, body: Annotated[PersonPatch, Body(media_
     return _public(session, person)
 
 
+@router.get("/{person_id}/consents", response_model=ConsentsPublic, summary="A person's consents and the history of their grants and withdrawals")
+def consents_of(person_id: PersonId, session: DbSession) -> ConsentsPublic:
+    _get_person(session, person_id)
+    present = session.exec(select(Consent).where(Consent.person_id == person_id).order_by(col(Consent.purpose))).all()
+    changes = session.exec(
+        select(ConsentChange).where(ConsentChange.person_id == person_id).order_by(col(ConsentChange.at).desc(), col(ConsentChange.id).desc())
+    ).all()
+    return ConsentsPublic(
+        consents=[ConsentPublic.model_validate(c) for c in present],
+        history=[ConsentChangePublic(purpose=c.purpose, action=c.action, at=c.at.replace(tzinfo=c.at.tzinfo or UTC)) for c in changes],
+    )
+
+
 @router.put("/{person_id}/consents/{purpose}", response_model=ConsentPublic)
 def grant_consent(person_id: PersonId, purpose: PurposePath, session: DbSession) -> Consent:
     _check_purpose(purpose)
@@ -117,6 +141,7 @@ def grant_consent(person_id: PersonId, purpose: PurposePath, session: DbSession)
     else:
         consent.granted, consent.granted_at, consent.withdrawn_at = True, now, None
     session.add(consent)
+    session.add(ConsentChange(person_id=person_id, purpose=purpose, action="GRANTED", at=now))
     enqueue(session, CloudEvent.of(ConsentGranted(person_id=person_id, purpose=purpose, granted_at=now), time=now))
     session.commit()
     return consent
@@ -131,6 +156,7 @@ def withdraw_consent(person_id: PersonId, purpose: PurposePath, session: DbSessi
         now = datetime.now(UTC)
         consent.granted, consent.withdrawn_at = False, now
         session.add(consent)
+        session.add(ConsentChange(person_id=person_id, purpose=purpose, action="WITHDRAWN", at=now))
         enqueue(session, CloudEvent.of(ConsentWithdrawn(person_id=person_id, purpose=purpose, withdrawn_at=now), time=now))
         session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -155,6 +181,8 @@ def erase_person(person_id: PersonId, session: DbSession) -> PersonErasure:
     now = datetime.now(UTC)
     for consent in session.exec(select(Consent).where(Consent.person_id == person_id)):
         session.delete(consent)
+    for change in session.exec(select(ConsentChange).where(ConsentChange.person_id == person_id)):
+        session.delete(change)
     session.flush()
     session.delete(person)
     remember_erased(session, person_id, now)

@@ -105,6 +105,29 @@ class ConsentPublic(SQLModel):
     withdrawn_at: datetime | None
 
 
+class ConsentChange(SQLModel, table=True):
+    """Every grant and withdrawal, kept so a person can see the history of their consents (the
+    `consent` row holds only the present state). Deleted with the person on erasure."""
+
+    __tablename__ = "consent_change"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(max_length=36, index=True)
+    purpose: str = Field(max_length=80)
+    action: str = Field(max_length=10, description="GRANTED or WITHDRAWN")
+    at: datetime
+
+
+class ConsentChangePublic(SQLModel):
+    purpose: str
+    action: str = Field(description="GRANTED or WITHDRAWN")
+    at: datetime
+
+
+class ConsentsPublic(SQLModel):
+    consents: list[ConsentPublic] = Field(description="Every purpose the person has answered, with its present state")
+    history: list[ConsentChangePublic] = Field(description="Every grant and withdrawal, newest first")
+
+
 class PersonErasure(SQLModel):
     person_id: str
     erased_at: datetime = Field(description="When the person was erased; the same on every repeat of the request")

@@ -66,7 +66,9 @@ async def keep_alive(gateway_url: str, token: Callable[[], str], town: Town, ids
     """The live trickle until `stop` is set."""
     gateway = Gateway(gateway_url, token, concurrency=4)
     try:
-        await Loader(gateway, town, ids=ids).live(stop, per_second=per_second)
+        loader = Loader(gateway, town, ids=ids)
+        await loader.upcoming()  # sessions to reserve in the coming weeks, topped up on every start
+        await loader.live(stop, per_second=per_second)
     finally:
         await gateway.aclose()
     return gateway.stats

@@ -301,6 +301,26 @@ class Loader:
             await self.gw.post(f"/v1/seminars/{self.ids[held.seminar]}/sessions", body, self.key("seminar", held.seminar, held.day))
 
     # -- live -------------------------------------------------------------------------------
+    async def upcoming(self, weeks: int = 2) -> None:
+        """Each weekly activity's sessions of the coming weeks, open for reservations (what a
+        resident finds on the console's sessions page). The same day's session is scheduled once,
+        however often this runs (its Idempotency-Key names the activity and the day)."""
+        today = datetime.now(TOKYO).date()
+        plans = []
+        for activity in self.town.activities:
+            if activity.key not in self.ids:
+                continue
+            first = today + timedelta(days=(activity.weekday - today.weekday()) % 7 or 7)
+            plans += [(activity, first + timedelta(weeks=w)) for w in range(weeks)]
+
+        async def schedule(plan: tuple[Any, date]) -> None:
+            activity, day = plan
+            starts = datetime.combine(day, activity.start, TOKYO)
+            body = {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=activity.hours)).isoformat(), "capacity": activity.capacity}
+            await self.gw.post(f"/v1/activities/{self.ids[activity.key]}/sessions", body, self.key("upcoming", activity.key, day))
+
+        await self._each(plans, schedule)
+
     async def live(self, stop: asyncio.Event, *, per_second: float = 2.0) -> None:
         """Today's town, a little at a time, until `stop` is set."""
         rng = random.Random(f"{self.town.seed}:live")

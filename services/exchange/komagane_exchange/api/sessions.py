@@ -42,7 +42,7 @@ from komagane_exchange.models import (
 )
 from komagane_exchange.models import Session as ExchangeSession
 from komagane_exchange.settings import ExchangeSettings
-from komagane_exchange.views import attendance_view, session_view
+from komagane_exchange.views import attendance_view, session_view, waitlist_position
 from komagane_kit.clock import aware, from_db, now, tokyo_date
 from komagane_kit.errors import Problem
 from komagane_kit.inputs import FilterTime, SafeStr
@@ -58,19 +58,6 @@ CANCELLED = "CANCELLED"
 def _active(session: Session, session_id: str, person_id: str) -> Reservation | None:
     reservation = session.exec(select(Reservation).where(Reservation.session_id == session_id, Reservation.person_id == person_id)).first()
     return reservation if reservation is not None and reservation.status != CANCELLED else None
-
-
-def _waitlist_position(session: Session, reservation: Reservation) -> int:
-    ahead = session.exec(
-        select(func.count())
-        .select_from(Reservation)
-        .where(
-            Reservation.session_id == reservation.session_id,
-            Reservation.status == ReservationStatus.WAITLISTED.value,
-            col(Reservation.seq) < reservation.seq,
-        )
-    ).one()
-    return int(ahead) + 1
 
 
 @router.get("", response_model=Page[SessionPublic])
@@ -139,7 +126,7 @@ def reserve(session_id: SessionId, body: ReservationCreate, session: DbSession) 
         target.reserved_count += 1
         session.add(target)
     session.flush()
-    position = None if seat_free else _waitlist_position(session, reservation)
+    position = None if seat_free else waitlist_position(session, reservation)
     result_status = ReservationStatus(reservation.status)
     publish(
         session,
