@@ -28,12 +28,14 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from komagane_contracts.readmodels import HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, profile_key
+from komagane_contracts.topics import HUB_ATTENDANCE, KPI_CONTRIBUTIONS
 from komagane_devstack.infra import KafkaBroker, RedisServer
 from komagane_devstack.services import ServiceProcess
 from komagane_profiles.synthetic import people_events
-from tests.e2e.test_profiles_correctness import produce_events
+from tests.e2e.test_profiles_correctness import INPUT_TOPICS, caught_up, produce_events
 from tests.e2e.test_profiles_recovery import newcomer
 
 
@@ -43,7 +45,7 @@ async def until(probe: Callable[[], Awaitable[object]], *, timeout: float = 300.
         try:
             if await probe():
                 return
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, OSError, RedisConnectionError):
             pass
         await asyncio.sleep(0.05)
     raise TimeoutError("gave up waiting")
@@ -54,13 +56,7 @@ async def read_model(redis: aioredis.Redis) -> dict[bytes, object]:
     return dict(zip(keys, await redis.mget(keys), strict=True)) if keys else {}
 
 
-async def run(people: int, rounds: int, dynamic: bool, root: Path) -> None:
-    kafka = KafkaBroker(root / "kafka", root / "logs")
-    server = RedisServer(root / "logs")
-    kafka.start()
-    server.start()
-    kafka.create_topics()
-    os.environ.update(kafka.admin.env())  # this process produces as the operator
+async def run(kafka: KafkaBroker, server: RedisServer, people: int, rounds: int, dynamic: bool, root: Path) -> None:
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, **kafka.auth("profiles").env(), "REDIS_URL": server.url, "PROFILES_DATA_DIR": str(root / "profiles")}
     env |= {"PROFILES_SESSION_TIMEOUT_SECONDS": "60"} if dynamic else {"PROFILES_INSTANCE_ID": "profiles-1"}
     worker = ServiceProcess("profiles", "komagane_profiles", root / "logs", port_env="PROFILES_WEB_PORT", env=env)
@@ -71,6 +67,7 @@ async def run(people: int, rounds: int, dynamic: bool, root: Path) -> None:
         person_id, events = newcomer()
         await produce_events(kafka.bootstrap, events)  # after the town: folded once the town is
         await until(lambda: redis.exists(profile_key(person_id)))
+        await until(lambda: caught_up(kafka.bootstrap, [*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name]))
         print(f"{'dynamic member, 60 s session' if dynamic else 'static member'}: a town of {people} people ({sent} events) folded")
 
         async def assigned() -> bool:
@@ -92,6 +89,7 @@ async def run(people: int, rounds: int, dynamic: bool, root: Path) -> None:
             folded = time.monotonic() - killed
             print(f"kill -9 round {n + 1}: ready {ready:5.1f} s, partitions assigned {back:5.1f} s, new event in its profile {folded:5.1f} s")
 
+        await until(lambda: caught_up(kafka.bootstrap, [*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name]))
         before = await read_model(redis)
         server.process.kill()
         server.start()
@@ -101,8 +99,6 @@ async def run(people: int, rounds: int, dynamic: bool, root: Path) -> None:
     finally:
         await redis.aclose()
         worker.stop()
-        server.stop()
-        kafka.stop()
 
 
 async def worker_ready(worker: ServiceProcess) -> bool:
@@ -121,7 +117,18 @@ def main() -> None:
     parser.add_argument("--dynamic", action="store_true", help="a dynamic member with a 60 s session, as before issue 21")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="komagane-bench-restart-") as tmp:
-        asyncio.run(run(args.people, args.rounds, args.dynamic, Path(tmp)))
+        root = Path(tmp)
+        kafka = KafkaBroker(root / "kafka", root / "logs")
+        server = RedisServer(root / "logs")
+        try:
+            kafka.start()
+            server.start()
+            kafka.create_topics()
+            os.environ.update(kafka.admin.env())  # this process produces as the operator
+            asyncio.run(run(kafka, server, args.people, args.rounds, args.dynamic, root))
+        finally:
+            server.stop()
+            kafka.stop()
 
 
 if __name__ == "__main__":
