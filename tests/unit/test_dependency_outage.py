@@ -29,8 +29,9 @@ def app_raising(exc: Exception) -> TestClient:
         redis.exceptions.TimeoutError("Timeout reading from socket"),
         sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection failed: Connection refused")),
         sqlalchemy.exc.InterfaceError("SELECT 1", {}, Exception("connection already closed")),
+        sqlalchemy.exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached, connection timed out"),
     ],
-    ids=["redis-refused", "redis-timeout", "db-refused", "db-closed"],
+    ids=["redis-refused", "redis-timeout", "db-refused", "db-closed", "db-pool-exhausted"],
 )
 def test_a_store_that_is_away_answers_503_with_retry_after(exc: Exception) -> None:
     response = app_raising(exc).get("/thing")

@@ -59,12 +59,13 @@ def internal_error_response(instance: str | None = None) -> JSONResponse:
     return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.", instance=instance)
 
 
-# A database or Redis that is away (restarting, unreachable) is not a bug of the request: the
+# A database or Redis that is away (restarting, unreachable, out of connections) is not a bug of the request: the
 # caller is told to come back (503 + Retry-After), and a careful client's retry then succeeds.
 DEPENDENCY_OUTAGES: tuple[type[BaseException], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,  # every pooled connection busy: overloaded, not broken
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )

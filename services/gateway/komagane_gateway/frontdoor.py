@@ -42,6 +42,7 @@ from komagane_gateway.ratelimit import STATE_KEY, RateLimiter
 from komagane_gateway.readcache import ReadCache
 from komagane_gateway.staff_rules import staff_rules_apply
 from komagane_gateway.tokens import TokenVerifier
+from komagane_kit.errors import DEPENDENCY_OUTAGES, unexpected_error_response
 from komagane_kit.telemetry import context_from_headers
 
 PROFILE_PATH = re.compile(r"/v1/profiles/(?P<person>[^/]+)")
@@ -59,7 +60,7 @@ class FrontDoor:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["method"] == "GET" and not scope["query_string"] and await self._served(scope, send):
+            if scope["method"] == "GET" and not scope["query_string"] and await self._served(scope, receive, send):
                 return
             path = self.forwarder.path_of(scope) if self.forwarder is not None else None
             if path is not None:
@@ -68,7 +69,7 @@ class FrontDoor:
                 return
         await self.app(scope, receive, send)
 
-    async def _served(self, scope: Scope, send: Send) -> bool:
+    async def _served(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True when the request was answered here; False to pass it on."""
         found = PROFILE_PATH.fullmatch(scope["path"])
         if found is None:
@@ -91,8 +92,12 @@ class FrontDoor:
         limiter: RateLimiter = self.state.rate_limiter
         key = profile_key(person)
         with _tracer.start_as_current_span(f"GET {ROUTE}", context=context_from_headers(scope["headers"]), kind=SpanKind.SERVER) as span:
-            decision = await limiter.take(f"sub:{principal.subject}", self.rc.name, write=False, prefetch=(key,))
-            raw = decision.prefetched.get(key) if decision is not None else await self.state.redis.get(key)
+            try:
+                decision = await limiter.take(f"sub:{principal.subject}", self.rc.name, write=False, prefetch=(key,))
+                raw = decision.prefetched.get(key) if decision is not None else await self.state.redis.get(key)
+            except DEPENDENCY_OUTAGES as exc:  # Redis away: 503 with Retry-After, as on every path
+                await unexpected_error_response(exc, "GET", scope["path"])(scope, receive, send)
+                return True
             if raw is None:
                 # Not the common case (a 429 or a 404): the full path answers, with the decision
                 # already taken.
