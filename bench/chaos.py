@@ -36,12 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+import redis.asyncio as aioredis
 
 from bench.e2e import ProfileWatcher, known_to_exchange, read_all, start_stack, stored_visits
 from komagane_client import Pending, PlatformClient, RetryPolicy
 from komagane_contracts.topics import EXCHANGE
 from komagane_devstack.process import ManagedProcess
 from komagane_devstack.stack import Stack
+from komagane_kit.kafka import cluster_ready
 
 
 @dataclass
@@ -180,16 +183,29 @@ def probe_for(stack: Stack, fault: Fault) -> Callable[[], Awaitable[bool]]:
         except httpx.HTTPError:
             return False
 
-    async def infra_ready() -> bool:
-        # The gateway's readiness covers Redis and, through the services, Kafka and the databases.
-        gateway = _gateway(stack)
+    async def kafka_ready() -> bool:
+        return await cluster_ready(stack.kafka.bootstrap, timeout=2.0, auth=stack.kafka.admin)
+
+    async def redis_ready() -> bool:
+        client = aioredis.Redis.from_url(stack.redis.url, socket_timeout=2.0)
         try:
-            async with httpx.AsyncClient(timeout=3.0) as client:
-                return (await client.get(f"{gateway.url}/readyz")).status_code == 200
-        except httpx.HTTPError:
+            return bool(await client.ping())
+        except aioredis.RedisError:
+            return False
+        finally:
+            await client.aclose()
+
+    async def postgres_ready() -> bool:
+        assert stack.postgres is not None
+        try:
+            async with await psycopg.AsyncConnection.connect(stack.postgres.url(), connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
             return False
 
-    return http_ready if service is not None else infra_ready
+    if service is not None:
+        return http_ready
+    return {stack.kafka.process: kafka_ready, stack.redis.process: redis_ready}.get(process, postgres_ready)
 
 
 async def inject(stack: Stack, fault: Fault) -> FaultResult:
