@@ -13,7 +13,6 @@ counted twice. The figures are printed (`pytest tests/e2e/test_profiles_recovery
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 import uuid
@@ -117,7 +116,7 @@ async def test_redis_restarted_empty_is_written_again_by_the_worker(stack: Stack
     finally:
         await redis.aclose()
 
-    stack.redis.process.kill()
+    stack.redis.process.kill(stay_down=True)  # away until this test starts it (not the supervisor)
     person_id, events = newcomer()
     await produce_events(stack.kafka.bootstrap, events)  # folded while Redis is away
 
@@ -162,9 +161,9 @@ async def test_a_stop_while_kafka_is_away_ends_within_seconds(stack: Stack) -> N
     finally:
         await redis.aclose()
     assert not await caught_up(stack.kafka.bootstrap, ALL_TOPICS), "batches still to write when the broker goes"
-    stack.kafka.process.kill()
+    stack.kafka.process.kill(stay_down=True)  # away until this test starts it (not the supervisor)
     asked = time.monotonic()
-    os.killpg(worker.process.proc.pid, signal.SIGTERM)
+    worker.process.signal(signal.SIGTERM, stay_down=True)
 
     async def ended() -> bool:
         return not worker.process.running()

@@ -96,14 +96,18 @@ class ManagedProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
 
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: a supervisor watching this process restarts it."""
-        self.signal(signal.SIGKILL)
+    def kill(self, *, stay_down: bool = False) -> None:
+        """SIGKILL, as a crash would: a supervisor watching this process restarts it, unless
+        `stay_down` (a test that wants it away until it calls start() itself)."""
+        self.signal(signal.SIGKILL, stay_down=stay_down)
         if self.proc is not None:
             self.proc.wait(timeout=10)
 
-    def signal(self, signum: int) -> None:
-        """Send a signal to the process and its children (SIGSTOP/SIGCONT: a hung process)."""
+    def signal(self, signum: int, *, stay_down: bool = False) -> None:
+        """Send a signal to the process and its children (SIGSTOP/SIGCONT: a hung process).
+        `stay_down`: should it end, the supervisor leaves it stopped until start()."""
+        if stay_down:
+            self.stopped_on_purpose = True
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signum)
