@@ -8,14 +8,19 @@
 
 Each ends with the live outputs equal to a replay of the input topics: nothing was lost or
 counted twice. The figures are printed (`pytest tests/e2e/test_profiles_recovery.py -s`).
+
+The module runs its own platform: it kills the broker, Redis and the worker, which the tests on
+the session's platform must not see.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,7 +33,7 @@ from komagane_contracts.events.people import ConsentGranted, PersonRegistered
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, PROFILE_KEY_PREFIX, city_kpis_key
 from komagane_contracts.topics import HUB_ATTENDANCE, KPI_CONTRIBUTIONS, PEOPLE
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_devstack.stack import Stack
+from komagane_devstack.stack import Stack, StackConfig
 from komagane_profiles.synthetic import Message, people_events
 from tests.e2e.test_profiles_correctness import (
     INPUT_TOPICS,
@@ -46,6 +51,28 @@ ALL_TOPICS = [*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name]
 # A restarted worker's new events are in its profiles within this long of the kill: well under
 # the 60 s session a dynamic member's partitions waited for.
 CAUGHT_UP_WITHIN_SECONDS = 30.0
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """This module's own platform (it overrides the session's `stack` here)."""
+    env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "PROFILES_LAPSE_CHECK_SECONDS": "1"}
+    platform = Stack(StackConfig(data_dir=tmp_path_factory.mktemp("recovery-stack"), extra_env=env))
+    try:
+        platform.start()
+    except BaseException:
+        print(platform.log_tails())
+        platform.stop()
+        raise
+    # The tests produce and read topics as this broker's operator; the session's login is restored.
+    saved = {key: os.environ.get(key) for key in platform.kafka.admin.env()}
+    os.environ.update(platform.kafka.admin.env())
+    try:
+        yield platform
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        platform.stop()
 
 
 def newcomer() -> tuple[str, list[Message]]:
