@@ -16,7 +16,6 @@ session's: it kills a pillar service and stops the broker, which the other tests
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -25,8 +24,9 @@ import pytest
 
 from komagane_contracts.topics import PEOPLE
 from komagane_devstack.services import ServiceProcess
-from komagane_devstack.stack import Stack, StackConfig
+from komagane_devstack.stack import Stack
 from tests.support.kafka import header, read_topic
+from tests.support.platform import own_platform
 from tests.support.waiting import eventually
 
 # Within seconds of the service's readiness (not the 30-s open period) its first route answers through the
@@ -40,23 +40,8 @@ def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # A circuit stays open longer than any restart here takes: recovery must come from
     # following the service's readiness, whatever is left of the open period.
     env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "PROFILES_LAPSE_CHECK_SECONDS": "1", "CIRCUIT_OPEN_SECONDS": "30"}
-    platform = Stack(StackConfig(data_dir=tmp_path_factory.mktemp("outage-stack"), extra_env=env))
-    try:
-        platform.start()
-    except BaseException:
-        print(platform.log_tails())
-        platform.stop()
-        raise
-    # This test reads topics as the broker's operator (tests/support/kafka.py takes the login
-    # from the environment); the session stack's, if any, is restored afterwards.
-    saved = {key: os.environ.get(key) for key in platform.kafka.admin.env()}
-    os.environ.update(platform.kafka.admin.env())
-    try:
+    with own_platform(tmp_path_factory.mktemp("outage-stack"), env) as platform:
         yield platform
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-        platform.stop()
 
 
 @pytest.fixture

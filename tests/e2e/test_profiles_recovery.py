@@ -16,7 +16,6 @@ the session's platform must not see.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 import uuid
@@ -33,7 +32,7 @@ from komagane_contracts.events.people import ConsentGranted, PersonRegistered
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, PROFILE_KEY_PREFIX, city_kpis_key
 from komagane_contracts.topics import HUB_ATTENDANCE, KPI_CONTRIBUTIONS, PEOPLE
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_devstack.stack import Stack, StackConfig
+from komagane_devstack.stack import Stack
 from komagane_profiles.synthetic import Message, people_events
 from tests.e2e.test_profiles_correctness import (
     INPUT_TOPICS,
@@ -45,6 +44,7 @@ from tests.e2e.test_profiles_correctness import (
     wait_caught_up,
 )
 from tests.e2e.test_profiles_scale_out import people_partitions
+from tests.support.platform import own_platform
 from tests.support.waiting import eventually
 
 ALL_TOPICS = [*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name]
@@ -57,22 +57,8 @@ CAUGHT_UP_WITHIN_SECONDS = 30.0
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """This module's own platform (it overrides the session's `stack` here)."""
     env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "PROFILES_LAPSE_CHECK_SECONDS": "1"}
-    platform = Stack(StackConfig(data_dir=tmp_path_factory.mktemp("recovery-stack"), extra_env=env))
-    try:
-        platform.start()
-    except BaseException:
-        print(platform.log_tails())
-        platform.stop()
-        raise
-    # The tests produce and read topics as this broker's operator; the session's login is restored.
-    saved = {key: os.environ.get(key) for key in platform.kafka.admin.env()}
-    os.environ.update(platform.kafka.admin.env())
-    try:
+    with own_platform(tmp_path_factory.mktemp("recovery-stack"), env) as platform:
         yield platform
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-        platform.stop()
 
 
 def newcomer() -> tuple[str, list[Message]]:

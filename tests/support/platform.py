@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from psycopg import connect
 
-from komagane_devstack.stack import Stack
+from komagane_devstack.stack import Stack, StackConfig
 from tests.support.waiting import eventually
+
+
+@contextmanager
+def own_platform(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
+    """A platform of a test module's own (one that kills processes the session's tests must not
+    see), its broker's operator login in the environment meanwhile (tests/support/kafka.py reads
+    it), the session's restored afterwards."""
+    platform = Stack(StackConfig(data_dir=data_dir, extra_env=extra_env))
+    try:
+        platform.start()
+    except BaseException:
+        print(platform.log_tails())
+        platform.stop()
+        raise
+    saved = {key: os.environ.get(key) for key in platform.kafka.admin.env()}
+    os.environ.update(platform.kafka.admin.env())
+    try:
+        yield platform
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        platform.stop()
 
 
 def gateway_client(stack: Stack, role: str = "admin", *, subject: str | None = None, hub_id: str | None = None, timeout: float = 60) -> httpx.AsyncClient:

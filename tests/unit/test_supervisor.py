@@ -18,7 +18,7 @@ def child(tmp_path: Path, name: str, code: str) -> ManagedProcess:
 
 @pytest.fixture
 def sleeper(tmp_path: Path) -> Iterator[ManagedProcess]:
-    process = child(tmp_path, "sleeper", "import time; print('up', flush=True); time.sleep(600)")
+    process = child(tmp_path, "sleeper", "import signal; print('up', flush=True); signal.pause()")
     process.start()
     yield process
     process.stop(grace=2)
