@@ -149,9 +149,10 @@ async def test_no_exported_attribute_holds_a_name_a_contact_or_an_s2_value(gatew
 
     async def processed() -> bool:
         # The consent's fold in the processor is the last hop of this person's events.
-        return any(s.name == "profiles fold people.v1" and s.trace_id in _traces_of(otlp, person_id) for s in otlp.all_spans()) and bool(
-            [s for s in otlp.all_spans() if s.service == "health" and s.name.startswith("POST /v1/health/daily-activity")]
-        )
+        spans = otlp.all_spans()
+        traces = _traces_of(spans, person_id)  # once per probe: the receiver holds every span of the session
+        folded = any(s.name == "profiles fold people.v1" and s.trace_id in traces for s in spans)
+        return folded and any(s.service == "health" and s.name.startswith("POST /v1/health/daily-activity") for s in spans)
 
     await eventually(processed, timeout=180, what="this person's spans from every hop")
     leaks = [
@@ -166,8 +167,8 @@ async def test_no_exported_attribute_holds_a_name_a_contact_or_an_s2_value(gatew
     assert not [(m.service, m.name) for m in otlp.all_metrics() for p in m.points for v in p.values() if name in v or contact in v or weight in v]
 
 
-def _traces_of(otlp: OtlpReceiver, person_id: str) -> set[str]:
-    return {s.trace_id for s in otlp.all_spans() if person_id in s.attributes.get("url.path", "") or person_id in s.attributes.get("url.full", "")}
+def _traces_of(spans: list[ReceivedSpan], person_id: str) -> set[str]:
+    return {s.trace_id for s in spans if person_id in s.attributes.get("url.path", "") or person_id in s.attributes.get("url.full", "")}
 
 
 async def test_the_metrics_dashboards_and_alerts_query_exist(gateway: httpx.AsyncClient, otlp: OtlpReceiver) -> None:

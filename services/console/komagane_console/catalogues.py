@@ -50,7 +50,7 @@ def extract() -> None:
         catalog.obsolete.clear()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            write_po(f, catalog, width=0, omit_header=False, sort_output=False, include_previous=False)
+            write_po(f, catalog, width=0, omit_header=False, sort_output=False, include_previous=False, include_lineno=False)
 
 
 def missing() -> dict[str, list[str]]:
