@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from komagane_console.gateway import Gateway, GatewayError
+from komagane_console.navigation import landing
 from komagane_console.personas import mint, personas
 from komagane_console.settings import ConsoleSettings
 from komagane_console.web import Viewer, checked_form, current_viewer, localiser, render, sign_in
@@ -138,7 +139,7 @@ async def home(request: Request) -> Response:
     viewer = current_viewer(request)
     if viewer is None:
         return RedirectResponse("/signin", status_code=303)
-    if viewer.is_resident:
-        return RedirectResponse("/places", status_code=303)
+    if start := landing(viewer.role):
+        return RedirectResponse(start, status_code=303)
     localiser(request)
     return render(request, "home.html")

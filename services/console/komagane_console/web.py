@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from komagane_console.gateway import Gateway
 from komagane_console.i18n import LANGUAGES, Localiser, choose, localiser_for
+from komagane_console.navigation import pages_of
 
 # Templates are compiled once; no file check per page (auto_reload), as they change only with a release.
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]), auto_reload=False)
@@ -108,9 +109,11 @@ async def checked_form(request: Request) -> FormData:
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     loc = localiser(request)
+    viewer = current_viewer(request)
     page = TEMPLATES.get_template(template).render(
         request=request,
-        viewer=current_viewer(request),
+        viewer=viewer,
+        navigation=pages_of(viewer.role) if viewer else [],
         csrf_token=csrf_token(request),
         languages=LANGUAGES.values(),
         path=request.url.path,
