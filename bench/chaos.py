@@ -60,6 +60,7 @@ class Write:
 @dataclass
 class FaultResult:
     name: str
+    target: str  # the process hit
     injected_at: float
     ready_after_s: float | None = None
     accepting_again_s: float = 0.0
@@ -72,6 +73,7 @@ class FaultResult:
 
         return {
             "fault": self.name,
+            "target": self.target,
             "ready_after_s": r(self.ready_after_s),
             "writes_accepted_again_after_s": r(self.accepting_again_s),
             "profiles_caught_up_after_s": r(self.profiles_caught_up_s),
@@ -94,6 +96,12 @@ def faults_of(stack: Stack, hang_seconds: float) -> dict[str, Fault]:
         "redis": Fault("redis", lambda s: s.redis.process),
         "gateway": Fault("gateway", lambda s: _gateway(s).process),
     }
+    if stack.kafka.brokers > 1:
+        # Chosen when injected: the node leading most of the busiest topic's partitions (after
+        # one such loss, another node leads them), and the controller quorum's leader.
+        out["broker-leader"] = Fault("broker-leader", lambda s: s.kafka.busiest_leader(EXCHANGE.name).process)
+        out["broker-leader-again"] = Fault("broker-leader-again", lambda s: s.kafka.busiest_leader(EXCHANGE.name).process)
+        out["controller"] = Fault("controller", lambda s: s.kafka.active_controller().process)
     if stack.postgres is not None:
         out["postgres"] = Fault("postgres", lambda s: _postgres(s))
     for name in stack.pillars:
@@ -184,7 +192,8 @@ def probe_for(stack: Stack, fault: Fault) -> Callable[[], Awaitable[bool]]:
             return False
 
     async def kafka_ready() -> bool:
-        return await cluster_ready(stack.kafka.bootstrap, timeout=2.0, auth=stack.kafka.admin)
+        node = stack.kafka.node_of(process)
+        return node is not None and await cluster_ready(node.bootstrap, timeout=2.0, auth=stack.kafka.admin)
 
     async def redis_ready() -> bool:
         client = aioredis.Redis.from_url(stack.redis.url, socket_timeout=2.0)
@@ -205,12 +214,14 @@ def probe_for(stack: Stack, fault: Fault) -> Callable[[], Awaitable[bool]]:
 
     if service is not None:
         return http_ready
-    return {stack.kafka.process: kafka_ready, stack.redis.process: redis_ready}.get(process, postgres_ready)
+    if process in stack.kafka.processes:
+        return kafka_ready
+    return redis_ready if process is stack.redis.process else postgres_ready
 
 
 async def inject(stack: Stack, fault: Fault) -> FaultResult:
     process = fault.process(stack)
-    result = FaultResult(fault.name, time.perf_counter())
+    result = FaultResult(fault.name, process.name, time.perf_counter())
     if fault.hang_seconds:
         process.signal(signal.SIGSTOP)
         await asyncio.sleep(fault.hang_seconds)  # the fault itself is a duration
@@ -346,10 +357,11 @@ async def run(stack: Stack, names: list[str], *, rate: float, people: int, betwe
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = ["| fault | ready after s | writes accepted again after s | profiles caught up after s | refused |", "|---|---:|---:|---:|---|"]
+    lines = ["| fault | process | ready after s | writes accepted again after s | profiles caught up after s | refused |", "|---|---|---:|---:|---:|---|"]
     for f in report["faults"]:
         refused = ", ".join(f"{n}×{status}" for status, n in f["refused"].items()) or "none"
-        lines.append(f"| {f['fault']} | {f['ready_after_s']} | {f['writes_accepted_again_after_s']} | {f['profiles_caught_up_after_s']} | {refused} |")
+        cells = [f["fault"], f["target"], f["ready_after_s"], f["writes_accepted_again_after_s"], f["profiles_caught_up_after_s"], refused]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n\n" + json.dumps(report["counts"], indent=1)
 
 
@@ -361,12 +373,13 @@ def main() -> None:
     parser.add_argument("--between", type=float, default=20.0, help="seconds of steady load before and after each fault")
     parser.add_argument("--hang", type=float, default=30.0, help="seconds the broker is kept SIGSTOPped")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--brokers", type=int, default=1, help="Kafka nodes (3: a replicated cluster; adds the broker-leader and controller faults)")
     parser.add_argument("--keep", action="store_true", help="keep the data and logs (the path is printed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="komagane-chaos-"))
     if args.keep:
         print(f"data and logs in {root}", flush=True)
-    stack = start_stack(root, args.database, profiles_workers=2)
+    stack = start_stack(root, args.database, profiles_workers=2, kafka_brokers=args.brokers)
     try:
         names = [n for n in args.faults.split(",") if n] or list(faults_of(stack, args.hang))
         report = asyncio.run(run(stack, names, rate=args.rate, people=args.people, between=args.between, hang_seconds=args.hang))

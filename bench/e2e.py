@@ -560,7 +560,7 @@ async def bare_reads(body: bytes, people: list[str], seconds: float, concurrency
 
 
 # -- the run -----------------------------------------------------------------------------------
-def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = None, profiles_workers: int = 1) -> Stack:
+def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = None, profiles_workers: int = 1, kafka_brokers: int = 1) -> Stack:
     if database == "postgresql" and os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)  # PostgreSQL runs as its own user and must enter here
@@ -569,7 +569,8 @@ def start_stack(root: Path, database: str, extra_env: dict[str, str] | None = No
     # no bench client reaches (gateway settings).
     unlimited = {f"RATE_LIMIT_{kind}_{what}": "1000000" for kind in ("READ", "WRITE") for what in ("PER_SECOND", "BURST")}
     env = {"LOG_LEVEL": "WARNING", **unlimited, **(extra_env or {})}
-    stack = Stack(StackConfig(data_dir=root, database=database, postgres_dir=root / "postgres", extra_env=env, profiles_workers=profiles_workers))
+    config = StackConfig(root, database=database, postgres_dir=root / "postgres", extra_env=env, profiles_workers=profiles_workers, kafka_brokers=kafka_brokers)
+    stack = Stack(config)
     stack.start()
     os.environ.update(stack.kafka.admin.env())  # the benchmark watches topics as the broker's operator
     return stack

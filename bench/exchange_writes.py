@@ -35,7 +35,8 @@ import httpx
 import psycopg
 
 from komagane_client import ClientError, LeanTransport
-from komagane_devstack.infra import KafkaBroker, PostgresServer
+from komagane_devstack.infra import PostgresServer
+from komagane_devstack.kafka_cluster import KafkaCluster
 from komagane_devstack.services import ServiceProcess
 from komagane_kit.internal_auth import internal_headers
 
@@ -43,7 +44,7 @@ PEOPLE = [str(uuid.UUID(int=n + 1, version=4)) for n in range(200)]
 SECRET = "bench-" + "s" * 40
 
 
-def start_exchange(name: str, broker: KafkaBroker, postgres: PostgresServer, log_dir: Path, source: Path | None) -> tuple[ServiceProcess, str]:
+def start_exchange(name: str, broker: KafkaCluster, postgres: PostgresServer, log_dir: Path, source: Path | None) -> tuple[ServiceProcess, str]:
     database_url = postgres.create_database(f"exchange_{name}")
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -144,7 +145,7 @@ def main() -> None:
         if os.geteuid() == 0:  # PostgreSQL runs as its own user and must enter here
             user = pwd.getpwnam("postgres")
             os.chown(tmp, user.pw_uid, user.pw_gid)
-        broker, postgres = KafkaBroker(Path(tmp) / "kafka", log_dir), PostgresServer(Path(tmp) / "postgres", log_dir)
+        broker, postgres = KafkaCluster(Path(tmp) / "kafka", log_dir), PostgresServer(Path(tmp) / "postgres", log_dir)
         broker.start()
         postgres.start()
         services: list[tuple[str, ServiceProcess, str, str]] = []

@@ -41,7 +41,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from komagane_contracts.topics import EXCHANGE, HEALTH, HEALTH_INTERNAL, HOUSING, HUB_ATTENDANCE, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES_PARTITIONS
-from komagane_devstack.infra import KafkaBroker, RedisServer
+from komagane_devstack.infra import RedisServer
+from komagane_devstack.kafka_cluster import KafkaCluster
 from komagane_devstack.services import ServiceProcess
 from komagane_kit.kafka import client_options
 from komagane_profiles.pipeline import Replay
@@ -121,7 +122,7 @@ def faust_workers(
     Redis and empty data directories; the input topics have PROFILES_PARTITIONS partitions."""
     with tempfile.TemporaryDirectory(prefix="komagane-bench-profiles-") as tmp:
         root = Path(tmp)
-        kafka = KafkaBroker(root / "kafka", root / "logs")
+        kafka = KafkaCluster(root / "kafka", root / "logs")
         redis = RedisServer(root / "logs")
         processes: list[ServiceProcess] = []
         spy: subprocess.Popen[bytes] | None = None

@@ -32,7 +32,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from komagane_contracts.readmodels import HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, profile_key
 from komagane_contracts.topics import HUB_ATTENDANCE, KPI_CONTRIBUTIONS
-from komagane_devstack.infra import KafkaBroker, RedisServer
+from komagane_devstack.infra import RedisServer
+from komagane_devstack.kafka_cluster import KafkaCluster
 from komagane_devstack.services import ServiceProcess
 from komagane_profiles.synthetic import people_events
 from tests.e2e.test_profiles_correctness import INPUT_TOPICS, caught_up, produce_events
@@ -56,7 +57,7 @@ async def read_model(redis: aioredis.Redis) -> dict[bytes, object]:
     return dict(zip(keys, await redis.mget(keys), strict=True)) if keys else {}
 
 
-async def run(kafka: KafkaBroker, server: RedisServer, people: int, rounds: int, dynamic: bool, root: Path) -> None:
+async def run(kafka: KafkaCluster, server: RedisServer, people: int, rounds: int, dynamic: bool, root: Path) -> None:
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, **kafka.auth("profiles").env(), "REDIS_URL": server.url, "PROFILES_DATA_DIR": str(root / "profiles")}
     env |= {"PROFILES_SESSION_TIMEOUT_SECONDS": "60"} if dynamic else {"PROFILES_INSTANCE_ID": "profiles-1"}
     worker = ServiceProcess("profiles", "komagane_profiles", root / "logs", port_env="PROFILES_WEB_PORT", env=env)
@@ -118,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="komagane-bench-restart-") as tmp:
         root = Path(tmp)
-        kafka = KafkaBroker(root / "kafka", root / "logs")
+        kafka = KafkaCluster(root / "kafka", root / "logs")
         server = RedisServer(root / "logs")
         try:
             kafka.start()

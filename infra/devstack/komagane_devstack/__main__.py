@@ -128,9 +128,13 @@ def up() -> int:
         console_port=_port("KOMAGANE_CONSOLE_PORT", 8110),
         service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
         database=os.environ.get("KOMAGANE_DATABASE", "sqlite"),
+        kafka_brokers=int(brokers) if (brokers := os.environ.get("KOMAGANE_KAFKA_BROKERS", "1")).isdigit() else 0,
     )
     if config.database not in ("sqlite", "postgresql"):
         print(f"KOMAGANE_DATABASE must be sqlite or postgresql, not {config.database!r}", file=sys.stderr)
+        return 2
+    if not 1 <= config.kafka_brokers <= 5:
+        print(f"KOMAGANE_KAFKA_BROKERS must be a number of Kafka nodes from 1 to 5 (3 for a replicated cluster), not {brokers!r}", file=sys.stderr)
         return 2
     stack = Stack(config)
     stack.supervisor.report = lambda line: print(line, flush=True)

@@ -1,83 +1,20 @@
-"""The real infrastructure: a KRaft Kafka broker, Redis and PostgreSQL, each on 127.0.0.1."""
+"""The real infrastructure besides Kafka (kafka_cluster.py): Redis and PostgreSQL, each on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import logging
 import os
 import pwd
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import psycopg
 
-from komagane_devstack.kafka_security import KafkaCredentials, provision_services
-from komagane_devstack.paths import repo_root
 from komagane_devstack.process import ManagedProcess, free_port, wait_until
-from komagane_kit.kafka import KafkaAuth, cluster_ready, ensure_topics
 
 log = logging.getLogger(__name__)
-
-
-class KafkaBroker:
-    """A KRaft broker with SASL/SCRAM and ACLs; `credentials` holds every principal's password."""
-
-    def __init__(self, data_dir: Path, log_dir: Path, *, port: int | None = None, controller_port: int | None = None, heap: str = "1g") -> None:
-        self.port = port or free_port()
-        self.controller_port = controller_port or free_port()
-        self.data_dir = data_dir
-        self.bootstrap = f"127.0.0.1:{self.port}"
-        credentials_file = data_dir / "credentials.json"
-        if (data_dir / "logs" / "meta.properties").exists() and not credentials_file.exists():
-            # Formatted before security was on: its admin login is unknown, so start it afresh.
-            log.warning("Kafka data in %s predates SASL; removing it", data_dir)
-            shutil.rmtree(data_dir)
-        self.credentials = KafkaCredentials(credentials_file)
-        script = repo_root() / "infra" / "kafka" / "kafka.sh"
-        env = {
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
-            "KAFKA_DATA_DIR": str(data_dir),
-            "KAFKA_HEAP": heap,
-            "KAFKA_ADMIN_PASSWORD": self.credentials.admin.password,
-        }
-        self.process = ManagedProcess("kafka", ["bash", str(script), "start"], log_dir=log_dir, env=env)
-        self.started_in: float | None = None
-
-    def start(self, timeout: float = 120.0) -> None:
-        began = time.monotonic()
-        self.process.start()
-        self.wait_ready(timeout)
-        self.started_in = time.monotonic() - began
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        # The client logs every refused connection while the broker boots; that is expected here.
-        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-
-        def ready() -> bool:
-            self.process.check_alive()
-            return asyncio.run(cluster_ready(self.bootstrap, timeout=2.0, auth=self.admin))
-
-        wait_until(ready, timeout=timeout, interval=0.3, what="Kafka metadata")
-
-    @property
-    def admin(self) -> KafkaAuth:
-        return self.credentials.admin
-
-    def auth(self, principal: str) -> KafkaAuth:
-        return self.credentials.auth(principal)
-
-    def create_topics(self) -> list[str]:
-        """Topics from the registry, then every service's login and ACLs."""
-        created = asyncio.run(ensure_topics(self.bootstrap, auth=self.admin))
-        provision_services(self.bootstrap, self.credentials)
-        return created
-
-    def stop(self) -> None:
-        self.process.stop(grace=30)
 
 
 class RedisServer:

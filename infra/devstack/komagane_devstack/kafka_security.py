@@ -2,7 +2,8 @@
 
 Passwords are generated on first start and kept in the broker's data dir (mode 600, never in
 git); `admin` is the broker's own super user. Every other principal (one per service, one per
-partner) gets a SCRAM credential and exactly the ACLs `komagane_contracts.kafka_access` lists.
+partner) gets a SCRAM credential and exactly the ACLs `komagane_contracts.kafka_access` lists,
+through `komagane_kit.kafka_provision` (which the compose deployment's kafka-init runs too).
 Provisioning is idempotent, so it runs on every start. `python -m komagane_devstack.kafka_security
 partner <partner_id>` provisions a partner on a running `make up` broker and prints its login.
 """
@@ -14,21 +15,9 @@ import os
 import secrets
 from pathlib import Path
 
-from confluent_kafka.admin import (
-    AclBinding,
-    AclOperation,
-    AclPermissionType,
-    AdminClient,
-    ResourcePatternType,
-    ResourceType,
-    ScramCredentialInfo,
-    ScramMechanism,
-    UserScramCredentialAlteration,
-    UserScramCredentialUpsertion,
-)
-
-from komagane_contracts.kafka_access import SERVICE_RIGHTS, Rights, partner_principal, partner_rights
+from komagane_contracts.kafka_access import SERVICE_RIGHTS, partner_principal, partner_rights
 from komagane_kit.kafka import KafkaAuth
+from komagane_kit.kafka_provision import provision
 
 ADMIN = "admin"
 SCRAM_ITERATIONS = 8192
@@ -63,49 +52,14 @@ class KafkaCredentials:
         tmp.replace(self.path)
 
 
-def acl_bindings(principal: str, rights: Rights) -> list[AclBinding]:
-    """The ACLs granting `rights` to `principal` (allow only; everything else is denied)."""
-    user = f"User:{principal}"
-    wanted: list[tuple[ResourceType, str, ResourcePatternType, AclOperation]] = []
-    for pattern, produce, consume, groups, create in (
-        (ResourcePatternType.LITERAL, rights.produce, rights.consume, rights.groups, ()),
-        (ResourcePatternType.PREFIXED, rights.produce_prefixes, rights.consume_prefixes, rights.group_prefixes, rights.create_prefixes),
-    ):
-        for name in produce:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.WRITE), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE)]
-        for name in consume:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.READ), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE)]
-        for name in groups:
-            wanted += [(ResourceType.GROUP, name, pattern, AclOperation.READ), (ResourceType.GROUP, name, pattern, AclOperation.DESCRIBE)]
-        for name in create:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.CREATE), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE_CONFIGS)]
-    unique = dict.fromkeys(wanted)
-    return [AclBinding(kind, name, pattern, user, "*", operation, AclPermissionType.ALLOW) for kind, name, pattern, operation in unique]
-
-
-def provision(bootstrap: str, credentials: KafkaCredentials, principals: dict[str, Rights]) -> None:
-    """Create (or refresh) the SCRAM login and the ACLs of each principal."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, **credentials.admin.librdkafka()})
-    upserts: list[UserScramCredentialAlteration] = [
-        UserScramCredentialUpsertion(name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), credentials.password(name).encode())
-        for name in principals
-    ]
-    for future in admin.alter_user_scram_credentials(upserts, request_timeout=TIMEOUT_S).values():
-        future.result()
-    bindings = [binding for name, rights in principals.items() for binding in acl_bindings(name, rights)]
-    if bindings:
-        for future in admin.create_acls(bindings, request_timeout=TIMEOUT_S).values():
-            future.result()
-
-
 def provision_services(bootstrap: str, credentials: KafkaCredentials) -> None:
-    provision(bootstrap, credentials, dict(SERVICE_RIGHTS))
+    provision(bootstrap, credentials.admin, credentials.password, dict(SERVICE_RIGHTS))
 
 
 def provision_partner(bootstrap: str, credentials: KafkaCredentials, partner_id: str) -> KafkaAuth:
     """A partner's login, able to read only `partner.<partner_id>.*` in its own groups."""
     principal = partner_principal(partner_id)
-    provision(bootstrap, credentials, {principal: partner_rights(partner_id)})
+    provision(bootstrap, credentials.admin, credentials.password, {principal: partner_rights(partner_id)})
     return credentials.auth(principal)
 
 

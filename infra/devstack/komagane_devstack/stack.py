@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from komagane_devstack.infra import KafkaBroker, PostgresServer, RedisServer
+from komagane_devstack.infra import PostgresServer, RedisServer
+from komagane_devstack.kafka_cluster import KafkaCluster
 from komagane_devstack.process import ManagedProcess
 from komagane_devstack.services import ServiceProcess
 from komagane_devstack.supervisor import RestartPolicy, Supervisor
@@ -25,6 +26,8 @@ class StackConfig:
     data_dir: Path
     # None: pick free ports (tests); fixed numbers for `make up`.
     kafka_port: int | None = None
+    # Kafka nodes: 1 (`make up`), or 3 for a replicated cluster that survives a node's loss.
+    kafka_brokers: int = 1
     redis_port: int | None = None
     gateway_port: int | None = None
     profiles_port: int | None = None
@@ -67,7 +70,7 @@ class Stack:
     def __init__(self, config: StackConfig, *, postgres: PostgresServer | None = None) -> None:
         self.config = config
         self.log_dir = config.data_dir / "logs"
-        self.kafka = KafkaBroker(config.data_dir / "kafka", self.log_dir, port=config.kafka_port)
+        self.kafka = KafkaCluster(config.data_dir / "kafka", self.log_dir, brokers=config.kafka_brokers, port=config.kafka_port)
         self.redis = RedisServer(self.log_dir, port=config.redis_port)
         # A PostgreSQL server handed in is shared (the test harness's) and not started or stopped here.
         self._owns_postgres = postgres is None
@@ -95,6 +98,7 @@ class Stack:
     def common_env(self) -> dict[str, str]:
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+            "KAFKA_BROKERS": str(self.kafka.brokers),
             "REDIS_URL": self.redis.url,
             "INTERNAL_TOKEN_SECRET": self.internal_token_secret,
             **self.config.extra_env,
@@ -169,21 +173,21 @@ class Stack:
 
     def managed(self) -> list[ManagedProcess]:
         """Every child process this stack started (a PostgreSQL handed in is not its own)."""
-        infra = [self.kafka.process, self.redis.process]
+        infra = [*self.kafka.processes, self.redis.process]
         if self.postgres is not None and self._owns_postgres:
             infra.append(self.postgres.process)
         return infra + [s.process for s in self.services()]
 
     def processes(self) -> dict[str, int]:
         """Resident memory (KiB) of every process, for the closing figures."""
-        out = {"kafka": self.kafka.process.rss_kib(), "redis": self.redis.process.rss_kib()}
+        out = {p.name: p.rss_kib() for p in self.kafka.processes} | {"redis": self.redis.process.rss_kib()}
         for service in self.services():
             out[service.name] = service.process.rss_kib()
         return out
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by every process (PostgreSQL's too, when the stack runs it)."""
-        out = {"kafka": self.kafka.process.cpu_seconds(), "redis": self.redis.process.cpu_seconds()}
+        out = {p.name: p.cpu_seconds() for p in self.kafka.processes} | {"redis": self.redis.process.cpu_seconds()}
         if self.postgres is not None and self._owns_postgres:
             out["postgres"] = self.postgres.process.cpu_seconds()
         for service in self.services():
@@ -207,5 +211,5 @@ class Stack:
             self.postgres.stop()
 
     def log_tails(self) -> str:
-        parts = [self.kafka.process, self.redis.process] + [s.process for s in self.services()]
+        parts = [*self.kafka.processes, self.redis.process] + [s.process for s in self.services()]
         return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in parts)

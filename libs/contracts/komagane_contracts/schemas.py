@@ -17,7 +17,7 @@ from typing import Any
 
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.registry import ALL_EVENTS
-from komagane_contracts.topics import TOPICS
+from komagane_contracts.topics import PRODUCTION_BROKERS, TOPICS, replication_for
 
 PUBLISHED_DIR = Path(__file__).parent / "published"
 ASYNCAPI_FILE = "asyncapi.json"
@@ -67,7 +67,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "kafka": {
                     "topic": spec.name,
                     "partitions": spec.partitions,
-                    "replicas": spec.replication_factor,
+                    "replicas": replication_for(PRODUCTION_BROKERS).factor,
                     "topicConfiguration": {"cleanup.policy": [spec.cleanup_policy]},
                 }
             },

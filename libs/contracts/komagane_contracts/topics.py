@@ -34,6 +34,29 @@ def dlq_name(topic: str) -> str:
 
 
 @dataclass(frozen=True)
+class Replication:
+    """Copies of each partition, and how many must hold a write before the broker acknowledges it
+    (producers send with acks=all, so an acknowledged write survives the loss of factor − min_insync)."""
+
+    factor: int
+    min_insync: int
+
+
+def replication_for(brokers: int) -> Replication:
+    """Per environment, by the cluster's size: one broker 1/1 (`make up`); three or more 3/2, so
+    one broker may be lost (or restarted) while writes go on and nothing acknowledged is lost."""
+    if brokers < 1:
+        raise ValueError(f"a cluster has at least one broker, not {brokers}")
+    if brokers >= 3:
+        return Replication(factor=3, min_insync=2)
+    return Replication(factor=brokers, min_insync=1)
+
+
+# What the published contract states: the replicated production cluster.
+PRODUCTION_BROKERS = 3
+
+
+@dataclass(frozen=True)
 class TopicSpec:
     name: str
     key: str
@@ -41,15 +64,15 @@ class TopicSpec:
     sensitivity: Sensitivity
     description: str
     partitions: int = 3
-    replication_factor: int = 1
     cleanup_policy: Literal["delete", "compact"] = "delete"
     retention_ms: int | None = None  # None: the broker default (or forever when compacted)
     has_dlq: bool = True  # consumed by a processor, so failures need somewhere to go
     internal: bool = False  # a processor's own plumbing: created here, not published in AsyncAPI
     extra_config: dict[str, str] = field(default_factory=dict)
 
-    def config(self) -> dict[str, str]:
-        cfg = {"cleanup.policy": self.cleanup_policy, **self.extra_config}
+    def config(self, brokers: int = 1) -> dict[str, str]:
+        """The topic's configuration on a cluster of `brokers` (replication_for sets min.insync.replicas)."""
+        cfg = {"cleanup.policy": self.cleanup_policy, "min.insync.replicas": str(replication_for(brokers).min_insync), **self.extra_config}
         if self.retention_ms is not None:
             cfg["retention.ms"] = str(self.retention_ms)
         return cfg
@@ -62,7 +85,6 @@ class TopicSpec:
             sensitivity=self.sensitivity,
             description=f"Messages from {self.name} that kept failing, with error headers",
             partitions=1,
-            replication_factor=self.replication_factor,
             retention_ms=30 * DAY_MS,
             has_dlq=False,
         )

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from komagane_contracts.topics import TopicSpec, all_topic_specs
+from komagane_contracts.topics import TopicSpec, all_topic_specs, replication_for
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,16 @@ class KafkaAuth:
 
     @classmethod
     def from_env(cls) -> KafkaAuth | None:
-        """The process's own principal: KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD (/ KAFKA_SASL_MECHANISM)."""
+        """The process's own principal: KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD (/ KAFKA_SASL_MECHANISM).
+        A deployment with secret files gives KAFKA_SASL_PASSWORD_FILE, the path of the password, instead."""
         username = os.environ.get("KAFKA_SASL_USERNAME")
         if not username:
             return None
-        return cls(username, os.environ.get("KAFKA_SASL_PASSWORD", ""), os.environ.get("KAFKA_SASL_MECHANISM", SCRAM_MECHANISM))
+        password = os.environ.get("KAFKA_SASL_PASSWORD", "")
+        if not password and (path := os.environ.get("KAFKA_SASL_PASSWORD_FILE")):
+            with open(path, encoding="utf-8") as f:
+                password = f.read().strip()
+        return cls(username, password, os.environ.get("KAFKA_SASL_MECHANISM", SCRAM_MECHANISM))
 
     def env(self) -> dict[str, str]:
         """The environment that makes `from_env` return this principal in a child process."""
@@ -145,8 +150,9 @@ async def wait_for_cluster(bootstrap_servers: str, timeout: float = 60.0, auth: 
     raise TimeoutError(f"Kafka at {bootstrap_servers} not ready after {timeout:.0f}s")
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None, auth: KafkaAuth | None = _FROM_ENV) -> list[str]:
-    """Create every registered topic that does not exist yet; returns the names created."""
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None, auth: KafkaAuth | None = _FROM_ENV, *, brokers: int = 1) -> list[str]:
+    """Create every registered topic that does not exist yet, replicated as a cluster of `brokers`
+    calls for (komagane_contracts.topics.replication_for); returns the names created."""
     specs = specs if specs is not None else all_topic_specs()
     admin = AIOKafkaAdminClient(**client_options(bootstrap_servers, auth))
     await admin.start()
@@ -158,8 +164,8 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = 
             topic = NewTopic(
                 name=spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=spec.replication_factor,
-                topic_configs=spec.config(),
+                replication_factor=replication_for(brokers).factor,
+                topic_configs=spec.config(brokers),
             )
             try:
                 response = await admin.create_topics([topic])
@@ -174,21 +180,3 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = 
         return created
     finally:
         await admin.close()
-
-
-def main() -> None:
-    """`python -m komagane_kit.kafka [bootstrap]`: wait for the broker, create the topics."""
-    import sys
-
-    bootstrap = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:9092"
-
-    async def run() -> None:
-        await wait_for_cluster(bootstrap)
-        for name in await ensure_topics(bootstrap):
-            print(f"created {name}")
-
-    asyncio.run(run())
-
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     database_url: str = "sqlite:///./.data/service.db"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Brokers in the cluster: topics this service creates (and faust's) are replicated for it
+    # (komagane_contracts.topics.replication_for: 1 → 1/1, 3 → 3/2).
+    kafka_brokers: int = Field(default=1, ge=1)
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
     # Largest request body accepted, in bytes; larger ones get 413 before any parsing.

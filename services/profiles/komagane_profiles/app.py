@@ -41,6 +41,7 @@ from komagane_contracts.topics import (
     PROFILES,
     PROFILES_PARTITIONS,
     dlq_name,
+    replication_for,
 )
 from komagane_kit.clock import tokyo_date
 from komagane_kit.dlq import dead_letter_headers
@@ -87,7 +88,7 @@ app = ProfilesApp(
     datadir=settings.profiles_data_dir,
     web_host=settings.profiles_web_host,
     web_port=settings.profiles_web_port,
-    topic_replication_factor=1,
+    topic_replication_factor=replication_for(settings.kafka_brokers).factor,
     topic_partitions=PROFILES_PARTITIONS,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",

@@ -1,6 +1,7 @@
 from typing import Any
 
 import faust
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from komagane_contracts.kafka_access import PROFILES_APP_ID
@@ -15,6 +16,8 @@ class ProfilesSettings(BaseSettings):
     # The Kafka principal `profiles` may use groups and topics under this prefix only.
     profiles_app_id: str = PROFILES_APP_ID
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Brokers in the cluster: faust's own topics are replicated for it (topics.replication_for).
+    kafka_brokers: int = Field(default=1, ge=1)
     redis_url: str = "redis://127.0.0.1:6379/0"
     # rocksdb:// keeps tables on disk (through rocksdict); memory:// is for unit tests only.
     profiles_store: str = "rocksdb://"

@@ -35,7 +35,7 @@ async def create_feed_topic(request: Request, agreement: Agreement) -> None:
         has_dlq=False,
     )
     try:
-        await ensure_topics(request.app.state.settings.kafka_bootstrap_servers, [spec])
+        await ensure_topics(request.app.state.settings.kafka_bootstrap_servers, [spec], brokers=request.app.state.settings.kafka_brokers)
     except Exception as exc:
         raise Problem(
             503, "kafka-unavailable", "The partner topic could not be created now; nothing was saved. Try again.", headers={"Retry-After": "5"}
