@@ -60,9 +60,7 @@ def test_the_broker_runs_the_devstacks_start_script_with_sasl_on_every_listener(
     environment = {k: str(v) for k, v in kafka["environment"].items()}
     environment |= {"KAFKA_DATA_DIR": str(tmp_path / "data"), "KAFKA_ADMIN_PASSWORD_FILE": str(password), "PATH": os.environ["PATH"]}
     subprocess.run(["bash", str(ROOT / "infra/kafka/kafka.sh"), "config"], env=environment, check=True, timeout=30)
-    properties = dict(
-        line.split("=", 1) for line in (tmp_path / "data/server.properties").read_text().splitlines() if "=" in line and not line.startswith("#")
-    )
+    properties = dict(line.split("=", 1) for line in (tmp_path / "data/server.properties").read_text().splitlines() if "=" in line and not line.startswith("#"))
     protocols = dict(pair.split(":") for pair in properties["listener.security.protocol.map"].split(","))
     assert protocols == {"CLIENT": "SASL_PLAINTEXT", "CONTROLLER": "SASL_PLAINTEXT", "PARTNER": "SASL_PLAINTEXT"}
     assert properties["advertised.listeners"] == "CLIENT://kafka:9092,PARTNER://127.0.0.1:9094"

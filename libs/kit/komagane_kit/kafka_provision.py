@@ -64,8 +64,7 @@ def provision(bootstrap: str, admin: KafkaAuth, passwords: Passwords, principals
     """Create (or refresh) the SCRAM login and the ACLs of each principal."""
     client = AdminClient({"bootstrap.servers": bootstrap, **admin.librdkafka()})
     upserts: list[UserScramCredentialAlteration] = [
-        UserScramCredentialUpsertion(name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), passwords(name).encode())
-        for name in principals
+        UserScramCredentialUpsertion(name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), passwords(name).encode()) for name in principals
     ]
     for future in client.alter_user_scram_credentials(upserts, request_timeout=TIMEOUT_S).values():
         future.result()
