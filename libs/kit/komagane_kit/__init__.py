@@ -1,13 +1,43 @@
-"""Service kit: the building blocks every Komagane service shares.
+"""Service kit: what every Komagane service does the same way. One line per module, by concern
+(a unit test keeps this list and the package's modules equal).
 
-- settings   environment-driven configuration with safe local defaults
-- db         SQLModel engines (SQLite or PostgreSQL) and Alembic migrations at start
-- outbox     transactional outbox table and the relay that publishes it to Kafka
-- consumer   at-least-once Kafka consumer with dedup by event id and a dead-letter topic
-- dlq        the dead-letter header format, shared with the faust processors
-- kafka      producer settings, broker readiness and topic creation from the registry
-- telemetry  OpenTelemetry traces and metrics, JSON logs carrying trace ids
-- errors     RFC 9457 problem+json for every error
-- health     /livez and /readyz
-- service    assembles the above into a FastAPI app with a managed lifespan
+Assembling a service
+- service          assembles a pillar service: FastAPI app, database, migrations, outbox relay, telemetry, health
+- settings         configuration from environment variables, with defaults that work on a laptop
+- health           /livez (the process answers) and /readyz (its dependencies answer)
+- periodic         background jobs that run one database transaction every few seconds
+
+HTTP: requests in, problems out
+- errors           RFC 9457 problem+json for every error a service or the gateway returns
+- openapi          every problem an operation can answer, declared in its OpenAPI document
+- inputs           what a plausible value from a client is: the types every request model uses
+- strict_body      JSON bodies checked against their schema's JSON types before the model reads them
+- pagination       opaque cursor pagination
+- idempotency      `Idempotency-Key` for POST requests, stored in the service's own database
+- internal_auth    the caller's identity between the gateway and the services (a signed internal token)
+- routing          which requests an application's router would hand to one endpoint
+- group_writes     a busy POST route's common case served without the framework, committed in groups
+- groupcommit      what concurrent requests ask of a store goes in one round trip
+- http_telemetry   one SERVER span and the http.server.* metrics per request
+
+Data
+- db               engines (SQLite by default, PostgreSQL by URL) and the request's unit of work
+- migrations       what every service's Alembic environment does
+- lookups          find rows or answer with a problem, check people, lock a row, publish an event
+- remembered       ids found in a table whose rows are never deleted, remembered per process
+- people_replica   the local replica of registered people every pillar service keeps
+- disclosure       what a service holds about one person, for the disclosure export (開示)
+- erasure          forgetting an erased person, the same way in every service's database
+- clock            time in the town: local dates are Asia/Tokyo dates; storage is UTC
+
+Kafka
+- kafka            client settings, broker readiness, topic creation from the registry
+- kafka_provision  every principal's SCRAM login and ACLs from the rights table (devstack and kafka-init)
+- outbox           events written as rows in the state change's transaction, and the relay that publishes them
+- outbox_reconcile which rows a relay that died had published already, so its successor does not again
+- consumer         at-least-once consumer with dedup by event id and a dead-letter topic
+- dlq              the dead-letter header format, shared with the faust processors
+
+Telemetry
+- telemetry        OpenTelemetry traces and metrics, and JSON logs that carry the trace id
 """

@@ -27,7 +27,8 @@ class ProfilesSettings(BaseSettings):
     # A message that fails this many times goes to its topic's DLQ.
     profiles_max_attempts: int = 3
     profiles_retry_backoff_seconds: float = 0.2
-    # How often the lapse check looks over every profile (event-time based; see lapses.py).
+    # How often the lapse check reads the people whose lapse is due by now (LapseWatch; event
+    # time, see lapses.py), rather than every profile.
     profiles_lapse_check_seconds: float = 60.0
     # How often changed city KPIs are written to Redis and the compacted topic.
     profiles_kpi_flush_seconds: float = 0.5
@@ -46,7 +47,7 @@ class ProfilesSettings(BaseSettings):
     profiles_aggregate_batch_max_events: int = 20000
     profiles_aggregate_batch_max_delay_seconds: float = 1.0
     # How often the worker looks for input partitions that stopped moving (progress.py); one
-    # that did not move over two checks while messages wait is sought back to its commit.
+    # that did not move over three checks in a row while messages wait is sought back to its commit.
     profiles_stall_check_seconds: float = 15.0
     # Longest the broker holds a fetch with nothing new to return: it bounds how long records
     # that arrive meanwhile wait (transport.ConsumerThread).
