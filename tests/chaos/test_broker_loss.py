@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
@@ -42,7 +43,7 @@ def cluster_stack() -> Iterator[Stack]:
 
 
 def test_the_registry_replicates_every_topic_three_times_with_two_in_sync(cluster_stack: Stack) -> None:
-    quiet = {"logger": logging.getLogger("komagane_devstack.rdkafka")}  # nodes are killed later in this module
+    quiet: dict[str, Any] = {"logger": logging.getLogger("komagane_devstack.rdkafka")}  # nodes are killed later in this module
     admin = AdminClient({"bootstrap.servers": cluster_stack.kafka.bootstrap, **cluster_stack.kafka.admin.librdkafka(), **quiet})
     topic = admin.list_topics(EXCHANGE.name, timeout=10).topics[EXCHANGE.name]
     assert {len(p.replicas) for p in topic.partitions.values()} == {3}

@@ -17,6 +17,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
@@ -142,7 +143,7 @@ class KafkaCluster:
     def busiest_leader(self, topic: str) -> KafkaNode:
         """The running node that leads the most partitions of `topic` (the one whose loss moves most)."""
         # librdkafka logs each refused connection to a node that is down (as it is, in chaos tests).
-        quiet = {"logger": logging.getLogger("komagane_devstack.rdkafka")}
+        quiet: dict[str, Any] = {"logger": logging.getLogger("komagane_devstack.rdkafka")}
         admin = AdminClient({"bootstrap.servers": self.bootstrap, **self.admin.librdkafka(), **quiet})
         partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions.values()
         led = Counter(p.leader for p in partitions if p.leader > 0)
