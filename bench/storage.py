@@ -24,7 +24,7 @@ import psycopg
 import redis
 
 from bench.e2e import start_stack
-from bench.profiles_replay import INPUT_TOPICS, lag
+from bench.profiles_replay import INPUT_TOPICS, end_offsets, lag
 from bench.simulated_year import topic_bytes
 from komagane_contracts.topics import HUB_ATTENDANCE, KPI_CONTRIBUTIONS
 from komagane_devstack.stack import PILLARS, Stack
@@ -73,6 +73,7 @@ def main() -> None:
         topics = (*INPUT_TOPICS, HUB_ATTENDANCE.name, KPI_CONTRIBUTIONS.name)
         while asyncio.run(lag(stack.kafka.bootstrap, "komagane-profiles", topics)) != 0:  # every event folded
             time.sleep(1.0)
+        figures["events"] = sum(sum(asyncio.run(end_offsets(stack.kafka.bootstrap, topic)).values()) for topic in INPUT_TOPICS)
         figures["postgresql"] = database_figures(stack)
         figures["kafka_bytes_per_topic"] = topic_bytes(stack.kafka.data_dir / "logs")
         figures["redis_used_memory_bytes"] = int(redis.Redis.from_url(stack.redis.url).info("memory")["used_memory"])
