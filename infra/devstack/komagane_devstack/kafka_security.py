@@ -27,7 +27,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from komagane_contracts.kafka_access import SERVICE_RIGHTS, Rights, partner_principal, partner_rights
+from komagane_contracts.kafka_access import SERVICE_RIGHTS, Rights, grants, partner_principal, partner_rights
 from komagane_kit.kafka import KafkaAuth
 
 ADMIN = "admin"
@@ -66,21 +66,18 @@ class KafkaCredentials:
 def acl_bindings(principal: str, rights: Rights) -> list[AclBinding]:
     """The ACLs granting `rights` to `principal` (allow only; everything else is denied)."""
     user = f"User:{principal}"
-    wanted: list[tuple[ResourceType, str, ResourcePatternType, AclOperation]] = []
-    for pattern, produce, consume, groups, create in (
-        (ResourcePatternType.LITERAL, rights.produce, rights.consume, rights.groups, ()),
-        (ResourcePatternType.PREFIXED, rights.produce_prefixes, rights.consume_prefixes, rights.group_prefixes, rights.create_prefixes),
-    ):
-        for name in produce:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.WRITE), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE)]
-        for name in consume:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.READ), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE)]
-        for name in groups:
-            wanted += [(ResourceType.GROUP, name, pattern, AclOperation.READ), (ResourceType.GROUP, name, pattern, AclOperation.DESCRIBE)]
-        for name in create:
-            wanted += [(ResourceType.TOPIC, name, pattern, AclOperation.CREATE), (ResourceType.TOPIC, name, pattern, AclOperation.DESCRIBE_CONFIGS)]
-    unique = dict.fromkeys(wanted)
-    return [AclBinding(kind, name, pattern, user, "*", operation, AclPermissionType.ALLOW) for kind, name, pattern, operation in unique]
+    return [
+        AclBinding(
+            ResourceType[grant.resource.upper()],
+            grant.name,
+            ResourcePatternType.PREFIXED if grant.prefixed else ResourcePatternType.LITERAL,
+            user,
+            "*",
+            AclOperation[grant.operation],
+            AclPermissionType.ALLOW,
+        )
+        for grant in grants(rights)
+    ]
 
 
 def provision(bootstrap: str, credentials: KafkaCredentials, principals: dict[str, Rights]) -> None:

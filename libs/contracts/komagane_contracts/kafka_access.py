@@ -9,6 +9,7 @@ their own `partner.<partner_id>.` topics and consumer groups only — never an i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from komagane_contracts.topics import (
     ALERTS,
@@ -112,3 +113,31 @@ def partner_rights(partner_id: str) -> Rights:
     """A partner reads its own feeds, in consumer groups named with its own prefix; nothing else."""
     prefix = partner_topic_prefix(partner_id)
     return Rights(consume_prefixes=(prefix,), group_prefixes=(prefix,))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One ALLOW ACL entry: an operation (Kafka's AclOperation name) on a topic or group name or prefix."""
+
+    resource: Literal["topic", "group"]
+    name: str
+    prefixed: bool
+    operation: Literal["READ", "WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS"]
+
+
+def grants(rights: Rights) -> list[Grant]:
+    """The ACL entries that give `rights`, without duplicates; the devstack and the Kubernetes chart both apply these."""
+    wanted: list[Grant] = []
+    for prefixed, produce, consume, groups, create in (
+        (False, rights.produce, rights.consume, rights.groups, ()),
+        (True, rights.produce_prefixes, rights.consume_prefixes, rights.group_prefixes, rights.create_prefixes),
+    ):
+        for name in produce:
+            wanted += [Grant("topic", name, prefixed, "WRITE"), Grant("topic", name, prefixed, "DESCRIBE")]
+        for name in consume:
+            wanted += [Grant("topic", name, prefixed, "READ"), Grant("topic", name, prefixed, "DESCRIBE")]
+        for name in groups:
+            wanted += [Grant("group", name, prefixed, "READ"), Grant("group", name, prefixed, "DESCRIBE")]
+        for name in create:
+            wanted += [Grant("topic", name, prefixed, "CREATE"), Grant("topic", name, prefixed, "DESCRIBE_CONFIGS")]
+    return list(dict.fromkeys(wanted))
