@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deploy.render import RenderError, render
+from deploy.render import RenderError, load_manifests, render
 from deploy.tools import VALUES_DIR
 from komagane_contracts.topics import PROFILES_PARTITIONS
 from tests.deploy.conftest import Objects, of_kind
@@ -95,3 +95,9 @@ def test_kafka_is_a_kraft_node_pool_of_three_with_scram_and_acls(rendered: Objec
     assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
     assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
     assert all(listener["authentication"]["type"] == "scram-sha-512" for listener in kafka["spec"]["kafka"]["listeners"])
+
+
+def test_a_label_given_twice_is_refused() -> None:
+    """PyYAML would keep the last of two equal keys; the API server refuses the manifest."""
+    with pytest.raises(RenderError, match=r"app\.kubernetes\.io/instance"):
+        load_manifests("metadata:\n  labels:\n    app.kubernetes.io/instance: a\n    app.kubernetes.io/instance: a\n")

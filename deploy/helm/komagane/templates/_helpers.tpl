@@ -7,16 +7,20 @@
 {{- printf "%s-%s" .root.Release.Name .component | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{- define "komagane.commonLabels" -}}
+{{- define "komagane.chartLabels" -}}
 app.kubernetes.io/part-of: komagane
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{- define "komagane.commonLabels" -}}
+{{ include "komagane.chartLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
 {{/* Labels of one component; call with (dict "root" $ "component" "gateway"). */}}
 {{- define "komagane.labels" -}}
-{{ include "komagane.commonLabels" .root }}
+{{ include "komagane.chartLabels" .root }}
 {{ include "komagane.selectorLabels" . }}
 {{- end -}}
 
