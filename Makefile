@@ -9,18 +9,23 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: deps system-deps kafka-jars web-assets venv up test pytest lint schemas bench clean help token
+.PHONY: deps system-deps kafka-jars web-assets deploy-tools venv up test pytest lint schemas bench clean help token
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: system-deps kafka-jars venv web-assets
+deps: system-deps kafka-jars venv web-assets deploy-tools
 
 system-deps:
 	@bash infra/scripts/install-system-deps.sh
 
 kafka-jars:
 	@bash infra/kafka/kafka.sh fetch
+
+# helm, CloudNativePG's CRDs and Strimzi's CRD validators at pinned versions, for rendering and
+# validating the Kubernetes chart offline (tests/deploy); each installed once.
+deploy-tools:
+	@bash deploy/scripts/install-tools.sh
 
 venv: $(STAMP)
 

@@ -1,0 +1,1 @@
+"""Deployment descriptions beyond one machine: the Helm chart and what generates its registry data."""
