@@ -15,26 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX, SERVICE_RIGHTS, Grant, grants, partner_principal, partner_rights
-from komagane_contracts.topics import PROFILES_PARTITIONS, TopicSpec, all_topic_specs
+from komagane_contracts.topics import PRODUCTION_BROKERS, PROFILES_PARTITIONS, TopicSpec, all_topic_specs, replication_for
 
 CHART_DIR = Path(__file__).resolve().parent / "helm" / "komagane"
 REGISTRY_FILE = CHART_DIR / "generated" / "registry.json"
 # Stands for a partner's id in the partner ACL pattern; the chart substitutes each configured partner.
 PARTNER_PLACEHOLDER = "__PARTNER__"
 
-# The chart's Kafka is three brokers (a KafkaNodePool of three): every partition on all three,
-# and a write acknowledged by two, so one broker may be lost without losing an accepted write.
-BROKERS = 3
-REPLICATION_FACTOR = 3
-MIN_INSYNC_REPLICAS = 2
+# The chart's Kafka is three brokers (a KafkaNodePool of three), replicated as the registry says
+# for that size (replication_for: every partition on all three, a write acknowledged by two).
+BROKERS = PRODUCTION_BROKERS
+REPLICATION = replication_for(BROKERS)
 
 # Strimzi names the operations in CamelCase; the registry uses Kafka's AclOperation names.
 _STRIMZI_OPERATIONS = {"READ": "Read", "WRITE": "Write", "DESCRIBE": "Describe", "CREATE": "Create", "DESCRIBE_CONFIGS": "DescribeConfigs"}
 
 
 def _topic(spec: TopicSpec) -> dict[str, Any]:
-    config: dict[str, str] = {**spec.config(), "min.insync.replicas": str(MIN_INSYNC_REPLICAS)}
-    return {"name": spec.name, "partitions": spec.partitions, "replicas": REPLICATION_FACTOR, "config": dict(sorted(config.items()))}
+    return {"name": spec.name, "partitions": spec.partitions, "replicas": REPLICATION.factor, "config": dict(sorted(spec.config(BROKERS).items()))}
 
 
 def _acls(rights_grants: list[Grant]) -> list[dict[str, Any]]:
@@ -52,7 +50,7 @@ def registry() -> dict[str, Any]:
     """What the chart needs from the contracts, in a stable order."""
     return {
         "generatedBy": "python -m deploy.generate (from komagane_contracts.topics and kafka_access); do not edit",
-        "kafka": {"brokers": BROKERS, "replicationFactor": REPLICATION_FACTOR, "minInsyncReplicas": MIN_INSYNC_REPLICAS},
+        "kafka": {"brokers": BROKERS, "replicationFactor": REPLICATION.factor, "minInsyncReplicas": REPLICATION.min_insync},
         "profilesPartitions": PROFILES_PARTITIONS,
         "topics": [_topic(spec) for spec in sorted(all_topic_specs(), key=lambda s: s.name)],
         "users": [{"name": name, "acls": _acls(grants(rights))} for name, rights in sorted(SERVICE_RIGHTS.items())],
