@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted
 from komagane_contracts.topics import PEOPLE, TopicSpec
+from komagane_devstack.infra import PostgresServer
 from komagane_devstack.stack import Stack
 from komagane_kit.db import make_engine, run_migrations, transaction
 from komagane_kit.kafka import ensure_topics
@@ -139,3 +140,45 @@ async def test_rows_acknowledged_while_the_database_fails_to_mark_them_are_not_s
     await _relay_until_drained(engine, stack.kafka.bootstrap, "test-mark")
     assert [header(r, "ce_id") for r in await read_topic(stack.kafka.bootstrap, topic)] == [e.id for e in events]
     engine.dispose()
+
+
+async def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_stops(stack: Stack, postgres: PostgresServer) -> None:
+    topic = f"test.outbox.replicas.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(stack.kafka.bootstrap, [TopicSpec(topic, "person_id", (), PEOPLE.sensitivity, "test", partitions=3)])
+    url = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    engines = [make_engine(url), make_engine(url)]  # two replicas of one service, one database
+    run_migrations(engines[0], MIGRATIONS)
+    relays = [OutboxRelay(engine, stack.kafka.bootstrap, client_id=f"replica-{n}", batch_size=20, poll_seconds=0.1) for n, engine in enumerate(engines)]
+    for relay in relays:
+        relay.start()
+
+    def events(tag: str) -> list[CloudEvent]:
+        return [CloudEvent.of(ConsentGranted(person_id=f"p-{i % 5}", purpose=f"PARTNER:{tag}{i}", granted_at=datetime.now(UTC))) for i in range(60)]
+
+    async def drained() -> bool:
+        return (await asyncio.to_thread(backlog, engines[0]))[0] == 0
+
+    first, second = events("a"), events("b")
+    try:
+        for n in range(3):  # commits from both replicas
+            with transaction(engines[n % 2]) as session:
+                enqueue_many(session, first[n * 20 : (n + 1) * 20], topic=topic)
+        await eventually(drained, timeout=60, what="outbox drained by one of the replicas")
+        leader = next(relay for relay in relays if relay.published_total)
+        standby = next(relay for relay in relays if relay is not leader)
+        assert leader.published_total == len(first) and standby.published_total == 0
+        await leader.stop()  # as a replica scaled in (a killed one's connection ends the same way)
+        with transaction(engines[0]) as session:
+            enqueue_many(session, second, topic=topic)
+        await eventually(drained, timeout=60, what="the standby taking over")
+        assert standby.published_total == len(second)
+    finally:
+        for relay in relays:
+            await relay.stop()
+        for engine in engines:
+            engine.dispose()
+    records = await read_topic(stack.kafka.bootstrap, topic)
+    ids = [str(header(r, "ce_id")) for r in records]
+    assert sorted(ids) == sorted(e.id for e in first + second), "every row once, though two relays ran"
+    for key in {e.subject for e in first + second}:
+        assert [header(r, "ce_id") for r in records if r.key == key.encode()] == [e.id for e in first + second if e.subject == key]  # type: ignore[union-attr]

@@ -34,6 +34,7 @@ Kafka
 - kafka            client settings, broker readiness, topic creation from the registry
 - kafka_provision  every principal's SCRAM login and ACLs from the rights table (devstack and kafka-init)
 - outbox           events written as rows in the state change's transaction, and the relay that publishes them
+- outbox_lease     one publishing relay per database, however many replicas run (an advisory lock)
 - outbox_reconcile which rows a relay that died had published already, so its successor does not again
 - consumer         at-least-once consumer with dedup by event id and a dead-letter topic
 - dlq              the dead-letter header format, shared with the faust processors

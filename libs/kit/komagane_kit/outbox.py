@@ -29,6 +29,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, Row, String, Text, fu
 from sqlalchemy import event as sa_event
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, select
 
 from komagane_contracts.envelope import CloudEvent
@@ -36,6 +37,7 @@ from komagane_contracts.kafka_access import PARTNER_TOPIC_PREFIX
 from komagane_contracts.topics import topic_for
 from komagane_kit.db import insert_row, transaction
 from komagane_kit.kafka import ABANDON_SECONDS, CLOSE_SECONDS, producer_config, stop_client
+from komagane_kit.outbox_lease import RelayLease
 from komagane_kit.outbox_reconcile import published_event_ids
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,8 @@ class OutboxRelay:
         self._acked_unmarked: list[int] = []
         # Whether the rows a predecessor left unmarked were looked for on the topics yet.
         self._reconciled = False
+        # Only the replica holding the lease publishes (outbox_lease); the others stand by.
+        self._lease = RelayLease(engine)
         self._unpublished = (
             select_columns(
                 *(_OUTBOX.c[name] for name in ("id", "event_id", "topic", "message_key", "event_type", "headers", "payload", "traceparent", "tracestate"))
@@ -232,6 +236,7 @@ class OutboxRelay:
             elif not self._task.cancelled() and self._task.exception() is not None:
                 log.warning("outbox relay ended with %r", self._task.exception())
         await self._close_producer()
+        await asyncio.to_thread(self._lease.release)
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -246,6 +251,8 @@ class OutboxRelay:
                 self.healthy = False
                 # A send whose answer was lost may still have been written: look first next time.
                 self._reconciled = False
+                if isinstance(exc, DBAPIError):
+                    self._lease.release()  # the database went away: so may the lock; take it anew
                 log.warning("outbox relay: publish failed, retrying in %.1fs: %s", backoff, exc)
                 await self._close_producer()
                 if not self._stopping:
@@ -285,7 +292,10 @@ class OutboxRelay:
             await stop_client(producer, name=f"{self._client_id} producer", timeout=timeout)
 
     async def publish_batch(self) -> int:
-        """Publish one batch; returns how many rows were marked published."""
+        """Publish one batch; returns how many rows were marked published (0 on a standby replica)."""
+        if not await asyncio.to_thread(self._lease.held):
+            self._reconciled = False  # when this replica takes over, it looks for its predecessor's rows first
+            return 0
         if self._acked_unmarked:
             await asyncio.to_thread(self._mark_published, self._acked_unmarked)
             self._acked_unmarked = []
