@@ -9,18 +9,23 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: deps system-deps kafka-jars web-assets venv up test pytest lint schemas bench clean help token
+.PHONY: deps system-deps kafka-jars zipkin-jar web-assets venv up test pytest lint schemas bench clean help token
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: system-deps kafka-jars venv web-assets
+deps: system-deps kafka-jars zipkin-jar venv web-assets
 
 system-deps:
 	@bash infra/scripts/install-system-deps.sh
 
 kafka-jars:
 	@bash infra/kafka/kafka.sh fetch
+
+# The trace store of `make up` (docs/operations.md): Zipkin's executable jar from Maven Central,
+# pinned and checked against infra/zipkin/zipkin-server.sha256, into infra/zipkin/lib (git-ignored).
+zipkin-jar:
+	@bash infra/zipkin/zipkin.sh fetch
 
 venv: $(STAMP)
 
