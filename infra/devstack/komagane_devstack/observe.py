@@ -56,8 +56,12 @@ class Observability:
         port = self.metrics_ports.setdefault(name, free_port())
         return {"OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{self.zipkin_url}/api/v2/spans", "KOMAGANE_METRICS_PORT": str(port)}
 
-    def start_trace_store(self, timeout: float = 180.0) -> None:
+    def launch_trace_store(self) -> None:
+        """Start Zipkin without waiting: its JVM warms up while the services start."""
         self.zipkin.start()
+
+    def wait_trace_store(self, timeout: float = 180.0) -> None:
+        self.zipkin.start()  # nothing if launched already
 
         def ready() -> bool:
             self.zipkin.check_alive()

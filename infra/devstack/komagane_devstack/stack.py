@@ -130,13 +130,15 @@ class Stack:
     def start(self) -> None:
         began = time.monotonic()
         infra = [self.kafka.start, self.redis.start] + ([self.postgres.start] if self.postgres and self._owns_postgres else [])
-        if self.observe is not None:
-            infra.append(self.observe.start_trace_store)
         with ThreadPoolExecutor(max_workers=len(infra)) as pool:
             for future in [pool.submit(step) for step in infra]:
                 future.result()
         self.timings["kafka_ready_s"] = self.kafka.started_in or 0.0
         self.kafka.create_topics()
+        if self.observe is not None:
+            # After the broker, not beside it: two JVMs starting at once slow both on two cores.
+            # Spans of the services' first seconds are dropped until Zipkin answers.
+            self.observe.launch_trace_store()
         env = self.common_env()
         for name, module in PILLARS:
             service_env = {
@@ -197,6 +199,7 @@ class Stack:
         self.console = ServiceProcess("console", "komagane_console.main", self.log_dir, port=self.config.console_port, env=console_env)
         self.console.start()
         if self.observe is not None:
+            self.observe.wait_trace_store()
             self.observe.start_metrics(kafka_bootstrap=self.kafka.bootstrap, kafka_env=self.kafka.admin.env(), redis_url=self.redis.url)
         self.timings["stack_ready_s"] = time.monotonic() - began
         if self.config.supervise:
