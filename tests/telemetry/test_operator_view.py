@@ -161,13 +161,15 @@ async def test_prometheus_has_outbox_backlog_profiles_lag_and_every_services_req
         lambda: series("outbox_backlog", "service_name", {"people", "exchange"}), timeout=90, interval=1, what="outbox_backlog of the services"
     )
     assert {"people", "exchange", "jobs", "health", "housing"} <= backlog
-    lag = await eventually(
-        lambda: _query(prometheus, f'kafka_consumergroup_lag{{consumergroup="{PROFILES_GROUP}", topic="exchange.v1"}}'),
+    await eventually(
+        lambda: series(f'kafka_consumergroup_lag{{consumergroup="{PROFILES_GROUP}"}}', "topic", {"people.v1", "exchange.v1"}),
         timeout=90,
         interval=1,
-        what="the profiles group's consumer lag per partition",
+        what="the profiles group's consumer lag on the topics it has read",
     )
-    assert {r["metric"]["partition"] for r in lag} == {str(p) for p in range(6)}
+    # Per partition: the series carry the partition it is about.
+    per_partition = await _query(prometheus, f'kafka_consumergroup_lag{{consumergroup="{PROFILES_GROUP}", topic="people.v1"}}')
+    assert per_partition and all(r["metric"]["partition"].isdigit() for r in per_partition)
     rate = REQUEST_RATE
     try:
         await eventually(lambda: series(rate, "service_name", HTTP_SERVICES), timeout=90, interval=1, what="the request rate of every service")
@@ -187,24 +189,30 @@ def test_the_trace_ui_finds_the_visit_by_service_and_operation_and_prometheus_li
     trace_id = visit["trace_id"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        # Zipkin's search by service and operation (the form's own URL), as an operator fills it in.
-        page.goto(f"{observed.observe.zipkin_url}/zipkin/?serviceName=gateway&spanName=post+%2Fv1%2F%7Bpath%3Apath%7D&lookback=1h&limit=100")
-        page.get_by_role("button", name="Run query").click()
-        row = page.locator(f'a[href$="/traces/{trace_id}"]')
-        row.wait_for(timeout=60_000)
-        page.screenshot(path=str(shots / "zipkin-search.png"), full_page=True)
-        row.click()
-        page.wait_for_url(f"**/traces/{trace_id}", timeout=30_000)
-        page.get_by_text("profiles fold exchange.v1").first.wait_for(timeout=30_000)
-        for service in ("gateway", "exchange", "profiles"):
-            assert page.get_by_text(service).count() > 0, service
-        page.screenshot(path=str(shots / "zipkin-trace.png"), full_page=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+        try:
+            # Zipkin's search by service and operation (the form's own URL), as an operator fills it in.
+            search = f"{observed.observe.zipkin_url}/zipkin/?serviceName=gateway&spanName=post+%2Fv1%2F%7Bpath%3Apath%7D&lookback=1h&limit=100"
+            page.goto(search, wait_until="networkidle", timeout=180_000)
+            # Its UI is a single-page app that loads its scripts first: generous on a loaded machine.
+            page.get_by_role("button", name="Run query").click(timeout=180_000)
+            row = page.locator(f'a[href$="/traces/{trace_id}"]')
+            row.wait_for(timeout=60_000)
+            page.screenshot(path=str(shots / "zipkin-search.png"), full_page=True)
+            row.click()
+            page.wait_for_url(f"**/traces/{trace_id}", timeout=30_000)
+            page.get_by_text("profiles fold exchange.v1").first.wait_for(timeout=30_000)
+            for service in ("gateway", "exchange", "profiles"):
+                assert page.get_by_text(service).count() > 0, service
+            page.screenshot(path=str(shots / "zipkin-trace.png"), full_page=True)
 
-        page.goto(f"{observed.observe.prometheus_url}/alerts")
-        for alert in ("OutboxEventTooOld", "ConsumerLagHigh", "DeadLetterQueueGrowing", "ProfilesBehind"):
-            page.get_by_text(alert).first.wait_for(timeout=30_000)
-        page.screenshot(path=str(shots / "prometheus-alerts.png"), full_page=True)
+            page.goto(f"{observed.observe.prometheus_url}/alerts")
+            for alert in ("OutboxEventTooOld", "ConsumerLagHigh", "DeadLetterQueueGrowing", "ProfilesBehind"):
+                page.get_by_text(alert).first.wait_for(timeout=30_000)
+            page.screenshot(path=str(shots / "prometheus-alerts.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(shots / "failed.png"), full_page=True)  # what the browser showed
+            raise
         browser.close()
     assert (shots / "zipkin-trace.png").stat().st_size > 10_000
 
