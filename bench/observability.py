@@ -90,37 +90,41 @@ def window(stack: Stack, before: dict[str, float], seconds: float) -> dict[str, 
     return {name: (after[name] - before.get(name, 0.0)) / seconds for name in after}
 
 
-async def run(observe: bool, args: argparse.Namespace) -> dict[str, Any]:
+def run(observe: bool, args: argparse.Namespace) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="komagane-bench-observe-"))
     unlimited = {f"RATE_LIMIT_{kind}_{what}": "1000000" for kind in ("READ", "WRITE") for what in ("PER_SECOND", "BURST")}
     stack = Stack(StackConfig(data_dir=root, observe=observe, extra_env={"LOG_LEVEL": "WARNING", **unlimited}))
     label = "observed" if observe else "tracing off"
     print(f"[{label}] starting the platform in {root} …", flush=True)
-    stack.start()
     try:
-        hub, people = await prepare(stack, args.people)
-        await asyncio.sleep(args.settle)  # start-up and set-up work fades first
-        before = stack.cpu_seconds()
-        await asyncio.sleep(args.idle)
-        idle_cores = window(stack, before, args.idle)
-        idle_memory = stack.processes()
-        before = stack.cpu_seconds()
-        began = time.perf_counter()
-        accepted = await write_load(stack, hub, people, args.rate, args.seconds)
-        elapsed = time.perf_counter() - began
-        cpu = {name: cores * elapsed for name, cores in window(stack, before, elapsed).items()}
-        load_memory = stack.processes()
-        return {
-            "label": label,
-            "idle_cores": idle_cores,
-            "idle_memory_kib": idle_memory,
-            "load_cpu_seconds": cpu,
-            "load_memory_kib": load_memory,
-            "elapsed": elapsed,
-            "accepted": accepted,
-        }
+        stack.start()  # outside the event loop: the stack's start-up runs its own
+        return asyncio.run(measure(stack, label, args))
     finally:
         stack.stop()
+
+
+async def measure(stack: Stack, label: str, args: argparse.Namespace) -> dict[str, Any]:
+    hub, people = await prepare(stack, args.people)
+    await asyncio.sleep(args.settle)  # start-up and set-up work fades first
+    before = stack.cpu_seconds()
+    await asyncio.sleep(args.idle)
+    idle_cores = window(stack, before, args.idle)
+    idle_memory = stack.processes()
+    before = stack.cpu_seconds()
+    began = time.perf_counter()
+    accepted = await write_load(stack, hub, people, args.rate, args.seconds)
+    elapsed = time.perf_counter() - began
+    cpu = {name: cores * elapsed for name, cores in window(stack, before, elapsed).items()}
+    load_memory = stack.processes()
+    return {
+        "label": label,
+        "idle_cores": idle_cores,
+        "idle_memory_kib": idle_memory,
+        "load_cpu_seconds": cpu,
+        "load_memory_kib": load_memory,
+        "elapsed": elapsed,
+        "accepted": accepted,
+    }
 
 
 def report(off: dict[str, Any], on: dict[str, Any], args: argparse.Namespace) -> None:
@@ -169,8 +173,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=15.0, help="wait after set-up before measuring")
     parser.add_argument("--people", type=int, default=50)
     args = parser.parse_args()
-    off = asyncio.run(run(False, args))
-    on = asyncio.run(run(True, args))
+    off = run(False, args)
+    on = run(True, args)
     report(off, on, args)
 
 
