@@ -9,12 +9,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: deps system-deps kafka-jars web-assets deploy-tools venv up test pytest lint schemas bench clean help token
+.PHONY: deps system-deps kafka-jars zipkin-jar web-assets deploy-tools venv up test pytest lint schemas bench clean help token
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: system-deps kafka-jars venv web-assets deploy-tools
+deps: system-deps kafka-jars zipkin-jar venv web-assets deploy-tools
 
 system-deps:
 	@bash infra/scripts/install-system-deps.sh
@@ -26,6 +26,10 @@ kafka-jars:
 # validating the Kubernetes chart offline (tests/deploy); each installed once.
 deploy-tools:
 	@bash deploy/scripts/install-tools.sh
+# The trace store of `make up` (docs/operations.md): Zipkin's executable jar from Maven Central,
+# pinned and checked against infra/zipkin/zipkin-server.sha256, into infra/zipkin/lib (git-ignored).
+zipkin-jar:
+	@bash infra/zipkin/zipkin.sh fetch
 
 venv: $(STAMP)
 

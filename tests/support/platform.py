@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from psycopg import connect
@@ -15,11 +16,11 @@ from tests.support.waiting import eventually
 
 
 @contextmanager
-def own_platform(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
+def own_platform(data_dir: Path, extra_env: dict[str, str], **config: Any) -> Iterator[Stack]:
     """A platform of a test module's own (one that kills processes the session's tests must not
-    see), its broker's operator login in the environment meanwhile (tests/support/kafka.py reads
-    it), the session's restored afterwards."""
-    platform = Stack(StackConfig(data_dir=data_dir, extra_env=extra_env))
+    see, or runs what they do not need, such as `observe=True`), its broker's operator login in
+    the environment meanwhile (tests/support/kafka.py reads it), the session's restored afterwards."""
+    platform = Stack(StackConfig(data_dir=data_dir, extra_env=extra_env, **config))
     try:
         platform.start()
     except BaseException:

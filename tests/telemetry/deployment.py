@@ -99,3 +99,6 @@ EXPORTER_METRICS: dict[str, set[str]] = {
     "kafka-exporter": {"kafka_consumergroup_lag", "kafka_topic_partition_current_offset", "kafka_topic_partition_oldest_offset"},
     "redis-exporter": {"redis_keyspace_hits_total", "redis_keyspace_misses_total"},
 }
+
+# Series Prometheus makes itself for every scrape target (`up`: did the scrape answer).
+PROMETHEUS_OWN_METRICS = {"up"}

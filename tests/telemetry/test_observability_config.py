@@ -37,13 +37,13 @@ def _collector() -> dict[str, Any]:
     return load_yaml(COLLECTOR_CONFIG)
 
 
-def test_collector_pipelines_otlp_in_jaeger_and_prometheus_out_with_span_metrics() -> None:
+def test_collector_pipelines_otlp_in_zipkin_and_prometheus_out_with_span_metrics() -> None:
     config = _collector()
     pipelines = config["service"]["pipelines"]
     assert "otlp" in config["receivers"]
     assert pipelines["traces"]["receivers"] == ["otlp"]
-    assert set(pipelines["traces"]["exporters"]) == {"otlp/jaeger", "spanmetrics"}
-    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert set(pipelines["traces"]["exporters"]) == {"zipkin", "spanmetrics"}
+    assert config["exporters"]["zipkin"]["endpoint"] == "http://zipkin:9411/api/v2/spans"
     assert pipelines["metrics"]["receivers"] == ["otlp"] and pipelines["metrics"]["exporters"] == ["prometheus"]
     assert pipelines["metrics/spanmetrics"] == {**pipelines["metrics/spanmetrics"], "receivers": ["spanmetrics"], "exporters": ["prometheus"]}
     assert "spanmetrics" in config["connectors"]
@@ -101,7 +101,7 @@ def test_alert_rules_for_outbox_age_consumer_lag_and_dlq_growth() -> None:
 def test_grafana_provisions_three_dashboards_on_the_prometheus_datasource() -> None:
     datasources = load_yaml(GRAFANA / "provisioning/datasources/datasources.yaml")["datasources"]
     uids = {d["uid"]: d for d in datasources}
-    assert uids["prometheus"]["url"] == "http://prometheus:9090" and uids["jaeger"]["url"] == "http://jaeger:16686"
+    assert uids["prometheus"]["url"] == "http://prometheus:9090" and uids["zipkin"]["url"] == "http://zipkin:9411"
     provider = load_yaml(GRAFANA / "provisioning/dashboards/dashboards.yaml")["providers"][0]
     mounts = {v["target"]: v["source"] for v in resolved(CORE, OVERLAY)["services"]["grafana"]["volumes"] if v["type"] == "bind"}
     assert mounts[provider["options"]["path"]].endswith("infra/grafana/dashboards")

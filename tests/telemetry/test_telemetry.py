@@ -17,7 +17,7 @@ from komagane_contracts.schemas import published, schema_filename
 from komagane_devstack.stack import Stack
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.waiting import eventually
-from tests.telemetry.deployment import COLLECTOR_CONFIG, EXPORTER_METRICS, ROOT, alert_rules, dashboard_queries, load_yaml
+from tests.telemetry.deployment import COLLECTOR_CONFIG, EXPORTER_METRICS, PROMETHEUS_OWN_METRICS, ROOT, alert_rules, dashboard_queries, load_yaml
 from tests.telemetry.promnames import exported_names, label_matchers, queried_metrics, spanmetrics_names
 
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -180,7 +180,7 @@ async def test_the_metrics_dashboards_and_alerts_query_exist(gateway: httpx.Asyn
         await gateway.get(path.format(person=person_id))
     connector = load_yaml(COLLECTOR_CONFIG)["connectors"]["spanmetrics"]
     derived = spanmetrics_names(connector["namespace"], connector["histogram"]["unit"])
-    from_exporters = set().union(*EXPORTER_METRICS.values())
+    from_exporters = set().union(*EXPORTER_METRICS.values()) | PROMETHEUS_OWN_METRICS
     queries = [(f"{board} / {title}", expr) for board, title, expr in dashboard_queries()] + [(f"alert {r['alert']}", str(r["expr"])) for r in alert_rules()]
     wanted_from_services = {m for _, expr in queries for m in queried_metrics(expr)} - derived - from_exporters
 

@@ -6,7 +6,9 @@ a second `make up` finds the same town again. On first start the town simulator 
 (KOMAGANE_TOWN_PEOPLE residents, default 2,000, with KOMAGANE_TOWN_DAYS of history, default 90,
 from KOMAGANE_TOWN_SEED) through the gateway; then it keeps a live trickle
 (KOMAGANE_TOWN_RATE actions per second, default 2; 0 turns it off). KOMAGANE_DATABASE=postgresql
-runs the services on a PostgreSQL cluster in data/postgres instead of SQLite files. A process that
+runs the services on a PostgreSQL cluster in data/postgres instead of SQLite files. The operator's
+view starts too (observe.py: Zipkin on KOMAGANE_ZIPKIN_PORT, default 9411, and Prometheus on
+KOMAGANE_PROMETHEUS_PORT, default 9090); KOMAGANE_OBSERVE=0 leaves it out. A process that
 dies is restarted (supervisor.py); Ctrl-C stops every process, in order.
 """
 
@@ -96,7 +98,7 @@ def _print_welcome(stack: Stack, as_of: date, person: str | None, hub: str | Non
 Komagane Lifelong-Active Town platform is up (ready in {stack.timings["stack_ready_s"]:.1f}s; Kafka {stack.timings["kafka_ready_s"]:.1f}s).
 
   START HERE      {stack.console.url}   (the web console: sign in as a demo resident, staff, care, city or partner)
-
+{_observe_lines(stack)}
   API docs        {gateway}/docs   (Authorize with a token: make token ROLE=admin)
   a person        {gateway}/v1/people/{person}
   their profile   {gateway}/v1/profiles/{person}
@@ -117,6 +119,15 @@ Press Ctrl-C to stop everything.""",
     )
 
 
+def _observe_lines(stack: Stack) -> str:
+    if stack.observe is None:
+        return "  (traces and metrics: off; KOMAGANE_OBSERVE=1 starts Zipkin and Prometheus)\n"
+    return (
+        f"  traces (Zipkin) {stack.observe.zipkin_url}/zipkin/   (pick serviceName gateway; runbook: docs/operations.md)\n"
+        f"  Prometheus      {stack.observe.prometheus_url}/alerts   (every alert rule; graphs at /graph)\n"
+    )
+
+
 def up() -> int:
     data_dir = Path(os.environ.get("KOMAGANE_DATA_DIR", repo_root() / ".data"))
     config = StackConfig(
@@ -129,6 +140,9 @@ def up() -> int:
         service_ports={name: _port(f"KOMAGANE_{name.upper()}_PORT", DEFAULT_PORTS[name]) for name, _module in PILLARS},
         database=os.environ.get("KOMAGANE_DATABASE", "sqlite"),
         kafka_brokers=int(brokers) if (brokers := os.environ.get("KOMAGANE_KAFKA_BROKERS", "1")).isdigit() else 0,
+        observe=os.environ.get("KOMAGANE_OBSERVE", "1") != "0",
+        zipkin_port=_port("KOMAGANE_ZIPKIN_PORT", 9411),
+        prometheus_port=_port("KOMAGANE_PROMETHEUS_PORT", 9090),
     )
     if config.database not in ("sqlite", "postgresql"):
         print(f"KOMAGANE_DATABASE must be sqlite or postgresql, not {config.database!r}", file=sys.stderr)

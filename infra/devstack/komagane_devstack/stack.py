@@ -12,6 +12,7 @@ from pathlib import Path
 
 from komagane_devstack.infra import PostgresServer, RedisServer
 from komagane_devstack.kafka_cluster import KafkaCluster
+from komagane_devstack.observe import Observability
 from komagane_devstack.process import ManagedProcess
 from komagane_devstack.services import ServiceProcess
 from komagane_devstack.supervisor import RestartPolicy, Supervisor
@@ -44,6 +45,12 @@ class StackConfig:
     # Restart a child that dies (supervisor.py); tests that kill processes rely on it too.
     supervise: bool = True
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    # The operator's view (observe.py): Zipkin and Prometheus, every process exporting to them.
+    observe: bool = False
+    zipkin_port: int | None = None
+    prometheus_port: int | None = None
+    # Tests only: every alert rule's `for:` replaced by this duration.
+    alert_for: str | None = None
 
 
 # The services with a database (the five pillars and partners): name, module to run. Each gets
@@ -89,6 +96,15 @@ class Stack:
         # The gateway's data: its development signing key, generated there on first start.
         self.gateway_data_dir = config.data_dir / "gateway"
         self.supervisor = Supervisor(config.restart_policy)
+        self.observe: Observability | None = None
+        if config.observe:
+            self.observe = Observability(
+                config.data_dir, self.log_dir, zipkin_port=config.zipkin_port, prometheus_port=config.prometheus_port, alert_for=config.alert_for
+            )
+
+    def telemetry_env(self, name: str) -> dict[str, str]:
+        """Where process `name` sends its spans and serves its metrics (nothing without `observe`)."""
+        return self.observe.service_env(name) if self.observe is not None else {}
 
     def database_url(self, service: str) -> str:
         if self.postgres is not None:
@@ -123,9 +139,19 @@ class Stack:
                 future.result()
         self.timings["kafka_ready_s"] = self.kafka.started_in or 0.0
         self.kafka.create_topics()
+        if self.observe is not None:
+            # After the broker, not beside it: two JVMs starting at once slow both on two cores.
+            # Spans of the services' first seconds are dropped until Zipkin answers.
+            self.observe.launch_trace_store()
         env = self.common_env()
         for name, module in PILLARS:
-            service_env = {**env, **self.kafka.auth(name).env(), **self.service_secrets(name), "DATABASE_URL": self.database_url(name)}
+            service_env = {
+                **env,
+                **self.kafka.auth(name).env(),
+                **self.service_secrets(name),
+                **self.telemetry_env(name),
+                "DATABASE_URL": self.database_url(name),
+            }
             self.pillars[name] = ServiceProcess(name, module, self.log_dir, port=self.config.service_ports.get(name), env=service_env)
         profiles_env = {**env, **self.kafka.auth("profiles").env()}
         self.profiles = ServiceProcess(
@@ -135,7 +161,12 @@ class Stack:
             port=self.config.profiles_port,
             port_env="PROFILES_WEB_PORT",
             # One static group member per worker and data dir: a restart gets its partitions at once.
-            env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles"), "PROFILES_INSTANCE_ID": "profiles-1"},
+            env={
+                **profiles_env,
+                **self.telemetry_env("profiles"),
+                "PROFILES_DATA_DIR": str(self.config.data_dir / "profiles"),
+                "PROFILES_INSTANCE_ID": "profiles-1",
+            },
         )
         self.profiles_extra = [
             ServiceProcess(
@@ -143,7 +174,12 @@ class Stack:
                 "komagane_profiles",
                 self.log_dir,
                 port_env="PROFILES_WEB_PORT",
-                env={**profiles_env, "PROFILES_DATA_DIR": str(self.config.data_dir / f"profiles-{n}"), "PROFILES_INSTANCE_ID": f"profiles-{n}"},
+                env={
+                    **profiles_env,
+                    **self.telemetry_env(f"profiles-{n}"),
+                    "PROFILES_DATA_DIR": str(self.config.data_dir / f"profiles-{n}"),
+                    "PROFILES_INSTANCE_ID": f"profiles-{n}",
+                },
             )
             for n in range(2, self.config.profiles_workers + 1)
         ]
@@ -151,7 +187,7 @@ class Stack:
             for future in [pool.submit(s.start) for s in [*self.pillars.values(), self.profiles, *self.profiles_extra]]:
                 future.result()
         upstreams = {f"{name.upper()}_URL": service.url for name, service in self.pillars.items()}
-        gateway_env = {**env, **upstreams, "DATA_DIR": str(self.gateway_data_dir)}
+        gateway_env = {**env, **upstreams, **self.telemetry_env("gateway"), "DATA_DIR": str(self.gateway_data_dir)}
         self.gateway = ServiceProcess("gateway", "komagane_gateway.main", self.log_dir, port=self.config.gateway_port, env=gateway_env)
         self.gateway.start()
         # The web console: a client of the gateway's public API like any frontend; its development
@@ -162,9 +198,13 @@ class Stack:
             "DEV_GATEWAY_DATA_DIR": str(self.gateway_data_dir),
             "DEMO_TOWN_FILE": str(self.config.data_dir / "town.json"),
             **self.config.extra_env,
+            **self.telemetry_env("console"),
         }
         self.console = ServiceProcess("console", "komagane_console.main", self.log_dir, port=self.config.console_port, env=console_env)
         self.console.start()
+        if self.observe is not None:
+            self.observe.wait_trace_store()
+            self.observe.start_metrics(kafka_bootstrap=self.kafka.bootstrap, kafka_env=self.kafka.admin.env(), redis_url=self.redis.url)
         self.timings["stack_ready_s"] = time.monotonic() - began
         if self.config.supervise:
             for process in self.managed():
@@ -176,13 +216,16 @@ class Stack:
         infra = [*self.kafka.processes, self.redis.process]
         if self.postgres is not None and self._owns_postgres:
             infra.append(self.postgres.process)
-        return infra + [s.process for s in self.services()]
+        observe = self.observe.processes() if self.observe is not None else []
+        return infra + [s.process for s in self.services()] + observe
 
     def processes(self) -> dict[str, int]:
         """Resident memory (KiB) of every process, for the closing figures."""
         out = {p.name: p.rss_kib() for p in self.kafka.processes} | {"redis": self.redis.process.rss_kib()}
         for service in self.services():
             out[service.name] = service.process.rss_kib()
+        for process in self.observe.processes() if self.observe is not None else []:
+            out[process.name] = process.rss_kib()
         return out
 
     def cpu_seconds(self) -> dict[str, float]:
@@ -192,6 +235,8 @@ class Stack:
             out["postgres"] = self.postgres.process.cpu_seconds()
         for service in self.services():
             out[service.name] = service.process.cpu_seconds()
+        for process in self.observe.processes() if self.observe is not None else []:
+            out[process.name] = process.cpu_seconds()
         return out
 
     @property
@@ -205,6 +250,8 @@ class Stack:
         self.supervisor.stop()
         for service in reversed(self.services()):
             service.stop()
+        if self.observe is not None:
+            self.observe.stop()
         self.kafka.stop()
         self.redis.stop()
         if self.postgres is not None and self._owns_postgres:
@@ -212,4 +259,5 @@ class Stack:
 
     def log_tails(self) -> str:
         parts = [*self.kafka.processes, self.redis.process] + [s.process for s in self.services()]
+        parts += self.observe.processes() if self.observe is not None else []
         return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in parts)

@@ -38,6 +38,8 @@ Kafka
 - outbox_reconcile which rows a relay that died had published already, so its successor does not again
 - consumer         at-least-once consumer with dedup by event id and a dead-letter topic
 - dlq              the dead-letter header format, shared with the faust processors
+- dlq_replay       replays dead letters to the topic they came from, after the fault is fixed
+- quietlogs        one log line per change of the broker's state instead of a stream of connection errors
 
 Telemetry
 - telemetry        OpenTelemetry traces and metrics, and JSON logs that carry the trace id

@@ -147,6 +147,8 @@ class GroupedWrites:
         key = valid_key(raw_key) if raw_key is not None else None
         if raw_key is not None and key is None:
             return None  # the full path refuses it (400)
+        # As the router would: the server span and metrics name the route (http_telemetry).
+        scope["route"] = routes.route
         return grouped, params, key
 
     async def _commit_group(self, group: list[_Pending]) -> list[_Outcome]:

@@ -2,7 +2,11 @@
 
 OTLP/HTTP export is switched on by the standard `OTEL_EXPORTER_OTLP_ENDPOINT` variable (or the
 per-signal `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`); without it spans are still created, so trace
-ids appear in logs and propagate to Kafka, but nothing is exported.
+ids appear in logs and propagate to Kafka, but nothing is exported. Two more ways out, for the
+local operator's view (`make up`, docs/operations.md): `OTEL_EXPORTER_ZIPKIN_ENDPOINT` sends
+spans straight to a Zipkin server (its JSON v2 API; no collector in between), and
+`KOMAGANE_METRICS_PORT` serves the metrics on `http://127.0.0.1:<port>/metrics` for Prometheus
+to scrape.
 
 Exported spans are scrubbed first (`scrub_attributes`): attributes named after personal or S2
 fields are dropped and query strings are cut from URLs, so no name, contact or health value
@@ -25,7 +29,7 @@ from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -57,22 +61,47 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO", libraries: Co
     resource = Resource.create({"service.name": service_name, "service.namespace": "komagane"})
 
     tracer_provider = TracerProvider(resource=resource)
-    if _export_enabled("TRACES"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        tracer_provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter())))
+    for exporter in _span_exporters():
+        tracer_provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(exporter)))
     trace.set_tracer_provider(tracer_provider)
 
-    readers = []
+    readers: list[MetricReader] = []
     if _export_enabled("METRICS"):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    scrape_port = os.environ.get("KOMAGANE_METRICS_PORT")
+    if scrape_port:
+        readers.append(_scrape_endpoint(int(scrape_port)))
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     _register_process_metrics()
 
     _instrument_libraries(libraries)
     configure_logging(service_name, log_level)
+
+
+def _span_exporters() -> list[SpanExporter]:
+    exporters: list[SpanExporter] = []
+    if _export_enabled("TRACES"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporters.append(OTLPSpanExporter())
+    zipkin = os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT")
+    if zipkin:
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        exporters.append(ZipkinExporter(endpoint=zipkin))
+    return exporters
+
+
+def _scrape_endpoint(port: int) -> MetricReader:
+    """A reader whose metrics Prometheus scrapes from 127.0.0.1:`port`/metrics (a small thread of
+    prometheus_client's). The scrape config names the service (`service_name` label)."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr="127.0.0.1")
+    return PrometheusMetricReader()
 
 
 # Attribute keys that name a personal (S1 identity) or S2 field: never exported, whatever the value.
@@ -218,6 +247,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service_name: str, level: str = "INFO") -> None:
+    from komagane_kit.quietlogs import install as quiet_broker_logs
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service_name))
     root = logging.getLogger()
@@ -226,3 +257,5 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     # Client libraries are chatty at INFO about every reconnect; their warnings still show.
     for noisy in ("aiokafka", "kafka", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # While the broker is away: one line when it goes, one when it is back (quietlogs.py).
+    quiet_broker_logs()
