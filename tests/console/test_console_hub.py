@@ -88,8 +88,10 @@ async def _build(stack: Stack) -> HubTown:
     return HubTown(hub, other_hub, *people, *sessions)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hub_town(stack: Stack) -> HubTown:
+    """Session-scoped like the resident tests' town: set up before the module's browser, whose
+    Playwright loop must not be open while asyncio code runs in this thread."""
     town = run(_build(stack))
     # The staff persona's hub comes from the demo town's file, as after `make up`.
     saved = stack.config.data_dir / "town.json"
@@ -110,7 +112,7 @@ def card_of(page: Page, session_id: str) -> Any:
 
 
 def test_hub_staff_find_a_person_by_kana_and_check_them_in_by_proxy(browser: Browser, console_url: str, hub_town: HubTown, stack: Stack) -> None:
-    page = browser.new_page(viewport={"width": 768, "height": 1024})  # a tablet in portrait
+    page = browser.new_page(viewport={"width": 768, "height": 1024}, locale="ja-JP")  # a tablet in portrait
     sign_in_as_staff(page, console_url)
     page.fill("#q", "やまだ")  # hiragana finds the katakana kana
     page.get_by_role("button", name=ja("Search")).click()
@@ -151,7 +153,7 @@ def test_a_full_session_puts_the_next_reservation_on_the_waitlist_and_the_page_s
         return [a.json()["status"] for a in answers]
 
     assert run(reserve()) == ["RESERVED", "WAITLISTED"]
-    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page = browser.new_page(viewport={"width": 360, "height": 800}, locale="ja-JP")
     sign_in_as_staff(page, console_url)
     card = card_of(page, hub_town.full_session)
     expect(card.get_by_test_id("capacity")).to_have_text("1")
@@ -164,7 +166,7 @@ def test_a_full_session_puts_the_next_reservation_on_the_waitlist_and_the_page_s
 
 
 def test_a_resident_cannot_open_the_hub_pages(browser: Browser, console_url: str, hub_town: HubTown) -> None:
-    page = browser.new_page()
+    page = browser.new_page(locale="ja-JP")  # the staff persona has no language: the browser's decides
     page.goto(f"{console_url}/signin")
     page.fill("#person_id", hub_town.yamada)
     page.locator("form:has(#person_id) button[type=submit]").click()
@@ -185,7 +187,7 @@ def test_a_resident_cannot_open_the_hub_pages(browser: Browser, console_url: str
 
 
 def test_hub_staff_cannot_check_people_in_at_another_hub(browser: Browser, console_url: str, hub_town: HubTown, stack: Stack) -> None:
-    page = browser.new_page()
+    page = browser.new_page(locale="ja-JP")  # the staff persona has no language: the browser's decides
     sign_in_as_staff(page, console_url)
     # Another hub's page is refused outright …
     answer = page.goto(f"{console_url}/hub?hub={hub_town.other_hub}")
@@ -214,7 +216,7 @@ def test_hub_staff_cannot_check_people_in_at_another_hub(browser: Browser, conso
 
 
 def test_the_hub_pages_are_accessible_and_fit_a_tablet_and_a_phone(browser: Browser, console_url: str, hub_town: HubTown, screenshots: Path) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     page = context.new_page()
     sign_in_as_staff(page, console_url)
     problems: dict[str, object] = {}
