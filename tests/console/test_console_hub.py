@@ -203,7 +203,8 @@ def test_hub_staff_cannot_check_people_in_at_another_hub(browser: Browser, conso
         "session_id": hub_town.other_session,
         "reason": "no-phone",
     }
-    page.request.post(f"{console_url}/hub/check-in", form=form)
+    posted = page.request.post(f"{console_url}/hub/check-in", form=form, max_redirects=0)
+    assert posted.status == 303  # back to the page, which tells what happened
     page.goto(f"{console_url}/hub")
     expect(page.locator(".flash.error")).to_have_text(ja(HUB_KINDS["wrong-hub"]))
 
