@@ -15,6 +15,6 @@ from komagane_kit.internal_auth import internal_headers
 INTERNAL_SECRET = secrets.token_urlsafe(48)
 
 
-def as_gateway(*, subject: str = "test-staff", roles: Iterable[str] = ("admin",)) -> dict[str, str]:
+def as_gateway(*, subject: str = "test-staff", roles: Iterable[str] = ("admin",), hub_id: str | None = None) -> dict[str, str]:
     """The X-Internal-Token header the gateway would add for this caller (valid for ten minutes)."""
-    return internal_headers(INTERNAL_SECRET, subject=subject, roles=roles, ttl_seconds=600)
+    return internal_headers(INTERNAL_SECRET, subject=subject, roles=roles, hub_id=hub_id, ttl_seconds=600)

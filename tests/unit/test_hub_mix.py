@@ -25,7 +25,15 @@ def test_monthly_summary_counts_each_attendance_once_and_suppresses_small_months
     assert (november["sessions"], november["attendances"], november["suppressed"]) == (2, 10, False)
     assert november["mixed_session_share"] == 1.0  # both sessions have at least three bands
     assert november["mix_index"] == mix_index({"0-17": 2, "18-39": 1, "40-64": 1, "65-74": 1, "75+": 5})
-    assert months["2026-10"] == {"sessions": 1, "attendances": None, "mix_index": None, "mixed_session_share": None, "suppressed": True}
+    assert months["2026-10"] == {
+        "sessions": 1,
+        "attendances": None,
+        "mix_index": None,
+        "mixed_session_share": None,
+        "suppressed": True,
+        "bands": {},
+        "top_sessions": [],
+    }
 
 
 def test_a_hub_remembers_its_recent_attendance_ids_oldest_first_also_from_an_older_state() -> None:
@@ -39,3 +47,21 @@ def test_a_hub_remembers_its_recent_attendance_ids_oldest_first_also_from_an_old
     assert len(hub["seen"]) == SEEN_KEPT + 1, "the oldest SEEN_TRIM forgotten at once"
     assert "old-1" not in hub["seen"] and "a0" not in hub["seen"] and f"a{SEEN_TRIM - 2}" in hub["seen"]
     assert summary(hub)["months"]["2026-11"]["attendances"] == SEEN_KEPT + SEEN_TRIM - 1
+
+
+def test_a_month_shows_its_generations_suppressing_small_cells_and_its_most_mixed_sessions() -> None:
+    hub = new_hub("h")
+    # s-mixed: four bands (12 attendances); s-two: two bands (3); s-one: one band (11).
+    plan = {"s-mixed": ["0-17"] * 3 + ["18-39"] * 3 + ["65-74"] * 3 + ["75+"] * 3, "s-two": ["75+", "75+", "40-64"], "s-one": ["75+"] * 11}
+    n = 0
+    for session_id, bands in plan.items():
+        for band in bands:
+            add_attendance(hub, attendance_id=f"a{n}", session_id=session_id, month="2026-11", age_band=band)
+            n += 1
+    november = summary(hub)["months"]["2026-11"]
+    assert november["bands"] == {"0-17": None, "18-39": None, "40-64": None, "65-74": None, "75+": 16}
+    assert november["top_sessions"] == [
+        {"session_id": "s-mixed", "bands_present": 4, "mix_index": mix_index({"0-17": 3, "18-39": 3, "65-74": 3, "75+": 3})},
+        {"session_id": "s-two", "bands_present": 2, "mix_index": None},  # fewer than 10 there: no index
+        {"session_id": "s-one", "bands_present": 1, "mix_index": 0.0},
+    ]

@@ -106,9 +106,11 @@ def _verify(secret: str, token: str, now: float) -> tuple[Identity, float]:
     return Identity(subject=str(claims["sub"]), roles=frozenset(roles), hub_id=str(hub) if hub else None), expires
 
 
-def internal_headers(secret: str, *, subject: str = "test-caller", roles: Iterable[str] = ("admin",), ttl_seconds: int = DEFAULT_TTL_SECONDS) -> dict[str, str]:
+def internal_headers(
+    secret: str, *, subject: str = "test-caller", roles: Iterable[str] = ("admin",), hub_id: str | None = None, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> dict[str, str]:
     """The header a caller inside the platform sends (the gateway, in-process tests, benchmarks)."""
-    return {INTERNAL_TOKEN_HEADER: mint_internal_token(secret, Identity(subject=subject, roles=frozenset(roles)), ttl_seconds=ttl_seconds)}
+    return {INTERNAL_TOKEN_HEADER: mint_internal_token(secret, Identity(subject=subject, roles=frozenset(roles), hub_id=hub_id), ttl_seconds=ttl_seconds)}
 
 
 class InternalAuth:

@@ -42,8 +42,10 @@ class Gateway:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None) -> Any:
-        headers = dict(self.headers)
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        headers = {**self.headers, **(headers or {})}
         propagate.inject(headers)  # the page's trace goes on at the gateway
         if method == "POST":
             # A repeated form post (a double tap, a reload) is one write at the gateway.
@@ -81,8 +83,8 @@ class Gateway:
                 break
         return out
 
-    async def post(self, path: str, body: Any) -> Any:
-        return await self.request("POST", path, json_body=body)
+    async def post(self, path: str, body: Any, *, headers: dict[str, str] | None = None) -> Any:
+        return await self.request("POST", path, json_body=body, headers=headers)
 
     async def put(self, path: str, body: Any = None) -> Any:
         return await self.request("PUT", path, json_body=body)

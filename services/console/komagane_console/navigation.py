@@ -16,8 +16,10 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("/consents", N_("My consents")),
         ("/my-data", N_("My data")),
     ],
-    # Hub staff: filled by the hub pages.
-    "staff": [],
+    "staff": [
+        ("/hub", N_("Today at my hub")),
+        ("/hub/mix", N_("My hub's mix index")),
+    ],
     # Care staff: filled by the care pages.
     "care": [],
     # The city office: filled by the city pages.

@@ -71,6 +71,14 @@ ACCESS: tuple[RouteClass, ...] = (
     ),
     RouteClass("person-register", frozenset({"POST"}), r"/v1/people", _roles("staff"), "Register a person", ("POST", "/v1/people")),
     RouteClass(
+        "person-search",
+        READ,
+        r"/v1/people/search",
+        _roles("staff"),
+        "Find a person at my hub by name, kana or member number (only people registered at the token's hubs; audited)",
+        ("GET", "/v1/people/search"),
+    ),
+    RouteClass(
         "person-record",
         READ,
         rf"/v1/people/{P}",
@@ -230,7 +238,7 @@ ACCESS: tuple[RouteClass, ...] = (
         "case-records",
         READ,
         r"/v1/(groups|applications|engagements|cooperators|volunteer-shifts|trial-stays|migration-cases|moves|relocations|workation-stays|relationships)(/.*)?"
-        r"|/v1/(opportunities|seminars)/[^/]+/(applications|enrollments)|/v1/sessions/[^/]+/attendance(/[^/]+)?",
+        r"|/v1/(opportunities|seminars)/[^/]+/(applications|enrollments)|/v1/sessions/[^/]+/(attendance(/[^/]+)?|roster)",
         _roles("staff"),
         "Person-level records of the pillars (groups, engagements, shifts, attendance, stays, migration cases, moves, relocations, workation, 関係人口)",
         ("GET", "/v1/engagements"),

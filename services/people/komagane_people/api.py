@@ -15,9 +15,12 @@ from komagane_kit.disclosure import requester_of
 from komagane_kit.erasure import erased_at, person_erased, remember_erased
 from komagane_kit.errors import Problem
 from komagane_kit.inputs import SafeStr
+from komagane_kit.internal_auth import Identity
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
 from komagane_people.corrections import correct
+from komagane_people.hub_ties import PersonHub, tie
+from komagane_people.members import next_member_number
 from komagane_people.models import (
     Consent,
     ConsentChange,
@@ -29,6 +32,7 @@ from komagane_people.models import (
     PersonErasure,
     PersonPatch,
     PersonPublic,
+    refresh_keys,
 )
 from komagane_people.rights_log import record_request
 
@@ -64,9 +68,16 @@ def _public(session: Session, person: Person) -> PersonPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonPublic)
-def register_person(body: PersonCreate, session: DbSession, response: Response) -> PersonPublic:
-    person = Person.model_validate(body)
+def register_person(body: PersonCreate, session: DbSession, request: Request, response: Response) -> PersonPublic:
+    """Gives the person their member number; staff registering at their hub make the person
+    known there (hub_ties.py), so the hub's search finds them at once."""
+    person = Person.model_validate(body, update={"member_number": next_member_number(session)})
+    refresh_keys(person)
     session.add(person)
+    session.flush()
+    identity: Identity | None = getattr(request.state, "identity", None)
+    if identity is not None and identity.hub_id:
+        tie(session, person.id, identity.hub_id.split(), "REGISTERED", person.created_at)
     event = PersonRegistered(
         person_id=person.id,
         age_band=age_band(person.birth_year, person.created_at.date()),
@@ -183,6 +194,8 @@ def erase_person(person_id: PersonId, session: DbSession) -> PersonErasure:
         session.delete(consent)
     for change in session.exec(select(ConsentChange).where(ConsentChange.person_id == person_id)):
         session.delete(change)
+    for known in session.exec(select(PersonHub).where(PersonHub.person_id == person_id)):
+        session.delete(known)
     session.flush()
     session.delete(person)
     remember_erased(session, person_id, now)

@@ -24,37 +24,44 @@ from komagane_contracts.events.housing import HouseholdMovedIn
 from komagane_contracts.events.people import PersonField, PersonUpdated, UpdateCause
 from komagane_contracts.vocabulary import ResidencyStatus
 from komagane_kit.outbox import enqueue
-from komagane_people.models import Person
+from komagane_people.models import Person, refresh_keys
 
 FIELDS: tuple[PersonField, ...] = get_args(PersonField)
+# Fields no other service holds or derives anything from (the kana, for the hub search): a
+# correction of only these is recorded in the rights log and publishes nothing.
+LOCAL_FIELDS = ("name_kana",)
 
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def correct(session: Session, person: Person, changes: dict[str, Any], cause: UpdateCause) -> list[PersonField]:
+def correct(session: Session, person: Person, changes: dict[str, Any], cause: UpdateCause) -> list[str]:
     """Apply `changes` (field → new value) to `person`; the fields that really changed, in the
-    contract's order. Nothing changed: no event, and the record is left as it was."""
-    changed = [f for f in FIELDS if f in changes and _plain(getattr(person, f)) != _plain(changes[f])]
-    if not changed:
+    contract's order, then this service's own (LOCAL_FIELDS). Nothing changed: no event, and
+    the record is left as it was."""
+    published = [f for f in FIELDS if f in changes and _plain(getattr(person, f)) != _plain(changes[f])]
+    local = [f for f in LOCAL_FIELDS if f in changes and getattr(person, f) != changes[f]]
+    if not published and not local:
         return []
-    for field in changed:
+    for field in [*published, *local]:
         setattr(person, field, changes[field])
+    refresh_keys(person)
     at = datetime.now(UTC)
     person.updated_at = at
     session.add(person)
-    event = PersonUpdated(
-        person_id=person.id,
-        residency_status=ResidencyStatus(_plain(person.residency_status)),
-        preferred_language=person.preferred_language,
-        lives_alone=person.lives_alone,
-        changed=changed,
-        cause=cause,
-        updated_at=at,
-    )
-    enqueue(session, CloudEvent.of(event, time=at))
-    return changed
+    if published:
+        event = PersonUpdated(
+            person_id=person.id,
+            residency_status=ResidencyStatus(_plain(person.residency_status)),
+            preferred_language=person.preferred_language,
+            lives_alone=person.lives_alone,
+            changed=published,
+            cause=cause,
+            updated_at=at,
+        )
+        enqueue(session, CloudEvent.of(event, time=at))
+    return [*published, *local]
 
 
 def residency_from_moves(event: CloudEvent, session: Session) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from komagane_contracts.vocabulary import ResidencyStatus
 from komagane_kit.inputs import BirthYear, SafeStr
+from komagane_people.search_keys import fold, is_kana
 
 # BCP 47 (simplified): a 2–3 letter language, then optional script/region/variant subtags.
 BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -27,6 +28,9 @@ class PersonBase(SQLModel):
     residency_status: ResidencyStatus
     preferred_language: str = Field(default="ja", max_length=35, description="BCP 47 tag, e.g. ja, en, pt-BR, vi", schema_extra={"pattern": BCP47})
     lives_alone: bool = False
+    name_kana: SafeStr | None = Field(
+        default=None, max_length=200, description="The name's reading (フリガナ), for finding the person at a hub; stays in this service"
+    )
 
 
 def _not_blank(value: str) -> str:
@@ -41,12 +45,22 @@ def _bcp47(value: str) -> str:
     return value
 
 
+def _kana(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not is_kana(value):
+        raise ValueError("must be written in kana (hiragana or katakana), e.g. コマガネ ハナコ")
+    return value
+
+
 class PersonCreate(PersonBase):
     birth_year: BirthYear
     contact: SafeStr | None = Field(default=None, max_length=200, description="Phone or e-mail; stays in this service")
 
     _display_name = field_validator("display_name")(_not_blank)
     _language = field_validator("preferred_language")(_bcp47)
+    _name_kana = field_validator("name_kana")(_kana)
 
 
 class PersonPatch(BaseModel):
@@ -62,6 +76,7 @@ class PersonPatch(BaseModel):
     residency_status: ResidencyStatus | None = None
     preferred_language: str | None = PydanticField(default=None, max_length=35, pattern=BCP47, description="BCP 47 tag, e.g. ja, en, pt-BR, vi")
     lives_alone: bool | None = None
+    name_kana: SafeStr | None = PydanticField(default=None, max_length=200, description="The name's reading (フリガナ; null removes it); stays in this service")
 
     @field_validator("display_name", "residency_status", "preferred_language", "lives_alone")
     @classmethod
@@ -73,17 +88,29 @@ class PersonPatch(BaseModel):
     # After `_kept`, which stops a null before these see it.
     _display_name = field_validator("display_name")(_not_blank)
     _language = field_validator("preferred_language")(_bcp47)
+    _name_kana = field_validator("name_kana")(_kana)
 
 
 class Person(PersonBase, table=True):
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
     contact: str | None = Field(default=None, max_length=200)
+    # The short number on the person's card (search_keys.py and members.py), given at registration.
+    member_number: int | None = Field(default=None, unique=True, index=True)
+    # Name and kana folded for the staff search (search_keys.fold); kept in step by `refresh_keys`.
+    name_key: str = Field(default="", max_length=200)
+    kana_key: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
 
 
+def refresh_keys(person: Person) -> None:
+    person.name_key = fold(person.display_name)[:200]
+    person.kana_key = fold(person.name_kana or "")[:200]
+
+
 class PersonPublic(PersonBase):
     id: str
+    member_number: int | None = Field(default=None, description="The short number on the person's card")
     contact: str | None
     created_at: datetime
     consents: list[str] = Field(default_factory=list, description="Purposes currently consented to")

@@ -19,6 +19,7 @@ BANDS = [band.value for band in AgeBand]
 SUPPRESS_BELOW = 10
 MIXED_SESSION_BANDS = 3
 MONTHS_KEPT = 13
+TOP_SESSIONS = 3
 # The attendance ids a hub remembers, oldest first: at least SEEN_KEPT, and the oldest
 # SEEN_TRIM at once beyond that (a dict, so asking is one lookup whatever the count).
 SEEN_KEPT = 2000
@@ -85,5 +86,26 @@ def summary(state: HubState) -> dict[str, Any]:
             "mix_index": None if suppressed else mix_index(dict(total)),
             "mixed_session_share": None if suppressed else round(mixed / len(sessions), 4),
             "suppressed": suppressed,
+            "bands": {} if suppressed else {band: _shown(total[band]) for band in BANDS},
+            "top_sessions": [] if suppressed else _most_mixed(state, month),
         }
     return {"hub_id": state["hub_id"], "months": months}
+
+
+def _shown(count: int) -> int | None:
+    """A count of people as published: 1–9 suppressed (None), 0 and 10+ as they are."""
+    return None if 0 < count < SUPPRESS_BELOW else count
+
+
+def _most_mixed(state: HubState, month: str) -> list[dict[str, Any]]:
+    """The month's sessions with the most age bands present, then the highest index (no counts)."""
+    ranked = []
+    for session_id, session in state["sessions"].items():
+        if session["month"] != month:
+            continue
+        bands: dict[str, int] = session["bands"]
+        present = sum(1 for n in bands.values() if n > 0)
+        index = mix_index(bands)
+        ranked.append((-present, -index, session_id, sum(bands.values()) >= SUPPRESS_BELOW))
+    ranked.sort()
+    return [{"session_id": sid, "bands_present": -present, "mix_index": -index if shown else None} for present, index, sid, shown in ranked[:TOP_SESSIONS]]

@@ -21,7 +21,7 @@ from typing import Any
 
 from komagane_simulator.gateway import Gateway, RequestFailed
 from komagane_simulator.rhythm import TOKYO, Day, HeldSession
-from komagane_simulator.town import Person, Town
+from komagane_simulator.town import Person, Town, kana_of
 
 log = logging.getLogger("komagane_simulator")
 STAFF = "sim-staff"
@@ -80,6 +80,7 @@ class Loader:
     async def _person(self, person: Person) -> None:
         body = {
             "display_name": person.display_name,
+            "name_kana": kana_of(person.display_name),
             "birth_year": person.birth_year,
             "residency_status": person.residency,
             "preferred_language": person.language,
@@ -409,6 +410,12 @@ class Loader:
             await self.gw.post(f"/v1/migration-cases/{case_id}/stage", body, self.key("stage", case_id, stage))
 
     async def _newcomer(self, tick: int) -> None:
-        body = {"display_name": f"新しい住民 {tick}", "birth_year": 1990 + tick % 20, "residency_status": "RESIDENT", "preferred_language": "ja"}
+        body = {
+            "display_name": f"新しい住民 {tick}",
+            "name_kana": "アタラシイ ジュウミン",
+            "birth_year": 1990 + tick % 20,
+            "residency_status": "RESIDENT",
+            "preferred_language": "ja",
+        }
         person = await self.gw.post("/v1/people", body, self.key("newcomer", tick, datetime.now(TOKYO).date()))
         await self.gw.put(f"/v1/people/{person['id']}/consents/PROFILE")

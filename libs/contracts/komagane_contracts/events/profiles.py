@@ -90,12 +90,27 @@ class PersonProfileUpdated(EventModel):
     health: HealthSignals | None = Field(default=None, description="Only with both PROFILE and HEALTH consent")
 
 
+class MixedSession(BaseModel):
+    """One of the month's most mixed sessions (no counts of people: S0)."""
+
+    session_id: str
+    bands_present: int = Field(description="How many of the five age bands attended")
+    mix_index: float | None = Field(description="The session's own index; None when it had fewer than 10 attendances")
+
+
 class HubMonthMix(BaseModel):
     sessions: int
     attendances: int | None = Field(description="None when suppressed (fewer than 10 attendances)")
     mix_index: float | None = Field(description="Normalised Shannon entropy over the five age bands, 0–1")
     mixed_session_share: float | None = Field(description="Share of sessions with at least three age bands")
     suppressed: bool
+    bands: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Attendances per age band (the generations behind the index); a band with 1–9 is None (suppressed); empty when the month is",
+    )
+    top_sessions: list[MixedSession] = Field(
+        default_factory=list, description="The sessions that mixed most (most age bands, then highest index); empty when suppressed"
+    )
 
 
 class HubMixUpdated(EventModel):

@@ -5,7 +5,8 @@ from komagane_exchange.api.attendance import router as attendance
 from komagane_exchange.api.groups import router as groups
 from komagane_exchange.api.hubs import router as hubs
 from komagane_exchange.api.person_sessions import router as person_sessions
+from komagane_exchange.api.roster import router as roster
 from komagane_exchange.api.sessions import router as sessions
 from komagane_exchange.api.volunteering import router as volunteering
 
-ROUTERS = [hubs, activities, sessions, attendance, groups, volunteering, person_sessions]
+ROUTERS = [hubs, activities, sessions, attendance, roster, groups, volunteering, person_sessions]
