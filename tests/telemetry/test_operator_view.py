@@ -209,7 +209,8 @@ def test_the_trace_ui_finds_the_visit_by_service_and_operation_and_prometheus_li
                 assert page.get_by_text(service).count() > 0, service
             page.screenshot(path=str(shots / "zipkin-trace.png"), full_page=True)
 
-            page.goto(f"{observed.observe.prometheus_url}/alerts")
+            # Debian builds Prometheus with its classic UI only (the React UI is not packaged).
+            page.goto(f"{observed.observe.prometheus_url}/classic/alerts")
             for alert in ("OutboxEventTooOld", "ConsumerLagHigh", "DeadLetterQueueGrowing", "ProfilesBehind"):
                 page.get_by_text(alert).first.wait_for(timeout=30_000)
             page.screenshot(path=str(shots / "prometheus-alerts.png"), full_page=True)

@@ -124,7 +124,7 @@ def _observe_lines(stack: Stack) -> str:
         return "  (traces and metrics: off; KOMAGANE_OBSERVE=1 starts Zipkin and Prometheus)\n"
     return (
         f"  traces (Zipkin) {stack.observe.zipkin_url}/zipkin/   (pick serviceName gateway; runbook: docs/operations.md)\n"
-        f"  Prometheus      {stack.observe.prometheus_url}/alerts   (every alert rule; graphs at /graph)\n"
+        f"  Prometheus      {stack.observe.prometheus_url}/classic/alerts   (every alert rule; graphs at /classic/graph)\n"
     )
 
 
