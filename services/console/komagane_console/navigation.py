@@ -18,8 +18,9 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     ],
     # Hub staff: filled by the hub pages.
     "staff": [],
-    # Care staff: filled by the care pages.
-    "care": [],
+    "care": [
+        ("/care", N_("Lapse alerts")),
+    ],
     # The city office: filled by the city pages.
     "city": [],
     # Partners: filled by the partner pages.

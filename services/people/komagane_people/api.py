@@ -17,6 +17,7 @@ from komagane_kit.errors import Problem
 from komagane_kit.inputs import SafeStr
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
+from komagane_people.care import CareFollowUp
 from komagane_people.corrections import correct
 from komagane_people.models import (
     Consent,
@@ -183,6 +184,8 @@ def erase_person(person_id: PersonId, session: DbSession) -> PersonErasure:
         session.delete(consent)
     for change in session.exec(select(ConsentChange).where(ConsentChange.person_id == person_id)):
         session.delete(change)
+    for follow_up in session.exec(select(CareFollowUp).where(CareFollowUp.person_id == person_id)):
+        session.delete(follow_up)  # notes may name the person's family: they go with the name
     session.flush()
     session.delete(person)
     remember_erased(session, person_id, now)

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from komagane_kit.disclosure import Holding, held_router, rows_of
 from komagane_kit.erasure import erased_at, person_erased
+from komagane_people.care import CareFollowUp
 from komagane_people.models import Consent, ConsentChange, Person
 from komagane_people.rights_log import RightsRequest, record_disclosure
 
@@ -14,6 +15,7 @@ HOLDINGS = [
     Holding("consents", rows_of(Consent)),
     Holding("consent_history", rows_of(ConsentChange)),
     Holding("rights_requests", rows_of(RightsRequest)),
+    Holding("care_follow_ups", rows_of(CareFollowUp)),
 ]
 
 

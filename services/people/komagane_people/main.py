@@ -11,6 +11,7 @@ from komagane_contracts.topics import HOUSING, PEOPLE
 from komagane_kit.erasure import forget_erased
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
+from komagane_people.care import router as care_router
 from komagane_people.corrections import residency_from_moves
 from komagane_people.held import router as held_router
 from komagane_people.settings import PeopleSettings
@@ -23,12 +24,13 @@ def build_app(settings: PeopleSettings) -> FastAPI:
         settings,
         title="Komagane people service",
         description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
-        routers=[router, held_router],
+        routers=[router, care_router, held_router],
         migrations=MIGRATIONS,
         # A move into the town makes a visitor a resident (corrections.py says why an event); its
         # own topic: once an erasure is published, the outbox rows that carried the person's events
         # (the erasure's own included) are pseudonymised like everywhere else.
         subscriptions={HOUSING.name: residency_from_moves, PEOPLE.name: forget_erased},
+        idempotent_posts=True,  # a follow-up recorded twice would be two follow-ups
     )
 
 
