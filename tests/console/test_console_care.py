@@ -116,7 +116,8 @@ def test_a_post_without_csrf_records_nothing(care_page: Page, console_url: str, 
             return len((await care.get(f"/v1/people/{lapsed}/follow-ups")).json())
 
     before = run(recorded())
-    for form in ({"outcome": "CALLED"}, {"outcome": "CALLED", "csrf_token": "forged"}):
+    forms: list[dict[str, str | float | bool]] = [{"outcome": "CALLED"}, {"outcome": "CALLED", "csrf_token": "forged"}]
+    for form in forms:
         answer = care_page.request.post(f"{console_url}/care/{lapsed}/follow-ups", form=form, max_redirects=0)
         assert answer.status == 403
     assert run(recorded()) == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -50,7 +51,9 @@ async def test_a_follow_up_shows_on_the_alert_closes_it_and_counts_in_the_kpis(s
         assert answer.status_code == 200, answer.text
     assert (await gateway.put(f"/v1/people/{consented}/consents/OUTREACH")).status_code == 200
     async with gateway_client(stack, "care", subject="e2e-care") as care:
-        alerts = {p: await eventually(lambda p=p: alert_of(care, p), timeout=90, what="the lapse alert") for p in ids}
+        alerts: dict[str, dict[str, Any]] = {}
+        for person_id in ids:
+            alerts[person_id] = await eventually(partial(alert_of, care, person_id), timeout=90, what="the lapse alert")
         assert alerts[consented]["usual_places"] == ["volunteering"] and alerts[consented]["follow_ups"] == []
 
         # The queue: longest lapsed first, name, the contact only with OUTREACH consent.
