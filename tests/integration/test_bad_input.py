@@ -341,6 +341,10 @@ EXTREMES: list[tuple[str, str, dict[str, Any], str]] = [
     ("jobs", f"/v1/engagements/{ANY}/shifts", {"worked_on": TODAY.isoformat(), "hours": -1}, "hours"),
     ("people", "/v1/people", {"display_name": "花子\u0000", "birth_year": 1950, "residency_status": "RESIDENT"}, "display_name"),
     ("people", "/v1/people", {"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "contact": "\udfff"}, "contact"),
+    ("people", f"/v1/people/{ANY}/follow-ups", {"outcome": "CALLED", "note": "n\u0000"}, "note"),
+    ("people", f"/v1/people/{ANY}/follow-ups", {"outcome": "CALLED", "note": "\udfff"}, "note"),
+    ("people", f"/v1/people/{ANY}/follow-ups", {"outcome": "PHONED"}, "outcome"),
+    *[("people", f"/v1/people/{ANY}/follow-ups", {"outcome": "CALLED", "followed_up_at": bad}, "followed_up_at") for bad in BAD_TIMES],
 ]
 
 
@@ -348,6 +352,7 @@ EXTREMES: list[tuple[str, str, dict[str, Any], str]] = [
 WRONG_TYPES: list[tuple[str, str, dict[str, Any], str]] = [
     ("people", "/v1/people", {"display_name": "花子", "birth_year": 1950, "residency_status": "RESIDENT", "lives_alone": 0}, "lives_alone"),
     ("people", "/v1/people", {"display_name": "花子", "birth_year": "1950", "residency_status": "RESIDENT"}, "birth_year"),
+    ("people", f"/v1/people/{ANY}/follow-ups", {"outcome": "CALLED", "note": 5}, "note"),
     ("exchange", f"/v1/hubs/{ANY}/visits", {"person_id": PERSON, "visited_at": 1700000000}, "visited_at"),
     ("exchange", f"/v1/hubs/{ANY}/visits", {"person_id": PERSON, "visited_at": "1700000000"}, "visited_at"),
     ("exchange", "/v1/volunteer-shifts", {"person_id": PERSON, "worked_on": TODAY.isoformat(), "hours": "2"}, "hours"),

@@ -181,7 +181,7 @@ def test_disclosure_to_the_person_and_to_staff_with_a_reason_is_logged(client: T
     assert [e["kind"] for e in staff.json()["sections"]["rights_requests"]] == ["DISCLOSURE"]  # the person's own, before this one
     log = rights_log(client, person_id)
     assert [(e.actor, e.reason) for e in log] == [(person_id, None), ("staff-7", "care planning")]
-    assert log[1].detail == "people: person (1), consents (1), consent_history (1), hubs (0), rights_requests (1)"
+    assert log[1].detail == "people: person (1), consents (1), consent_history (1), hubs (0), rights_requests (1), care_follow_ups (0)"
 
     assert client.get(HELD.format("00000000-0000-0000-0000-000000000000"), headers=as_person("00000000-0000-0000-0000-000000000000")).status_code == 404
     assert "/internal/v1/people/{person_id}/held" not in client.get("/openapi.json").json()["paths"]

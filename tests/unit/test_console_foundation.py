@@ -52,10 +52,11 @@ def test_sign_in_sets_a_signed_httponly_samesite_cookie_and_sign_out_ends_it(cli
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
-    assert client.get("/").status_code == 200
+    home = client.get("/")
+    assert home.status_code == 303 and home.headers["location"] == "/care"  # signed in: care staff's first page
     assert client.get("/places").status_code == 403  # a resident's page, not care staff's
-    client.post("/signout", data={"csrf_token": csrf(client, "/")})
-    assert client.get("/").status_code == 303
+    client.post("/signout", data={"csrf_token": csrf(client, "/signin")})
+    assert client.get("/").headers["location"].startswith("/signin")
 
 
 def test_sign_in_goes_back_to_the_page_asked_for_and_never_to_another_host(client: TestClient) -> None:
@@ -84,7 +85,7 @@ def test_every_form_post_without_the_csrf_token_is_refused(client: TestClient) -
         for data in ({}, {"csrf_token": "forged"}):
             answer = client.post(concrete, data=data)
             assert answer.status_code == 403, (path, data, answer.status_code)
-    assert client.get("/").status_code == 200  # still signed in: nothing was done
+    assert client.get("/").headers["location"] == "/care"  # still signed in: nothing was done
 
 
 def test_the_development_sign_in_is_off_in_production(tmp_path: Path) -> None:

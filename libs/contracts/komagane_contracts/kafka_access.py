@@ -13,6 +13,7 @@ from typing import Literal
 
 from komagane_contracts.topics import (
     ALERTS,
+    CARE,
     CITY_KPIS,
     EXCHANGE,
     HEALTH,
@@ -69,7 +70,7 @@ def _service(name: str, produces: tuple[TopicSpec, ...], consumes: tuple[TopicSp
     )
 
 
-_PROFILES_INPUTS = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING)
+_PROFILES_INPUTS = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, CARE)
 _PROFILES_OUTPUTS = (PROFILES, HUB_MIX, ALERTS, CITY_KPIS)
 _PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
 
@@ -79,7 +80,7 @@ PARTNER_FEED_INPUTS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, CITY_KPIS, HUB_M
 SERVICE_RIGHTS: dict[str, Rights] = {
     # People reads the housing topic (a move into the town makes a visitor a resident) and its own
     # (it acts on PersonErased like every consumer).
-    "people": _service("people", (PEOPLE,), (PEOPLE, HOUSING)),
+    "people": _service("people", (PEOPLE, CARE), (PEOPLE, HOUSING)),
     "exchange": _service("exchange", (EXCHANGE,), (PEOPLE,)),
     "jobs": _service("jobs", (JOBS,), (PEOPLE,)),
     "health": _service("health", (HEALTH, HEALTH_INTERNAL), (PEOPLE,)),

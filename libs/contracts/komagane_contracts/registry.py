@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.care import CARE_EVENTS
 from komagane_contracts.events.exchange import EXCHANGE_EVENTS
 from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVENTS
 from komagane_contracts.events.housing import HOUSING_EVENTS
@@ -17,6 +18,7 @@ ALL_EVENTS: tuple[type[EventModel], ...] = (
     + HEALTH_EVENTS
     + HEALTH_INTERNAL_EVENTS
     + HOUSING_EVENTS
+    + CARE_EVENTS
     + PROFILE_EVENTS
     + HUB_MIX_EVENTS
     + ALERT_EVENTS

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.care import CARE_EVENTS, CARE_TOPIC
 from komagane_contracts.events.exchange import EXCHANGE_EVENTS, EXCHANGE_TOPIC
 from komagane_contracts.events.health import HEALTH_EVENTS, HEALTH_INTERNAL_EVENTS, HEALTH_INTERNAL_TOPIC, HEALTH_TOPIC
 from komagane_contracts.events.housing import HOUSING_EVENTS, HOUSING_TOPIC
@@ -152,6 +153,16 @@ HOUSING = TopicSpec(
     extra_config={"retention.ms": "-1"},
 )
 
+CARE = TopicSpec(
+    name=CARE_TOPIC,
+    key="person_id",
+    value_types=CARE_EVENTS,
+    partitions=PROFILES_PARTITIONS,
+    sensitivity=Sensitivity.S3,
+    description="Care staff's follow-ups of lapse alerts (outcome codes, no notes): the people service writes, only the profiles processor reads",
+    extra_config={"retention.ms": "-1"},  # replaying the profiles needs every follow-up
+)
+
 PROFILES = TopicSpec(
     name=PROFILES_TOPIC,
     key="person_id",
@@ -257,7 +268,7 @@ KPI_PEOPLE_CHANGELOG = TopicSpec(
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
-    PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, PROFILES, HUB_MIX, ALERTS,
+    PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, CARE, PROFILES, HUB_MIX, ALERTS,
     HUB_ATTENDANCE, PERSON_STATE_CHANGELOG, HUB_MIX_CHANGELOG,
     CITY_KPIS, KPI_CONTRIBUTIONS, KPI_PEOPLE_CHANGELOG,
 )  # fmt: skip

@@ -20,8 +20,9 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("/hub", N_("Today at my hub")),
         ("/hub/mix", N_("My hub's mix index")),
     ],
-    # Care staff: filled by the care pages.
-    "care": [],
+    "care": [
+        ("/care", N_("Lapse alerts")),
+    ],
     # The city office: filled by the city pages.
     "city": [],
     # Partners: filled by the partner pages.

@@ -79,6 +79,22 @@ ACCESS: tuple[RouteClass, ...] = (
         ("GET", "/v1/people/search"),
     ),
     RouteClass(
+        "care-follow-ups",
+        READ | {"POST"},
+        rf"/v1/people/{P}/follow-ups",
+        _roles("care"),
+        "Follow-ups of a person's lapse alert, with notes (S3; care staff only; each read and write in the person's rights log)",
+        ("GET", "/v1/people/{person}/follow-ups"),
+    ),
+    RouteClass(
+        "care-queue",
+        READ,
+        r"/v1/care/lapses",
+        _roles("care"),
+        "The lapse queue: alerts with name, consented contact, usual places, groups and follow-ups (S3; care staff only; audited)",
+        ("GET", "/v1/care/lapses"),
+    ),
+    RouteClass(
         "person-record",
         READ,
         rf"/v1/people/{P}",

@@ -18,6 +18,7 @@ from komagane_kit.inputs import SafeStr
 from komagane_kit.internal_auth import Identity
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
+from komagane_people.care import CareFollowUp
 from komagane_people.corrections import correct
 from komagane_people.hub_ties import PersonHub, tie
 from komagane_people.members import next_member_number
@@ -196,6 +197,8 @@ def erase_person(person_id: PersonId, session: DbSession) -> PersonErasure:
         session.delete(change)
     for known in session.exec(select(PersonHub).where(PersonHub.person_id == person_id)):
         session.delete(known)
+    for follow_up in session.exec(select(CareFollowUp).where(CareFollowUp.person_id == person_id)):
+        session.delete(follow_up)  # notes may name the person's family: they go with the name
     session.flush()
     session.delete(person)
     remember_erased(session, person_id, now)

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from komagane_kit.disclosure import Holding, held_router, rows_of
 from komagane_kit.erasure import erased_at, person_erased
+from komagane_people.care import CareFollowUp
 from komagane_people.hub_ties import PersonHub
 from komagane_people.models import Consent, ConsentChange, Person
 from komagane_people.rights_log import RightsRequest, record_disclosure
@@ -16,6 +17,7 @@ HOLDINGS = [
     Holding("consent_history", rows_of(ConsentChange)),
     Holding("hubs", rows_of(PersonHub)),
     Holding("rights_requests", rows_of(RightsRequest)),
+    Holding("care_follow_ups", rows_of(CareFollowUp)),
 ]
 
 

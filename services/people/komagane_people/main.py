@@ -11,6 +11,7 @@ from komagane_contracts.topics import EXCHANGE, HOUSING, PEOPLE
 from komagane_kit.erasure import forget_erased
 from komagane_kit.service import create_service_app
 from komagane_people.api import router
+from komagane_people.care import router as care_router
 from komagane_people.corrections import residency_from_moves
 from komagane_people.held import router as held_router
 from komagane_people.hub_ties import ties_from_exchange
@@ -25,13 +26,14 @@ def build_app(settings: PeopleSettings) -> FastAPI:
         settings,
         title="Komagane people service",
         description="Persons, proxies and consent per purpose. Names and contacts never leave this service.",
-        routers=[search_router, router, held_router],  # the search first: `/search` is no person id
+        routers=[search_router, router, care_router, held_router],  # the search first: `/search` is no person id
         migrations=MIGRATIONS,
         # A move into the town makes a visitor a resident (corrections.py says why an event); its
         # own topic: once an erasure is published, the outbox rows that carried the person's events
         # (the erasure's own included) are pseudonymised like everywhere else.
         # The exchange topic tells which hubs know a person (hub_ties.py: the staff search's rule).
         subscriptions={HOUSING.name: residency_from_moves, PEOPLE.name: forget_erased, EXCHANGE.name: ties_from_exchange},
+        idempotent_posts=True,  # a follow-up recorded twice would be two follow-ups
     )
 
 

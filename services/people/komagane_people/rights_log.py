@@ -17,7 +17,9 @@ from sqlmodel import Field, Session, SQLModel
 from komagane_kit.clock import now
 from komagane_kit.disclosure import HeldData, Requester
 
-RequestKind = Literal["CORRECTION", "DISCLOSURE", "SEARCH"]
+# SEARCH: found by a hub staff search (search.py). CARE_READ and CARE_FOLLOW_UP: care staff read or
+# wrote the lapse queue's S3 data (care.py).
+RequestKind = Literal["CORRECTION", "DISCLOSURE", "SEARCH", "CARE_READ", "CARE_FOLLOW_UP"]
 
 
 class RightsRequest(SQLModel, table=True):
@@ -26,7 +28,7 @@ class RightsRequest(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
     at: datetime = Field(default_factory=now)
     person_id: str = Field(max_length=36, index=True)
-    kind: str = Field(max_length=20, description="CORRECTION, DISCLOSURE or SEARCH (found by a staff search)")
+    kind: str = Field(max_length=20, description="CORRECTION, DISCLOSURE, SEARCH, CARE_READ or CARE_FOLLOW_UP")
     actor: str = Field(max_length=100, description="Who asked: the person's id, or the staff member's")
     actor_role: str = Field(max_length=100)
     reason: str | None = Field(default=None, max_length=500, description="Why, when someone else asked")

@@ -25,9 +25,11 @@ from opentelemetry import trace
 from redis.exceptions import RedisError
 
 from komagane_contracts.envelope import CloudEvent, InvalidEvent
+from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.topics import (
     ALERTS,
+    CARE,
     CITY_KPIS,
     EXCHANGE,
     HEALTH,
@@ -50,9 +52,10 @@ from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.batching import BatchingAgent, as_event
 from komagane_profiles.erasure import forget_in_redis
 from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state, person_of
+from komagane_profiles.followups import KEY as FOLLOW_UPS_KEY
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
-from komagane_profiles.lapses import LapseWatch, Watermark, lapse_of
+from komagane_profiles.lapses import LapseWatch, Watermark, lapse_of, refresh_told_alerts
 from komagane_profiles.membership import membership_settings
 from komagane_profiles.pipeline import (
     ANONYMISE,
@@ -100,8 +103,9 @@ app = ProfilesApp(
 
 # Person-centred input topics, co-partitioned with the person table (same partition count,
 # keyed by person id). Hub- and session-level events on them are skipped here.
-# health.internal.v1 (S2) is read for coarse signals of people with PROFILE and HEALTH consent.
-PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, HEALTH_INTERNAL)
+# health.internal.v1 (S2) is read for coarse signals of people with PROFILE and HEALTH consent;
+# people.care.v1 (S3) for care staff's follow-ups of lapse alerts (followups.py).
+PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, HEALTH_INTERNAL, CARE)
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
 # the hub table). Created from the topic registry before the processor subscribes.
@@ -225,6 +229,7 @@ async def flush_people() -> None:
     erased: list[str] = []
     cleared: list[str] = []
     forgotten: list[str] = []  # people erased at their request (PersonErased)
+    followed_up: dict[str, BelongingLapsed] = {}  # open alerts of people with follow-ups: shown again
     sent: list[Awaitable[Any]] = []
     today = tokyo_date(Watermark.latest) if Watermark.latest is not None else None
     for person_id, state, out in outputs:
@@ -248,7 +253,9 @@ async def flush_people() -> None:
             continue
         due = LapseWatch.note(person_id, state)
         if today is not None and (due is None or today < due):
-            cleared.append(person_id)  # took part again, or withdrew: its alert (if any) goes
+            cleared.append(person_id)  # took part again, withdrew, or a follow-up closed it: its alert (if any) goes
+        elif today is not None and state.get(FOLLOW_UPS_KEY) and (alert := lapse_of(state, today)) is not None:
+            followed_up[person_id] = alert
     for value in grouped_records(contributions):
         sent.append(await app.producer.send(KPI_CONTRIBUTIONS.name, CITY_KEY.encode(), value, None, None, None))
     by_hub: dict[str, list[dict[str, Any]]] = {}
@@ -265,6 +272,7 @@ async def flush_people() -> None:
     if cleared:
         redis.hdel(LAPSE_ALERTS_KEY, *cleared)
     await redis.execute()
+    await refresh_told_alerts(redis_client(), followed_up)
     if forgotten:
         await forget_in_redis(redis_client(), forgotten)
     await asyncio.gather(*sent)

@@ -17,6 +17,7 @@ import orjson
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
+from komagane_contracts.events.care import LapseFollowedUp
 from komagane_contracts.events.exchange import (
     HubVisited,
     MemberJoinedGroup,
@@ -56,7 +57,7 @@ from komagane_contracts.events.profiles import Belonging, HealthSignals, Journey
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
 from komagane_kit.erasure import erasure_digest
-from komagane_profiles import kpis
+from komagane_profiles import followups, kpis
 from komagane_profiles.metrics import Participation, add_record, category_bands, from_rows, has_record, places, regularity, roles, to_rows
 
 State = dict[str, Any]
@@ -143,11 +144,13 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
             _release_held(state)
     elif isinstance(body, HealthDataConsentWithdrawn):
         _withdraw_health(state)
+    elif isinstance(body, LapseFollowedUp):
+        followups.apply(state, body)
     else:
         _apply_gated(state, body, event)
     if event.sensitivity is not Sensitivity.S2:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
-        changed = kpis.count(state, body)
+        changed = kpis.count(state, body) | followups.refresh_kpi(state)
         months = kpis.affected_months(body, record.day if record else None)
         if flags_due is None:
             changed |= kpis.refresh_flags(state, months)
@@ -258,7 +261,7 @@ def _apply_people(state: State, body: EventModel) -> None:
         _set_withdrawn(state, body.purpose, True)
         if body.purpose == "PROFILE":
             # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health", "held"):
+            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health", "held", followups.KEY):
                 state.pop(key, None)
         if body.purpose == "HEALTH":
             _withdraw_health(state)

@@ -284,6 +284,7 @@ PEOPLE_COUNTERS = (
     "move_people",
     "registered_65",
     "relationship",
+    "followed_up_people",
 )
 
 
@@ -334,6 +335,11 @@ def contribution(summary: Mapping[str, Any]) -> Contribution:
     for month, bucket in summary.get("steps", {}).items():
         add(month, "step_walkers")
         add(month, f"steps_k{min(int(bucket), MAX_STEPS_BUCKET)}")
+    followed_up = [month_of(date.fromisoformat(start)) for start in summary.get("followed_up", {})]  # followups.py
+    for month in followed_up:
+        add(month, "lapses_followed_up_14d")
+    for month in set(followed_up):
+        add(month, "followed_up_people")
     return out
 
 
@@ -418,6 +424,7 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
         health_station_enrolled=cell("health_station_enrolled", station_enrolled, station_enrolled),
         step_walkers=cell("step_walkers", get("step_walkers", 0), get("step_walkers", 0)),
         median_daily_steps=cell("median_daily_steps", _median_steps(t), get("step_walkers", 0)),
+        lapses_followed_up_within_14d=cell("lapses_followed_up_within_14d", get("lapses_followed_up_14d", 0), get("followed_up_people", 0)),
         suppressed=sorted(suppressed),
     )
 

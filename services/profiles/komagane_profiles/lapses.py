@@ -1,15 +1,23 @@
 """Lapse detection (docs/architecture.md, How a profile is computed): days since the last participation above max(28, 2 × the median gap).
 
+An alert closes when the person takes part again, or when care staff's follow-up says so
+(followups.py): the lapse is then no longer due.
+
 "Today" is the processor's event-time watermark (the latest event time it has folded), not the
 wall clock, so the same history gives the same answer on replay.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 
+import redis.asyncio as aioredis
+
 from komagane_contracts.events.profiles import BelongingLapsed
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY
+from komagane_profiles import followups
 from komagane_profiles.fold import State
 from komagane_profiles.metrics import Participation, lapse_threshold_days
 
@@ -28,7 +36,10 @@ def lapse_due(state: State) -> date | None:
     """The first day on which this person counts as lapsed if nothing else happens, or None
     (no consent or no history): `lapse_of` finds an alert exactly from this day on."""
     found = _last_and_threshold(state)
-    return None if found is None else found[0] + timedelta(days=found[1] + 1)
+    if found is None:
+        return None
+    due = found[0] + timedelta(days=found[1] + 1)
+    return None if followups.closes(state, due) else due
 
 
 def lapse_of(state: State, today: date) -> BelongingLapsed | None:
@@ -38,9 +49,45 @@ def lapse_of(state: State, today: date) -> BelongingLapsed | None:
         return None
     last, threshold = found
     days_since = (today - last).days
-    if days_since <= threshold:
+    due = last + timedelta(days=threshold + 1)
+    if days_since <= threshold or followups.closes(state, due):
         return None
-    return BelongingLapsed(person_id=state["person_id"], last_participation=last, days_since=days_since, threshold_days=threshold, as_of=today)
+    return BelongingLapsed(
+        person_id=state["person_id"],
+        last_participation=last,
+        days_since=days_since,
+        threshold_days=threshold,
+        as_of=today,
+        usual_places=usual_places(state.get("participation", []), last),
+        groups=sorted(state.get("groups", {})),
+        follow_ups=followups.of_lapse(state, due),
+    )
+
+
+USUAL_PLACES_DAYS = 90
+USUAL_PLACES_KEPT = 5
+
+
+def usual_places(history: list[Participation], last: date) -> list[str]:
+    """Where the person went most in the 90 days up to their last participation (most often first)."""
+    since = last - timedelta(days=USUAL_PLACES_DAYS)
+    counts = Counter(r.place for r in history if since < r.day <= last)
+    return [place for place, _ in sorted(counts.items(), key=lambda pc: (-pc[1], pc[0]))[:USUAL_PLACES_KEPT]]
+
+
+async def refresh_told_alerts(redis: aioredis.Redis, alerts: dict[str, BelongingLapsed]) -> None:
+    """Rewrite alerts already told (in the hash) whose people were folded again, e.g. with a
+    follow-up; one not told yet is left to the lapse check, whose HSETNX tells it once."""
+    if not alerts:
+        return
+    people = list(alerts)
+    told = await redis.hmget(LAPSE_ALERTS_KEY, people)
+    fresh = [p for p, value in zip(people, told, strict=True) if value is not None]
+    if fresh:
+        pipeline = redis.pipeline(transaction=False)
+        for person_id in fresh:
+            pipeline.hset(LAPSE_ALERTS_KEY, person_id, alerts[person_id].model_dump_json())
+        await pipeline.execute()
 
 
 class Watermark:

@@ -129,10 +129,19 @@ class HubMixUpdated(EventModel):
         return self.hub_id
 
 
+class LapseFollowUp(BaseModel):
+    """A follow-up of the lapse, as the alert shows it: the outcome code, never the note."""
+
+    follow_up_id: str
+    outcome: str = Field(description="CALLED, VISITED, REACHED_THROUGH_GROUP_MEMBER, DECLINED, MOVED_AWAY or OTHER")
+    followed_up_at: datetime
+
+
 class BelongingLapsed(EventModel):
     """A person who used to take part has not for longer than usual (S3: care staff only).
 
-    Emitted once per lapse; a new participation clears it. Never on any partner topic.
+    Emitted once per lapse; a new participation clears it, and so does a follow-up whose outcome
+    closes it (DECLINED, MOVED_AWAY). The read model's copy shows the follow-ups. Never on any partner topic.
     """
 
     event_type: ClassVar[str] = "jp.komagane.profiles.belonging-lapsed.v1"
@@ -146,6 +155,9 @@ class BelongingLapsed(EventModel):
     days_since: int
     threshold_days: int = Field(description="max(28, 2 × the person's median gap between participation days)")
     as_of: date = Field(description="The processor's event-time date when the lapse was found")
+    usual_places: list[str] = Field(default_factory=list, description="Places (hub:<id>, …) attended in 2 of the 3 months up to the last participation")
+    groups: list[str] = Field(default_factory=list, description="Groups the person is a member of")
+    follow_ups: list[LapseFollowUp] = Field(default_factory=list, description="Care staff's follow-ups of this lapse, oldest first (outcome codes only)")
 
 
 class CityKpisUpdated(EventModel):
@@ -187,6 +199,9 @@ class CityKpisUpdated(EventModel):
     step_walkers: int | None = Field(default=None, description="People with activity-meter data this month (PROFILE and HEALTH consent)")
     median_daily_steps: int | None = Field(
         default=None, description="Median over step_walkers of each one's median daily steps this month, to the nearest thousand (midpoint)"
+    )
+    lapses_followed_up_within_14d: int | None = Field(
+        default=None, description="Lapses that began in the month (BelongingLapsed) and were first followed up by care staff within 14 days"
     )
     suppressed: list[str] = Field(default_factory=list, description="Figures withheld because fewer than 10 people are behind them")
 
