@@ -173,6 +173,9 @@ class CityKpisUpdated(EventModel):
     median_daily_steps: int | None = Field(
         default=None, description="Median over step_walkers of each one's median daily steps this month, to the nearest thousand (midpoint)"
     )
+    migration_inquiries: int | None = Field(
+        default=None, description="Migration cases opened in the month: the funnel's first step (inquiries → trial stays → moves within 12 months)"
+    )
     suppressed: list[str] = Field(default_factory=list, description="Figures withheld because fewer than 10 people are behind them")
 
     def subject(self) -> str | None:
