@@ -14,7 +14,7 @@ from datetime import date
 
 from komagane_kit.errors import Problem
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"  # ASCII digits only: \d would take full-width ones (２０３１)
 FIRST_YEAR = 2000
 LAST_YEAR = 2099
 MAX_RANGE_MONTHS = 24

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from komagane_console import consents, mydata, places, sessions, work
+from komagane_console import charts, city, consents, mydata, partner, places, sessions, work
 from komagane_console.gateway import GatewayError
 from komagane_console.problems import problem_message
 from komagane_console.settings import ConsoleSettings
@@ -31,7 +31,7 @@ from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "komagane_console"
-ROUTERS = [places.router, sessions.router, work.router, consents.router, mydata.router, signin_router]
+ROUTERS = [places.router, sessions.router, work.router, consents.router, mydata.router, signin_router, city.router, partner.router, charts.router]
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:

@@ -21,9 +21,14 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     # Care staff: filled by the care pages.
     "care": [],
     # The city office: filled by the city pages.
-    "city": [],
+    "city": [
+        ("/city", N_("City KPIs")),
+        ("/city/hubs", N_("Hubs compared")),
+    ],
     # Partners: filled by the partner pages.
-    "partner": [],
+    "partner": [
+        ("/partner", N_("Our data sharing")),
+    ],
 }
 
 
