@@ -94,7 +94,7 @@ def browser_rounds(console: str, cookies: httpx.Cookies, rounds: int) -> list[di
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.add_cookies(jar)  # type: ignore[arg-type]
             page = context.new_page()
-            page.goto(f"{console}/city", wait_until="load")
+            page.goto(f"{console}/city", wait_until="load", timeout=120_000)  # a busy machine can take long
             out.append(page.evaluate(RENDER_PROBE))
             context.close()
         browser.close()

@@ -3,6 +3,7 @@ tables as CSV and Excel downloads (downloads.py) built by the same functions (ci
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +41,10 @@ async def dashboard_tables(gw: Gateway) -> list[Table]:
     return kpi_tables(months, answer)
 
 
-def _hub_name(loc: Localiser) -> Any:
+def _hub_name(loc: Localiser) -> Callable[[dict[str, Any]], str]:
+    """A hub's name in the viewer's language (Japanese names for Japanese and easy Japanese)."""
     japanese = loc.language.babel == "ja"
-    return lambda hub: hub["name_ja"] if japanese else hub.get("name_en") or hub["name_ja"]
+    return lambda hub: str(hub["name_ja"] if japanese else hub.get("name_en") or hub["name_ja"])
 
 
 async def hubs_compared(gw: Gateway, loc: Localiser, month: str) -> Table:
