@@ -35,7 +35,7 @@ def month_now() -> str:
 def sign_in_as(page: Page, console_url: str, persona: str) -> None:
     page.goto(f"{console_url}/signin")
     page.locator(f"form:has(input[name=persona][value={persona}]) button").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/signin" not in url, timeout=120_000)  # a busy machine can be slow
 
 
 async def _busy_month(stack: Stack) -> dict[str, Any]:
