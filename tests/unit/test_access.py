@@ -24,9 +24,9 @@ def test_each_class_example_belongs_to_it(rc: object) -> None:
     assert route_class(method, path.replace("{person}", "p-1"))[0] is rc
 
 
-def test_admin_may_call_everything_and_partners_only_their_contract() -> None:
+def test_admin_may_call_everything_and_partners_only_their_own_contract_and_data() -> None:
     assert all(rc.allows("admin") for rc in ACCESS)
-    assert [rc.name for rc in ACCESS if rc.allows("partner")] == ["contracts", "partner-contract"]
+    assert [rc.name for rc in ACCESS if rc.allows("partner")] == ["contracts", "partner-contract", "partner-own"]
     assert all(rc.roles <= set(ROLES) for rc in ACCESS)
 
 

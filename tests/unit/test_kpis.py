@@ -10,7 +10,7 @@ from typing import Any
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import ActivityCategory, ParticipantAttended, ParticipationMode, VolunteerShiftCompleted
-from komagane_contracts.events.housing import HouseholdMovedIn, MoveChannel, TrialStayCompleted
+from komagane_contracts.events.housing import HouseholdMovedIn, MigrationCaseOpened, MigrationStage, MoveChannel, TrialStayCompleted
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_profiles import kpis
@@ -109,6 +109,18 @@ def test_migration_funnel_counts_moves_within_twelve_months_of_the_stay() -> Non
     assert (months["2025-04"].trial_stays_completed, months["2025-04"].trial_stays_moved_within_12m) == (12, None)  # 9 converted: suppressed
     assert months["2025-04"].migration_conversion is None
     assert months["2025-09"].moves is None and months["2026-05"].moves is None
+
+
+def test_migration_inquiries_are_the_cases_opened_in_the_month_suppressed_under_ten_people() -> None:
+    def opened(i: int, on: date) -> CloudEvent:
+        body = MigrationCaseOpened(person_id=f"q{i}", case_id=f"c{i}", stage=MigrationStage.INQUIRY, opened_on=on, household_size=2, recorded_by="staff")
+        return event(body, T0)
+
+    events = [opened(i, date(2025, 4, 3 + i)) for i in range(11)] + [opened(20 + i, date(2025, 5, 1)) for i in range(9)]
+    events += events[:3]  # redelivered: still one inquiry each
+    months = feed(events).city_kpis()
+    assert months["2025-04"].migration_inquiries == 11
+    assert months["2025-05"].migration_inquiries is None and "migration_inquiries" in months["2025-05"].suppressed
 
 
 def interleaved(messages: list[Message], seed: int) -> list[CloudEvent]:

@@ -29,6 +29,7 @@ Data
 - disclosure       what a service holds about one person, for the disclosure export (開示)
 - erasure          forgetting an erased person, the same way in every service's database
 - clock            time in the town: local dates are Asia/Tokyo dates; storage is UTC
+- months           calendar months in requests (YYYY-MM, ranges): checked once for every route
 
 Kafka
 - kafka            client settings, broker readiness, topic creation from the registry

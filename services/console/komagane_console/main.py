@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from komagane_console import care, consents, hub, hub_actions, hub_mix, mydata, places, sessions, work
+from komagane_console import care, charts, city, consents, hub, hub_actions, hub_mix, mydata, partner, places, sessions, work
 from komagane_console.gateway import GatewayError
 from komagane_console.problems import problem_message
 from komagane_console.settings import ConsoleSettings
@@ -31,8 +31,8 @@ from komagane_kit.telemetry import setup_telemetry, shutdown_telemetry
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "komagane_console"
-ROUTERS = [places.router, sessions.router, work.router, consents.router, mydata.router, care.router, signin_router]
-ROUTERS += [hub.router, hub_actions.router, hub_mix.router]
+ROUTERS = [places.router, sessions.router, work.router, consents.router, mydata.router, signin_router]
+ROUTERS += [hub.router, hub_actions.router, hub_mix.router, care.router, city.router, partner.router, charts.router]
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:

@@ -24,9 +24,14 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("/care", N_("Lapse alerts")),
     ],
     # The city office: filled by the city pages.
-    "city": [],
+    "city": [
+        ("/city", N_("City KPIs")),
+        ("/city/hubs", N_("Hubs compared")),
+    ],
     # Partners: filled by the partner pages.
-    "partner": [],
+    "partner": [
+        ("/partner", N_("Our data sharing")),
+    ],
 }
 
 

@@ -25,6 +25,10 @@ class ConsoleSettings(BaseSettings):
     # Send the cookie over HTTPS only (production behind TLS).
     cookie_secure: bool = False
 
+    # npm's browser assets (infra/web-assets, installed by `make deps`): Chart.js for the city and
+    # partner pages' charts, served by the console itself (no CDN). The image sets its own copy.
+    web_assets_dir: Path = Path(__file__).resolve().parents[3] / "infra" / "web-assets" / "node_modules"
+
     # Development sign-in: demo personas signed with the gateway's development key (its data
     # directory) and the demo town loaded by `make up` (its town.json). Off in production.
     dev_sign_in: bool = True

@@ -188,6 +188,14 @@ ACCESS: tuple[RouteClass, ...] = (
         "profile", READ, rf"/v1/profiles/{P}", _roles("resident", "staff", "care"), "Role-and-belonging profile", ("GET", "/v1/profiles/{person}"), own=True
     ),
     RouteClass("hub-mix", READ, r"/v1/hubs/[^/]+/mix", _roles("staff", "city"), "ごちゃまぜ index of a hub (aggregate)", ("GET", "/v1/hubs/h-1/mix")),
+    RouteClass(
+        "hubs-compared",
+        READ,
+        r"/v1/hubs/(compared|activity)",
+        _roles("staff", "city"),
+        "Every hub's visits, visitors, mix index and trend in a month (aggregate)",
+        ("GET", "/v1/hubs/compared"),
+    ),
     RouteClass("lapse-alerts", READ, r"/v1/alerts(/.*)?", _roles("care"), "Belonging lapse alerts (S3)", ("GET", "/v1/alerts/lapses")),
     RouteClass("kpis", READ, r"/v1/kpis(/.*)?", _roles("city", "staff"), "City KPIs (aggregate)", ("GET", "/v1/kpis")),
     RouteClass(
@@ -282,6 +290,14 @@ ACCESS: tuple[RouteClass, ...] = (
         _roles("partner"),
         "A partner's own feed contract (AsyncAPI, JSON Schemas)",
         ("GET", "/v1/partner/asyncapi.json"),
+    ),
+    RouteClass(
+        "partner-own",
+        READ,
+        r"/v1/partner/(agreements|provision-records(\.csv)?)",
+        _roles("partner"),
+        "A partner's own agreements (with consent counts, no individuals), how to connect, its provision records (APPI art. 29)",
+        ("GET", "/v1/partner/agreements"),
     ),
     RouteClass("operations", WRITE, r"/v1/.*", _roles("staff"), "Every other write: hubs, sessions, groups, jobs, housing", ("POST", "/v1/hubs")),
     RouteClass("unlisted", ANY, r"/.*", _roles(), "Anything not listed above", ("GET", "/v1/not-listed")),

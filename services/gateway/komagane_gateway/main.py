@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from komagane_gateway.care import router as care_router
+from komagane_gateway.city import router as city_router
 from komagane_gateway.composed import router as composed_router
 from komagane_gateway.docs import install_docs
 from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
@@ -36,7 +37,7 @@ from komagane_kit.health import Check
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
-ROUTERS = [methods_router, composed_router, rights_router, care_router, router]  # `router` last: it ends with the catch-all forwarder
+ROUTERS = [methods_router, city_router, composed_router, rights_router, care_router, router]  # `router` last: it ends with the catch-all forwarder
 # The gateway's own middleware, for the app and for the front door's direct forwarding alike.
 MIDDLEWARE = [Middleware(RateLimitHeaders), Middleware(LocalizedProblems)]
 

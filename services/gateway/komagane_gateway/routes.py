@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from komagane_contracts.events.profiles import BelongingLapsed, CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
-from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
+from komagane_contracts.events.profiles import BelongingLapsed, HubMixUpdated, PersonProfileUpdated
+from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
 from komagane_gateway.auth import CareStaff, CurrentPrincipal, authorize
 from komagane_gateway.readcache import ReadCache, Rendered
@@ -107,21 +107,6 @@ async def get_hub_mix(request: Request, hub_id: Annotated[str, Path(max_length=3
             raise Problem(404, "hub-mix-not-found", "No such hub, or no attendance has been counted for it yet.")
         return HubMixUpdated(hub_id=hub_id, months={})
     return HubMixUpdated.model_validate_json(raw)
-
-
-@router.get("/v1/kpis", tags=["profiles"], response_model=CityKpisUpdated, summary="City KPIs of one month")
-async def get_city_kpis(
-    request: Request,
-    principal: CurrentPrincipal,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (Asia/Tokyo)")],
-) -> Response:
-    """Aggregate only, by event time; figures with fewer than 10 people behind them are suppressed."""
-    key = city_kpis_key(month)
-    raw = await request.app.state.redis.get(key)
-    if raw is None:
-        raise Problem(404, "kpis-not-found", "Nothing has been counted for this month yet.")
-    cache: ReadCache = request.app.state.read_cache
-    return Response(cache.render(key, raw, CityKpisUpdated).body, media_type="application/json")
 
 
 @router.get("/v1/alerts/lapses", tags=["profiles"], response_model=list[BelongingLapsed], summary="People whose belonging has lapsed")

@@ -11,6 +11,8 @@ class PartnersSettings(ServiceSettings):
     # Master secret the per-partner pseudonym keys are derived from (HMAC per partner and key id).
     # No default: the devstack generates one per data dir; production takes it from the secret store.
     partner_pseudonym_secret: SecretStr = SecretStr("")
+    # The broker address partners are told to connect to (their page); empty: KAFKA_BOOTSTRAP_SERVERS.
+    partner_bootstrap_servers: str = ""
     # How often deliveries are summed up into provision records.
     provision_record_seconds: float = 5.0
     # Partner feeds carry dates, not moments: a fetch may wait a quarter second to gather events,

@@ -34,7 +34,7 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
 from komagane_contracts.events.exchange import ActivityCategory, HubVisited, ParticipantAttended
 from komagane_contracts.events.health import HealthStationEnrolled
-from komagane_contracts.events.housing import HouseholdMovedIn, RelationshipRegistered, TrialStayCompleted
+from komagane_contracts.events.housing import HouseholdMovedIn, MigrationCaseOpened, RelationshipRegistered, TrialStayCompleted
 from komagane_contracts.events.jobs import SeminarAttended
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered, PersonUpdated
 from komagane_contracts.events.profiles import CityKpisUpdated
@@ -114,6 +114,11 @@ def count(state: dict[str, Any], body: EventModel) -> bool:
     if isinstance(body, TrialStayCompleted):
         summary["trials"][body.stay_id] = body.completed_on.isoformat()
         return True
+    if isinstance(body, MigrationCaseOpened):  # the funnel's first step: an inquiry
+        inquiries: dict[str, str] = summary.setdefault("inquiries", {})
+        changed = inquiries.get(body.case_id) != body.opened_on.isoformat()
+        inquiries[body.case_id] = body.opened_on.isoformat()
+        return changed
     if isinstance(body, ParticipantAttended):
         month = month_of(tokyo_date(body.attended_at))
         _bump(summary, month, "visits")
@@ -282,6 +287,7 @@ PEOPLE_COUNTERS = (
     "trial_people",
     "converted_people",
     "move_people",
+    "inquiry_people",
     "registered_65",
     "relationship",
     "followed_up_people",
@@ -316,6 +322,12 @@ def contribution(summary: Mapping[str, Any]) -> Contribution:
     for month, n in move_months.items():
         add(month, "moves", n)
         add(month, "move_people", 1)
+    inquiry_months: dict[str, int] = {}
+    for opened in summary.get("inquiries", {}).values():
+        inquiry_months[opened[:7]] = inquiry_months.get(opened[:7], 0) + 1
+    for month, n in inquiry_months.items():
+        add(month, "inquiries", n)
+        add(month, "inquiry_people", 1)
     trial_months: dict[str, list[int]] = {}
     for completed in sorted(summary.get("trials", {}).values()):
         day = date.fromisoformat(completed)
@@ -414,6 +426,7 @@ def city_kpis(month: str, totals: Mapping[str, Mapping[str, int]]) -> CityKpisUp
         social_participation_share_65_plus=rate("social_participation_share_65_plus", social, registered),
         seminar_attendances=cell("seminar_attendances", get("seminar_attendances", 0), get("seminar_people", 0)),
         seminar_attendees=cell("seminar_attendees", get("seminar_people", 0), get("seminar_people", 0)),
+        migration_inquiries=cell("migration_inquiries", get("inquiries", 0), get("inquiry_people", 0)),
         trial_stays_completed=completed,
         trial_stays_moved_within_12m=moved,
         migration_conversion=rate("migration_conversion", moved, completed),

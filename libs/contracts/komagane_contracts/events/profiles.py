@@ -203,6 +203,9 @@ class CityKpisUpdated(EventModel):
     lapses_followed_up_within_14d: int | None = Field(
         default=None, description="Lapses that began in the month (BelongingLapsed) and were first followed up by care staff within 14 days"
     )
+    migration_inquiries: int | None = Field(
+        default=None, description="Migration cases opened in the month: the funnel's first step (inquiries → trial stays → moves within 12 months)"
+    )
     suppressed: list[str] = Field(default_factory=list, description="Figures withheld because fewer than 10 people are behind them")
 
     def subject(self) -> str | None:
