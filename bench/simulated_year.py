@@ -134,12 +134,13 @@ def year_events(town: Town, days: list[Day], counts: Counter[str], minutes: Coun
 
 
 def topic_bytes(kafka_logs: Path) -> dict[str, int]:
-    """Bytes on disk per topic (every partition's segments and indexes)."""
+    """Bytes of records per topic: every partition's log segments (indexes are preallocated to
+    10 MB each, whatever they hold, so they are left out)."""
     out: Counter[str] = Counter()
     for directory in kafka_logs.iterdir():
         if directory.is_dir() and "-" in directory.name and not directory.name.startswith("__"):
             topic = directory.name.rsplit("-", 1)[0]
-            out[topic] += sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
+            out[topic] += sum(f.stat().st_size for f in directory.glob("*.log"))
     return dict(sorted(out.items()))
 
 
@@ -200,7 +201,7 @@ def rebuild(records: list[Record], root: Path) -> dict[str, Any]:
             "rebuild_events_per_s": round(len(records) / seconds),
             "rebuild_cpu_s": round(cpu_seconds(worker), 1),
             "worker_peak_rss_mib": round(peak / 1024),
-            "kafka_bytes_per_topic": topic_bytes(root / "kafka" / "logs"),
+            "kafka_bytes_per_topic": {topic: size for topic, size in topic_bytes(root / "kafka" / "logs").items() if size},
             "profile_topic": {"records": profile_records, "people": people, "compacted_bytes": compacted},
             "profiles_store_bytes": sum(f.stat().st_size for f in (root / "profiles").rglob("*") if f.is_file()),
             "redis_used_memory_bytes": int(memory["used_memory"]),

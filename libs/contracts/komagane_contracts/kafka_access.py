@@ -78,9 +78,10 @@ _PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
 PARTNER_FEED_INPUTS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, CITY_KPIS, HUB_MIX)
 
 SERVICE_RIGHTS: dict[str, Rights] = {
-    # People reads the housing topic (a move into the town makes a visitor a resident) and its own
-    # (it acts on PersonErased like every consumer).
-    "people": _service("people", (PEOPLE, CARE), (PEOPLE, HOUSING)),
+    # People reads the housing topic (a move into the town makes a visitor a resident), the exchange
+    # topic (which hubs know a person: the hub staff search's rule, hub_ties.py; S1 events only are
+    # kept) and its own (it acts on PersonErased like every consumer).
+    "people": _service("people", (PEOPLE, CARE), (PEOPLE, HOUSING, EXCHANGE)),
     "exchange": _service("exchange", (EXCHANGE,), (PEOPLE,)),
     "jobs": _service("jobs", (JOBS,), (PEOPLE,)),
     "health": _service("health", (HEALTH, HEALTH_INTERNAL), (PEOPLE,)),
