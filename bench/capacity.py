@@ -47,30 +47,34 @@ class Inputs:
 
 def inputs() -> Inputs:
     e2e = _newest("20[0-9][0-9]-*.json")
-    year = _newest("year-*.json")
+    years = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("year-*.json"))]
     storage = _newest("storage*.json")
-    if e2e is None or year is None:
+    rebuilt = [y for y in years if "rebuild" in y]
+    if e2e is None or not rebuilt:
         raise SystemExit("run python -m bench.e2e and python -m bench.simulated_year first (bench/results/)")
+    # The year's shape from the largest town planned; what it leaves behind from a town rebuilt.
+    year, measured = max(years, key=lambda y: y["people"]), max(rebuilt, key=lambda y: y["people"])
     step = min(e2e["steps"], key=lambda s: abs(s["target_per_s"] - 500))
     cpu = sum(v for k, v in step["cpu_ms_per_write"].items() if k != "bench client")
-    people, rebuild = year["people"], year["rebuild"]
+    people, rebuild = measured["people"], measured["rebuild"]
     postgres = None
     if storage is not None:
         postgres = sum(s["database_bytes"] for s in storage["postgresql"].values()) / max(1, storage["events"])
     return Inputs(
         cpu_ms_per_event=cpu,
         rebuild_events_per_s=float(e2e["rebuild"]["events_per_s_from_first_commit"]),
-        kafka_records_per_s=float(next(v for k, v in e2e["ceilings"].items() if "ProducerPerformance" in k)),
-        events_per_person_year=year["events"] / people * 365 / year["days"],
-        peak_per_s_per_person=year["busiest_minute"]["per_second"] / people,
-        bytes_per_event=year["event_bytes_mean"],
+        kafka_records_per_s=float(e2e["ceilings"]["kafka_producer_perf"]["records_per_s"]),
+        events_per_person_year=year["events"] / year["people"] * 365 / year["days"],
+        peak_per_s_per_person=year["busiest_minute"]["per_second"] / year["people"],
+        # On disk, in Kafka's record batches: the pillar topics' bytes over their events.
+        bytes_per_event=sum(rebuild["kafka_bytes_per_topic"].get(t, 0) for t in measured["events_per_topic"]) / measured["events"],
         profile_bytes_per_person=rebuild["profile_topic"]["compacted_bytes"] / max(1, rebuild["profile_topic"]["people"]),
         redis_bytes_per_person=rebuild["redis_used_memory_bytes"] / people,
-        rebuild_cpu_s_per_event=rebuild["rebuild_cpu_s"] / year["events"],
+        rebuild_cpu_s_per_event=rebuild["rebuild_cpu_s"] / measured["events"],
         postgres_bytes_per_event=postgres,
         sources={
             "e2e": e2e["command"],
-            "year": f"python -m bench.simulated_year --people {people}",
+            "year": f"python -m bench.simulated_year --people {year['people']} --plan-only; python -m bench.simulated_year --people {people}",
             "storage": "python -m bench.storage" if storage else "not run",
         },
     )
