@@ -59,7 +59,9 @@ def inputs() -> Inputs:
     people, rebuild = measured["people"], measured["rebuild"]
     postgres = None
     if storage is not None:
-        postgres = sum(s["database_bytes"] for s in storage["postgresql"].values()) / max(1, storage["events"])
+        # The services' own tables (rows, indexes, TOAST), not each empty database's catalogue.
+        tables = sum(t["bytes"] for service in storage["postgresql"].values() for t in service["tables"].values())
+        postgres = tables / max(1, storage["events"])
     return Inputs(
         cpu_ms_per_event=cpu,
         rebuild_events_per_s=float(e2e["rebuild"]["events_per_s_from_first_commit"]),
