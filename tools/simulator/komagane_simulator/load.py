@@ -20,8 +20,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from komagane_simulator.gateway import Gateway, RequestFailed
+from komagane_simulator.kana import kana_of
 from komagane_simulator.rhythm import TOKYO, Day, HeldSession
-from komagane_simulator.town import Person, Town, kana_of
+from komagane_simulator.town import Person, Town
 
 log = logging.getLogger("komagane_simulator")
 STAFF = "sim-staff"

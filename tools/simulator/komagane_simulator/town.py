@@ -41,27 +41,6 @@ SHOPS = (
 )
 FAMILY_NAMES = ("駒ヶ根", "赤穂", "宮田", "中沢", "下平", "北原", "小原", "竹村", "気賀沢", "池上", "唐沢", "福澤", "宮下", "林", "堀", "田中", "伊藤", "小林")
 GIVEN_NAMES = ("花子", "一郎", "さくら", "健太", "由美", "正", "大輔", "美穂", "翔", "陽菜", "清", "和子", "悠人", "結衣", "勝", "千代")
-# Their readings (フリガナ), so hub staff can find people by kana in the console.
-NAME_KANA = {
-    "駒ヶ根": "コマガネ", "赤穂": "アカホ", "宮田": "ミヤダ", "中沢": "ナカザワ", "下平": "シモダイラ", "北原": "キタハラ", "小原": "オハラ",
-    "竹村": "タケムラ", "気賀沢": "ケガサワ", "池上": "イケガミ", "唐沢": "カラサワ", "福澤": "フクザワ", "宮下": "ミヤシタ", "林": "ハヤシ",
-    "堀": "ホリ", "田中": "タナカ", "伊藤": "イトウ", "小林": "コバヤシ",
-    "花子": "ハナコ", "一郎": "イチロウ", "さくら": "サクラ", "健太": "ケンタ", "由美": "ユミ", "正": "タダシ", "大輔": "ダイスケ",
-    "美穂": "ミホ", "翔": "ショウ", "陽菜": "ヒナ", "清": "キヨシ", "和子": "カズコ", "悠人": "ユウト", "結衣": "ユイ", "勝": "マサル", "千代": "チヨ",
-    "Ana": "アナ", "Pereira": "ペレイラ", "Lucas": "ルーカス", "Oliveira": "オリヴェイラ", "Mariana": "マリアナ", "Souza": "ソウザ",
-    "Rafael": "ハファエル", "Lima": "リマ", "Nguyen": "グエン", "Van": "ヴァン", "Minh": "ミン", "Tran": "チャン", "Thi": "ティ", "Lan": "ラン",
-    "Le": "レ", "Hung": "フン", "Maria": "マリア", "Santos": "サントス", "Jose": "ホセ", "Reyes": "レイエス", "Liza": "リサ", "Cruz": "クルス",
-    "Li": "リー", "Wei": "ウェイ", "Wang": "ワン", "Fang": "ファン", "Zhang": "チャン", "Min": "ミン", "Sita": "シタ", "Gurung": "グルン",
-    "Ram": "ラム", "Thapa": "タパ", "John": "ジョン", "Miller": "ミラー", "Emma": "エマ", "Brown": "ブラウン",
-}  # fmt: skip
-
-
-def kana_of(display_name: str) -> str | None:
-    """The reading of a planned name, word by word (None for a name the table does not know)."""
-    words = [NAME_KANA.get(word) for word in display_name.split()]
-    return " ".join(w for w in words if w) if all(words) else None
-
-
 # Foreign residents: (language, names). Brazilian, Vietnamese, Filipino, Chinese and Nepali
 # communities are the larger ones in the Ina valley.
 FOREIGN = (
