@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from komagane_console.city_tables import KPI_TABLE_NAMES
 from komagane_console.i18n import LANGUAGES, Localiser
 from komagane_devstack.stack import Stack
 from komagane_kit.clock import TOKYO
@@ -180,7 +181,7 @@ def test_charts_come_from_the_console_and_the_tables_stand_without_javascript(br
     plain.goto(f"{console_url}/city")
     expect(plain.locator("#table-participation-65")).to_be_visible()
     expect(plain.locator("figure[data-chart]").first).to_be_hidden()
-    assert plain.locator("table[id^=table-]").count() == 7
+    assert plain.locator("table[id^=table-]").count() == len(KPI_TABLE_NAMES)
     context.close()
 
 
