@@ -81,7 +81,7 @@ async def _build(stack: Stack) -> HubTown:
 
         await eventually(replicated, timeout=60, what="the hub's people replicated to the exchange service")
         sessions = [
-            await _session(admin, hub, "いきいき体操（テスト）", 10),
+            await _session(admin, hub, "ごちゃまぜ体操（テスト）", 10),
             await _session(admin, hub, "満員の体操（テスト）", 1),
             await _session(admin, other_hub, "ぱとなの体操（テスト）", 10),
         ]
@@ -121,7 +121,7 @@ def test_hub_staff_find_a_person_by_kana_and_check_them_in_by_proxy(browser: Bro
     expect(found).to_contain_text("山田 太郎")
     # Two taps: the reason, then the session.
     found.get_by_label(ja(PROXY_REASONS["no-phone"])).check()
-    found.get_by_role("button", name=re.compile("いきいき体操")).click()
+    found.get_by_role("button", name=re.compile("ごちゃまぜ体操")).click()
     expect(page.locator(".flash")).to_have_text(ja("%(name)s is checked in.", name="山田 太郎"))
     expect(card_of(page, hub_town.class_session).get_by_test_id("checked-in")).to_have_text("1")
 
