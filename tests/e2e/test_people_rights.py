@@ -65,7 +65,7 @@ async def test_a_correction_reaches_every_replica_and_never_puts_a_name_on_kafka
     body = document["paths"]["/v1/people/{person_id}"]["patch"]["requestBody"]["content"]
     assert set(body) == {"application/merge-patch+json", "application/json"}
     patchable = set(document["components"]["schemas"]["PersonPatch"]["properties"])
-    assert patchable == {"display_name", "contact", "residency_status", "preferred_language", "lives_alone"}
+    assert patchable == {"display_name", "name_kana", "contact", "residency_status", "preferred_language", "lives_alone"}
 
     first, second = await updates_of(stack, person, 2)
     assert (first["changed"], first["residency_status"], first["preferred_language"]) == (
