@@ -218,7 +218,8 @@ async def test_kpis_served_and_the_live_outputs_equal_a_replay_of_the_topics(sta
     kpi_records = await read_topic(stack.kafka.bootstrap, CITY_KPIS.name)
     leaked = [p for p in person_ids if any(p.encode() in (r.value or b"") for r in kpi_records)]
     assert leaked == [], "no person id in any KPI output"
-    assert (await gateway.get("/v1/kpis", params={"month": "1990-01"})).status_code == 404
+    assert (await gateway.get("/v1/kpis", params={"month": "2001-01"})).status_code == 404  # a month nothing was counted in
+    assert (await gateway.get("/v1/kpis", params={"month": "1990-01"})).status_code == 422  # before any month kept (komagane_kit.months)
     assert (await gateway.get("/v1/kpis", params={"month": "2019-13"})).status_code == 422
 
 
