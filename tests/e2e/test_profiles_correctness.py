@@ -28,7 +28,20 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import ActivityCategory, ParticipantAttended, ParticipationMode
 from komagane_contracts.events.people import ConsentGranted, PersonErased, PersonRegistered
 from komagane_contracts.readmodels import CITY_KPIS_KEY_PREFIX, HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, city_kpis_key
-from komagane_contracts.topics import CITY_KPIS, EXCHANGE, HEALTH, HEALTH_INTERNAL, HOUSING, HUB_ATTENDANCE, HUB_MIX, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES
+from komagane_contracts.topics import (
+    CARE,
+    CITY_KPIS,
+    EXCHANGE,
+    HEALTH,
+    HEALTH_INTERNAL,
+    HOUSING,
+    HUB_ATTENDANCE,
+    HUB_MIX,
+    JOBS,
+    KPI_CONTRIBUTIONS,
+    PEOPLE,
+    PROFILES,
+)
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_devstack.stack import Stack
 from komagane_kit.kafka import client_options
@@ -38,7 +51,8 @@ from komagane_profiles.synthetic import Message, people_events
 from tests.support.kafka import end_offsets, read_topic
 from tests.support.waiting import eventually
 
-INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name, HEALTH.name, HEALTH_INTERNAL.name)
+# Every topic the processor folds (komagane_profiles.app.PERSON_TOPICS), care follow-ups included.
+INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name, HEALTH.name, HEALTH_INTERNAL.name, CARE.name)
 GROUP = "komagane-profiles"  # the faust app id
 TRACE_HEADERS = {"traceparent", "tracestate"}  # the producer's span, added by instrumentation
 
