@@ -156,7 +156,8 @@ def record_follow_up(person_id: PersonId, body: FollowUpCreate, request: Request
     enqueue(session, CloudEvent.of(event, time=row.followed_up_at))
     record_request(session, "CARE_FOLLOW_UP", requester, f"follow-up {row.id}: {body.outcome.value}")
     session.commit()
-    response.headers["Location"] = f"/v1/people/{person_id}/follow-ups/{row.id}"
+    # The person's follow-ups, where this one is listed (a follow-up has no address of its own).
+    response.headers["Location"] = f"/v1/people/{person_id}/follow-ups"
     return _public(row)
 
 
