@@ -69,7 +69,9 @@ async def test_a_follow_up_shows_on_the_alert_closes_it_and_counts_in_the_kpis(s
         key = {"Idempotency-Key": f"care-{consented}"}
         answer = await care.post(f"/v1/people/{consented}/follow-ups", json={"outcome": "CALLED", "note": NOTE}, headers=key)
         assert answer.status_code == 201, answer.text
-        assert answer.headers["Location"].endswith(answer.json()["id"])
+        location = answer.headers["Location"]  # the person's follow-ups, where this one is listed (and readable)
+        assert location == f"/v1/people/{consented}/follow-ups"
+        assert answer.json()["id"] in [f["id"] for f in (await care.get(location)).json()]
         again = await care.post(f"/v1/people/{consented}/follow-ups", json={"outcome": "CALLED", "note": NOTE}, headers=key)
         assert again.status_code == 201 and again.json()["id"] == answer.json()["id"]
         listed = (await care.get(f"/v1/people/{consented}/follow-ups")).json()
