@@ -7,20 +7,16 @@ path). The longer form: `python -m bench.chaos --brokers 3 --faults broker-leade
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from bench.chaos import run, table
-from bench.e2e import start_stack
 from komagane_contracts.topics import EXCHANGE
 from komagane_devstack.stack import Stack
+from tests.chaos.stacks import chaos_platform
 
 # Each fault waits until the killed node is back before the next: "then a second one later".
 FAULTS = ["broker-leader", "broker-leader-again", "controller"]
@@ -29,17 +25,8 @@ LONGEST_PAUSE_S = 15.0  # writes go to the service's database and outbox: a brok
 
 @pytest.fixture(scope="module")
 def cluster_stack() -> Iterator[Stack]:
-    root = Path(tempfile.mkdtemp(prefix="komagane-brokers-"))
-    saved = dict(os.environ)
-    env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "LOG_LEVEL": "INFO"}
-    stack = start_stack(root, "sqlite", extra_env=env, kafka_brokers=3)
-    try:
+    with chaos_platform("komagane-brokers-", "sqlite", kafka_brokers=3) as stack:
         yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)  # start_stack logs this process in as the broker's admin
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_registry_replicates_every_topic_three_times_with_two_in_sync(cluster_stack: Stack) -> None:

@@ -9,35 +9,21 @@ is refused or left unanswered. The longer form with every process: `python -m be
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bench.chaos import run, table
-from bench.e2e import start_stack
 from komagane_devstack.stack import Stack
+from tests.chaos.stacks import chaos_platform
 
 FAULTS = ["broker", "exchange", "gateway", "profiles", "redis", "postgres", "broker-hung"]
 
 
 @pytest.fixture(scope="module")
 def chaos_stack() -> Iterator[Stack]:
-    # Not under pytest's tmp dir: PostgreSQL runs as its own user, which cannot enter that.
-    root = Path(tempfile.mkdtemp(prefix="komagane-chaos-"))
-    saved = dict(os.environ)
-    env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "LOG_LEVEL": "INFO"}
-    stack = start_stack(root, "postgresql", extra_env=env, profiles_workers=2)
-    try:
+    with chaos_platform("komagane-chaos-", "postgresql", profiles_workers=2) as stack:
         yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)  # start_stack logs this process in as the broker's admin
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.timeout(1200)
