@@ -40,7 +40,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from komagane_contracts.topics import CARE, EXCHANGE, HEALTH, HEALTH_INTERNAL, HOUSING, HUB_ATTENDANCE, JOBS, KPI_CONTRIBUTIONS, PEOPLE, PROFILES_PARTITIONS
+from komagane_contracts.topics import (
+    HUB_ATTENDANCE,
+    KPI_CONTRIBUTIONS,
+    PEOPLE,
+    PROFILES_INPUTS,
+    PROFILES_PARTITIONS,
+)
 from komagane_devstack.infra import RedisServer
 from komagane_devstack.kafka_cluster import KafkaCluster
 from komagane_devstack.services import ServiceProcess
@@ -49,7 +55,7 @@ from komagane_profiles.pipeline import Replay
 from komagane_profiles.synthetic import people_events
 
 EVENTS_PER_PERSON = 50
-INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name, HEALTH.name, HEALTH_INTERNAL.name, CARE.name)
+INPUT_TOPICS = tuple(t.name for t in PROFILES_INPUTS)
 
 
 def generate(events: int) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:

@@ -29,11 +29,8 @@ from komagane_contracts.events.exchange import ActivityCategory, ParticipantAtte
 from komagane_contracts.events.people import ConsentGranted, PersonErased, PersonRegistered
 from komagane_contracts.readmodels import CITY_KPIS_KEY_PREFIX, HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX, city_kpis_key
 from komagane_contracts.topics import (
-    CARE,
     CITY_KPIS,
     EXCHANGE,
-    HEALTH,
-    HEALTH_INTERNAL,
     HOUSING,
     HUB_ATTENDANCE,
     HUB_MIX,
@@ -41,6 +38,7 @@ from komagane_contracts.topics import (
     KPI_CONTRIBUTIONS,
     PEOPLE,
     PROFILES,
+    PROFILES_INPUTS,
 )
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_devstack.stack import Stack
@@ -52,7 +50,7 @@ from tests.support.kafka import end_offsets, read_topic
 from tests.support.waiting import eventually
 
 # Every topic the processor folds (komagane_profiles.app.PERSON_TOPICS), care follow-ups included.
-INPUT_TOPICS = (PEOPLE.name, EXCHANGE.name, JOBS.name, HOUSING.name, HEALTH.name, HEALTH_INTERNAL.name, CARE.name)
+INPUT_TOPICS = tuple(t.name for t in PROFILES_INPUTS)
 GROUP = "komagane-profiles"  # the faust app id
 TRACE_HEADERS = {"traceparent", "tracestate"}  # the producer's span, added by instrumentation
 

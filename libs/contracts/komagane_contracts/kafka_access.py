@@ -23,6 +23,7 @@ from komagane_contracts.topics import (
     JOBS,
     PEOPLE,
     PROFILES,
+    PROFILES_INPUTS,
     TOPICS,
     TopicSpec,
     dlq_name,
@@ -70,7 +71,7 @@ def _service(name: str, produces: tuple[TopicSpec, ...], consumes: tuple[TopicSp
     )
 
 
-_PROFILES_INPUTS = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, CARE)
+_PROFILES_INPUTS = PROFILES_INPUTS
 _PROFILES_OUTPUTS = (PROFILES, HUB_MIX, ALERTS, CITY_KPIS)
 _PROFILES_INTERNAL = tuple(t for t in TOPICS if t.internal)
 

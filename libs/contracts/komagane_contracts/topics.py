@@ -286,3 +286,8 @@ def topic_for(event_cls: type[EventModel]) -> TopicSpec:
         if event_cls in spec.value_types:
             return spec
     raise LookupError(f"{event_cls.__name__} is on no registered topic")
+
+
+# Everything the profiles processor folds (its person table's input, co-partitioned): its app,
+# its ACLs, its replay tests and benchmarks read this one tuple.
+PROFILES_INPUTS: tuple[TopicSpec, ...] = (PEOPLE, EXCHANGE, JOBS, HEALTH, HEALTH_INTERNAL, HOUSING, CARE)

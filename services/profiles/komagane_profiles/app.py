@@ -29,18 +29,12 @@ from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, city_kpis_key, hub_mix_key, profile_key
 from komagane_contracts.topics import (
     ALERTS,
-    CARE,
     CITY_KPIS,
-    EXCHANGE,
-    HEALTH,
-    HEALTH_INTERNAL,
-    HOUSING,
     HUB_ATTENDANCE,
     HUB_MIX,
-    JOBS,
     KPI_CONTRIBUTIONS,
-    PEOPLE,
     PROFILES,
+    PROFILES_INPUTS,
     PROFILES_PARTITIONS,
     dlq_name,
     replication_for,
@@ -105,7 +99,7 @@ app = ProfilesApp(
 # keyed by person id). Hub- and session-level events on them are skipped here.
 # health.internal.v1 (S2) is read for coarse signals of people with PROFILE and HEALTH consent;
 # people.care.v1 (S3) for care staff's follow-ups of lapse alerts (followups.py).
-PERSON_TOPICS = (PEOPLE, EXCHANGE, JOBS, HOUSING, HEALTH, HEALTH_INTERNAL, CARE)
+PERSON_TOPICS = PROFILES_INPUTS
 person_events = app.topic(*(t.name for t in PERSON_TOPICS), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 # Attendance re-keyed by hub, so each hub's mix is folded in one partition (co-partitioned with
 # the hub table). Created from the topic registry before the processor subscribes.
