@@ -36,6 +36,9 @@ HTTP_SERVICES = {name for name, _module in PILLARS} | {"gateway", "console"}
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {"OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_MAX_SECONDS": "1", "OTEL_BSP_SCHEDULE_DELAY": "100", "PROFILES_LAPSE_CHECK_SECONDS": "1"}
+    # The lag test writes as fast as one client can; on a fast machine that outruns the default
+    # write limit (50/s) and its 429s are not what this module tests.
+    env |= {"RATE_LIMIT_WRITE_PER_SECOND": "10000", "RATE_LIMIT_WRITE_BURST": "10000"}
     with own_platform(tmp_path_factory.mktemp("observed-stack"), env, observe=True, alert_for="10s") as platform:
         yield platform
 
