@@ -28,7 +28,7 @@ SEED = 20
 # coverage phase (the same deterministic cases as the admin's, about 2,000, mostly refused).
 # The admin's run leaves out the stateful phase: its sequences (register a person, then read
 # them at another service) race the other services' replicas of the people topic, which catch
-# up a moment later by design (README); whether a GET lands before or after is timing, not
+# up a moment later by design (docs/event-path.md); whether a GET lands before or after is timing, not
 # behaviour. `python -m bench.api_fuzz` runs every phase, stateful included. Every check runs.
 EXAMPLES = {"admin": 8, "resident": 10}
 PHASES = {"admin": ("examples", "coverage", "fuzzing"), "resident": ("examples", "fuzzing", "stateful")}
