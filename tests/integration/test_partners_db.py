@@ -170,7 +170,7 @@ def test_an_event_that_comes_before_its_consent_waits_for_it(db_url: str) -> Non
     handle(projector, engine, ConsentGranted(person_id=consenting, purpose="PARTNER:hall", granted_at=NOW - timedelta(seconds=5)))
     [row] = partner_rows(engine)
     assert json.loads(row.payload)["visited_at"] == tokyo_date(NOW).isoformat()
-    assert row.event_id == projector.pseudonyms.message_id("hall", "k1", after.id), "the visit after the consent, once"
+    assert row.event_id == projector.pseudonyms.message_id("hall", "k1", "visits", after.id), "the visit after the consent, once"
     assert waits() == [(other, "hall")], "the visit before the consent never flows, and waits no more"
 
     with transaction(engine) as session:
@@ -185,3 +185,28 @@ def test_an_event_that_comes_before_its_consent_waits_for_it(db_url: str) -> Non
     handle(projector, engine, ConsentWithdrawn(person_id=other, purpose="PARTNER:hall", withdrawn_at=NOW))
     assert waits() == [] and len(partner_rows(engine)) == 1
     engine.dispose()
+
+
+def test_a_partner_with_two_feeds_gets_each_event_and_each_notice_on_both(db_url: str) -> None:
+    """Message ids are per feed: one source event, or one withdrawal, on two feeds of the same
+    partner makes two messages (the outbox keeps event ids unique)."""
+    engine = make_engine(db_url)
+    run_migrations(engine, MIGRATIONS)
+    with transaction(engine) as session:
+        session.add(new_agreement(hall_visits_agreement("hall")))
+        session.add(new_agreement(hall_visits_agreement("hall").model_copy(update={"feed": "planning"})))
+    projector = FeedProjector(lambda: Pseudonymiser("s" * 48))
+    registered = PersonRegistered(
+        person_id=PERSON, age_band=AgeBand.SENIOR_75_PLUS, residency_status=ResidencyStatus.RESIDENT,
+        preferred_language="ja", lives_alone=True, registered_at=NOW, age_decade="70-79",
+    )  # fmt: skip
+    hub = HubRegistered(hub_id="h-1", name_ja="赤穂公民館", kind="COMMUNITY_HALL", area="赤穂")  # type: ignore[arg-type]
+    granted = ConsentGranted(person_id=PERSON, purpose="PARTNER:hall", granted_at=NOW - timedelta(seconds=1))
+    visit = HubVisited(person_id=PERSON, visit_id="v-1", hub_id="h-1", visited_at=NOW, purpose="相談")
+    handle(projector, engine, registered, hub, granted, visit)
+    handle(projector, engine, ConsentWithdrawn(person_id=PERSON, purpose="PARTNER:hall", withdrawn_at=NOW + timedelta(seconds=1)))
+
+    rows = partner_rows(engine)
+    by_topic = {topic: sorted(r.event_type for r in rows if r.topic == topic) for topic in ("partner.hall.visits.v1", "partner.hall.planning.v1")}
+    assert by_topic == {topic: sorted([HubVisited.event_type, DELETION_NOTICE]) for topic in by_topic}, by_topic
+    assert len({r.event_id for r in rows}) == 4, "every message its own id"

@@ -37,7 +37,8 @@ def test_pseudonyms_differ_per_partner_and_key_and_are_stable() -> None:
     assert chamber != pseudonyms.pseudonym("college", "k1", person)
     assert chamber != pseudonyms.pseudonym("chamber", "k2", person)
     assert len(chamber) == 64 and person not in chamber
-    assert pseudonyms.message_id("chamber", "k1", "e-1") != pseudonyms.message_id("college", "k1", "e-1")
+    assert pseudonyms.message_id("chamber", "k1", "visits", "e-1") != pseudonyms.message_id("college", "k1", "visits", "e-1")
+    assert pseudonyms.message_id("chamber", "k1", "visits", "e-1") != pseudonyms.message_id("chamber", "k1", "shops", "e-1")
 
 
 def test_a_short_master_secret_is_refused() -> None:

@@ -161,7 +161,7 @@ class FeedProjector:
         controller: Controller,
     ) -> None:
         message = CloudEvent(
-            id=self.pseudonyms.message_id(agreement.partner_id, agreement.pseudonym_key_id, source_id),
+            id=self.pseudonyms.message_id(agreement.partner_id, agreement.pseudonym_key_id, agreement.feed, source_id),
             type=event_type,
             source=f"{PARTNER_SOURCE}/{agreement.partner_id}",
             time=datetime.combine(on, time(0), TOKYO),

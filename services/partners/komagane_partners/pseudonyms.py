@@ -2,8 +2,9 @@
 
 Each partner's key is derived from the service's master secret, the partner id and the key id of
 its agreement, so two partners' pseudonyms for one person cannot be joined, and a new key id
-rotates a partner's pseudonyms. Message ids are derived the same way: a partner can recognise a
-redelivery but cannot learn the internal event id.
+rotates a partner's pseudonyms. Message ids are derived the same way, from the feed and the source
+event: a partner can recognise a redelivery but cannot learn the internal event id, and one event
+(or one deletion notice) on two feeds of the same partner is two messages with ids of their own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,6 @@ class Pseudonymiser:
     def pseudonym(self, partner_id: str, key_id: str, person_id: str) -> str:
         return hmac.new(self._key(partner_id, key_id), person_id.encode(), hashlib.sha256).hexdigest()
 
-    def message_id(self, partner_id: str, key_id: str, source_id: str) -> str:
-        digest = hmac.new(self._key(partner_id, key_id), f"message/{source_id}".encode(), hashlib.sha256).digest()
+    def message_id(self, partner_id: str, key_id: str, feed: str, source_id: str) -> str:
+        digest = hmac.new(self._key(partner_id, key_id), f"message/{feed}/{source_id}".encode(), hashlib.sha256).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
