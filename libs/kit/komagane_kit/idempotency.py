@@ -206,7 +206,7 @@ class KeyedUnitOfWork(UnitOfWork):
 async def answer_existing(record: IdempotencyRecord, digest: str, scope: Scope, receive: Receive, send: Send) -> None:
     if record.request_hash != digest:
         response = problem_response(422, "idempotency-key-reused", "This Idempotency-Key was used with a different request.")
-    elif record.status is None:  # a pending row of an earlier version of this middleware
+    elif record.status is None:  # no answer stored under the key (its row was gone when read again): retry
         response = problem_response(409, "request-in-progress", "A request with this Idempotency-Key is still being processed.", headers={"Retry-After": "1"})
     else:
         await send(
