@@ -13,8 +13,9 @@ from komagane_contracts.events.exchange import HubVisited
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_profiles import followups, kpis
-from komagane_profiles.fold import State, apply, new_state
+from komagane_profiles.fold import apply
 from komagane_profiles.lapses import lapse_due, lapse_of
+from komagane_profiles.state import State, new_state
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 10:00 in Komagane
 LAST = date(2026, 3, 29)  # the last of five weekly visits

@@ -45,7 +45,7 @@ from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.batching import BatchingAgent, as_event
 from komagane_profiles.erasure import forget_in_redis
-from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state, person_of
+from komagane_profiles.fold import person_of
 from komagane_profiles.followups import KEY as FOLLOW_UPS_KEY
 from komagane_profiles.hubmix import new_hub
 from komagane_profiles.kpis import city_kpis, kpi_cloud_event
@@ -66,6 +66,7 @@ from komagane_profiles.pipeline import (
 from komagane_profiles.progress import StallWatch, partition_progress, progress_json
 from komagane_profiles.readmodel import ReadModelWatch, survives_outages, write_read_model
 from komagane_profiles.settings import ProfilesSettings, faust_broker_settings
+from komagane_profiles.state import ERASED_KEY_PREFIX, State, decode_state, encode_state, erasure_key, is_erased_state
 from komagane_profiles.worker import ProfilesApp
 
 log = logging.getLogger(__name__)

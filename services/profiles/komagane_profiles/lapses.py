@@ -18,8 +18,8 @@ import redis.asyncio as aioredis
 from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY
 from komagane_profiles import followups
-from komagane_profiles.fold import State
 from komagane_profiles.metrics import Participation, lapse_threshold_days
+from komagane_profiles.state import State
 
 
 def _last_and_threshold(state: State) -> tuple[date, int] | None:

@@ -19,8 +19,9 @@ from komagane_contracts.events.people import PersonErased
 from komagane_contracts.events.profiles import CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
 from komagane_kit.clock import tokyo_date
 from komagane_profiles import kpis
-from komagane_profiles.fold import State, apply, erased_state, erasure_key, is_erased_state, is_profile_withdrawal, new_state, person_of, profile_of
+from komagane_profiles.fold import apply, is_profile_withdrawal, person_of, profile_of
 from komagane_profiles.hubmix import add_attendance, new_hub, summary
+from komagane_profiles.state import State, erased_state, erasure_key, is_erased_state, new_state
 
 CITY_KEY = "city"  # the one key of the KPI contributions topic and the totals table
 # A KPI contributions record that moves an erased person's contribution to a random key: the
