@@ -44,11 +44,11 @@ from komagane_kit.dlq import dead_letter_headers
 from komagane_kit.kafka import cluster_ready
 from komagane_kit.telemetry import context_from_headers, setup_telemetry
 from komagane_profiles.batching import BatchingAgent, as_event
+from komagane_profiles.citykpis import city_kpis, kpi_cloud_event
 from komagane_profiles.erasure import forget_in_redis
 from komagane_profiles.fold import person_of
 from komagane_profiles.followups import KEY as FOLLOW_UPS_KEY
 from komagane_profiles.hubmix import new_hub
-from komagane_profiles.kpis import city_kpis, kpi_cloud_event
 from komagane_profiles.lapses import LapseWatch, Watermark, lapse_of, refresh_told_alerts
 from komagane_profiles.membership import membership_settings
 from komagane_profiles.pipeline import (
