@@ -35,6 +35,7 @@ from komagane_contracts.events.housing import (
     HouseholdMovedIn,
     MigrationCaseOpened,
     MigrationStageChanged,
+    RelationshipRegistered,
     ResidenceRelocated,
     SettlementConfirmed,
     TrialStayBooked,
@@ -72,6 +73,7 @@ class Handler(NamedTuple):
 
     fold: Fold
     record: RecordOf | None = None  # participation events: what the history keeps of one
+    kpi: kpis.Counter | None = None  # what it adds to the person's KPI summary (kpis.py; not for S2)
 
 
 def person_of(body: EventModel) -> str | None:
@@ -99,7 +101,7 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     handler.fold(state, body, event)
     if event.sensitivity is not Sensitivity.S2:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
-        changed = kpis.count(state, body) | followups.refresh_kpi(state)
+        changed = kpis.count(state, body, handler.kpi) | followups.refresh_kpi(state)
         months = kpis.affected_months(body, record.day if record else None)
         if flags_due is None:
             changed |= kpis.refresh_flags(state, months)
@@ -201,16 +203,16 @@ def _profiled(change: Fold) -> Fold:
     return fold
 
 
-def _participation(record_of: RecordOf) -> Handler:
+def _participation(record_of: RecordOf, kpi: kpis.Counter | None = None) -> Handler:
     """A participation event: its record goes into the history (metrics.py)."""
 
     def add(state: State, body: Any, event: CloudEvent) -> None:
         add_record(state.setdefault("participation", []), record_of(body, event.id))
 
-    return Handler(_profiled(add), record_of)
+    return Handler(_profiled(add), record_of, kpi)
 
 
-def _journey(step_of: Callable[[Any], tuple[str, date]]) -> Handler:
+def _journey(step_of: Callable[[Any], tuple[str, date]], kpi: kpis.Counter | None = None) -> Handler:
     """A housing event: a step of the person's journey (the last JOURNEY_KEPT, in `_journey_order`)."""
 
     def add(state: State, body: Any, event: CloudEvent) -> None:
@@ -219,7 +221,7 @@ def _journey(step_of: Callable[[Any], tuple[str, date]]) -> Handler:
         journey.append(Step(step, on.isoformat(), event.id, _utc(event.time)))
         state["journey"] = sorted(journey, key=_journey_order)[-JOURNEY_KEPT:]
 
-    return Handler(_profiled(add))
+    return Handler(_profiled(add), kpi=kpi)
 
 
 def _keyed(part: str, key: Callable[[Any], str], value: Callable[[Any], str | None] | None) -> Handler:
@@ -253,40 +255,49 @@ def _shift(body: ShiftWorked, event_id: str) -> Participation:
     return Participation(body.worked_on, place, mode, mode, body.hours, event_id)
 
 
-_IGNORED = Handler(lambda state, body, event: None)  # counted for the KPIs (kpis.count) at most
+def _unchanged(state: State, body: Any, event: CloudEvent) -> None:
+    """Nothing of the event enters the profile (it may still count for the KPIs)."""
 
-# Every event type the fold changes a person's state for; any other type changes only the KPI
-# summary (kpis.count) and the state's version.
+
+_IGNORED = Handler(_unchanged)
+
+# Every event type that changes a person's state, with what it changes: the profile's part
+# (`fold`), the history's record (`record`) and the KPI summary (`kpi`). Any other type
+# changes only the state's version (and gives the person a KPI summary, kpis.count).
 EVENT_HANDLERS: dict[type[EventModel], Handler] = {
     # people: never held, whatever the consents
-    PersonRegistered: Handler(_registered),
-    PersonUpdated: Handler(_updated),
+    PersonRegistered: Handler(_registered, kpi=kpis.registered),
+    PersonUpdated: Handler(_updated, kpi=kpis.updated),
+    RelationshipRegistered: Handler(_unchanged, kpi=kpis.relationship_registered),
     ConsentGranted: Handler(_consent_granted),
     ConsentWithdrawn: Handler(_consent_withdrawn),
     HealthDataConsentWithdrawn: Handler(lambda state, body, event: healthsignals.withdraw(state)),
     LapseFollowedUp: Handler(lambda state, body, event: followups.apply(state, body)),
     # health signals (S2-derived): with PROFILE and HEALTH consent, coarse (healthsignals.py)
-    HealthStationEnrolled: Handler(healthsignals.signal(healthsignals.station_enrolled)),
+    HealthStationEnrolled: Handler(healthsignals.signal(healthsignals.station_enrolled), kpi=kpis.station_enrolled),
     HealthProgramEnrolled: Handler(healthsignals.signal(healthsignals.program_enrolled)),
     HealthProgramCompleted: Handler(healthsignals.signal(healthsignals.program_completed)),
     DailyActivitySummarized: Handler(healthsignals.signal(healthsignals.daily_activity, evidence=False)),
     # participation (exchange, jobs): a record in the history
     ParticipantAttended: _participation(
-        lambda b, event_id: Participation(tokyo_date(b.attended_at), f"hub:{b.hub_id}", b.category.value, b.mode.value, 0.0, event_id)
+        lambda b, event_id: Participation(tokyo_date(b.attended_at), f"hub:{b.hub_id}", b.category.value, b.mode.value, 0.0, event_id),
+        kpi=kpis.attended,
     ),
-    HubVisited: _participation(lambda b, event_id: Participation(tokyo_date(b.visited_at), f"hub:{b.hub_id}", None, "ATTEND", 0.0, event_id)),
+    HubVisited: _participation(lambda b, event_id: Participation(tokyo_date(b.visited_at), f"hub:{b.hub_id}", None, "ATTEND", 0.0, event_id), kpi=kpis.visited),
     VolunteerShiftCompleted: _participation(
         lambda b, event_id: Participation(b.worked_on, f"hub:{b.hub_id}" if b.hub_id else "volunteering", "VOLUNTEER", "VOLUNTEER", b.hours, event_id)
     ),
     ShiftWorked: _participation(_shift),
     SeminarTaught: _participation(lambda b, event_id: Participation(b.held_on, f"seminar:{b.seminar_id}", "SKILL_TEACHING", "TEACH", b.hours, event_id)),
-    SeminarAttended: _participation(lambda b, event_id: Participation(b.held_on, f"seminar:{b.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id)),
+    SeminarAttended: _participation(
+        lambda b, event_id: Participation(b.held_on, f"seminar:{b.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id), kpi=kpis.seminar_attended
+    ),
     # the housing journey
     TrialStayBooked: _journey(lambda b: ("TRIAL_STAY_BOOKED", b.check_in)),
-    TrialStayCompleted: _journey(lambda b: ("TRIAL_STAY_COMPLETED", b.completed_on)),
-    MigrationCaseOpened: _journey(lambda b: (f"MIGRATION_{b.stage.value}", b.opened_on)),
+    TrialStayCompleted: _journey(lambda b: ("TRIAL_STAY_COMPLETED", b.completed_on), kpi=kpis.trial_stay_completed),
+    MigrationCaseOpened: _journey(lambda b: (f"MIGRATION_{b.stage.value}", b.opened_on), kpi=kpis.inquiry),
     MigrationStageChanged: _journey(lambda b: (f"MIGRATION_{b.stage.value}", b.occurred_on)),
-    HouseholdMovedIn: _journey(lambda b: ("MOVED_IN", b.moved_in_on)),
+    HouseholdMovedIn: _journey(lambda b: ("MOVED_IN", b.moved_in_on), kpi=kpis.moved_in),
     SettlementConfirmed: _journey(lambda b: ("SETTLED", b.confirmed_on)),
     ResidenceRelocated: _journey(lambda b: ("RELOCATED", b.relocated_on)),
     WorkationStayCompleted: _journey(lambda b: ("WORKATION", b.ended_on)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from statistics import median
 from typing import Any
@@ -71,53 +71,79 @@ def forget_health(state: dict[str, Any]) -> None:
 # --- person side -----------------------------------------------------------------------------
 
 
-def count(state: dict[str, Any], body: EventModel) -> bool:
-    """Fold one (already de-duplicated) event into the person's KPI summary; True if it changed."""
+Counter = Callable[[Summary, Any], bool]  # (KPI summary, event body): True if the summary changed
+
+
+def count(state: dict[str, Any], body: EventModel, counter: Counter | None) -> bool:
+    """Fold one (already de-duplicated) event into the person's KPI summary with the counter of
+    its type (the `kpi` of its entry in fold.EVENT_HANDLERS); True if it changed. Every
+    event counted gives the person a summary, whether its type counts anything or not."""
     summary: Summary = state.setdefault("kpi", new_summary())
-    if isinstance(body, PersonRegistered):
-        month = month_of(tokyo_date(body.registered_at))
-        changed = bool(summary["band"] != body.age_band.value or summary["registered"] != month)
-        summary["band"], summary["registered"] = body.age_band.value, month
-        if body.residency_status is ResidencyStatus.RELATIONSHIP:
-            changed |= _relationship(summary, month)
-        return changed
-    if isinstance(body, PersonUpdated):
-        # Corrected to 関係人口 (or becoming one): counted from the month of the change.
-        if body.residency_status is ResidencyStatus.RELATIONSHIP:
-            return _relationship(summary, month_of(tokyo_date(body.updated_at)))
-        return False
-    if isinstance(body, RelationshipRegistered):
-        return _relationship(summary, month_of(body.registered_on))
-    if isinstance(body, HouseholdMovedIn):
-        summary["moves"][body.move_id] = body.moved_in_on.isoformat()
-        return True
-    if isinstance(body, TrialStayCompleted):
-        summary["trials"][body.stay_id] = body.completed_on.isoformat()
-        return True
-    if isinstance(body, MigrationCaseOpened):  # the funnel's first step: an inquiry
-        inquiries: dict[str, str] = summary.setdefault("inquiries", {})
-        changed = inquiries.get(body.case_id) != body.opened_on.isoformat()
-        inquiries[body.case_id] = body.opened_on.isoformat()
-        return changed
-    if isinstance(body, ParticipantAttended):
-        month = month_of(tokyo_date(body.attended_at))
-        _bump(summary, month, "visits")
-        if body.is_kayoinoba or body.category is ActivityCategory.KAYOINOBA:
-            _bump(summary, month, "kayoinoba")
-        return True
-    if isinstance(body, HubVisited):
-        _bump(summary, month_of(tokyo_date(body.visited_at)), "visits")
-        return True
-    if isinstance(body, SeminarAttended):
-        _bump(summary, month_of(body.held_on), "seminars")
-        return True
-    if isinstance(body, HealthStationEnrolled):
-        month = month_of(body.enrolled_on)
-        if summary.get("station") is not None and summary["station"] <= month:
-            return False
-        summary["station"] = month  # the first enrolment counts
-        return True
+    return counter(summary, body) if counter is not None else False
+
+
+def registered(summary: Summary, body: PersonRegistered) -> bool:
+    month = month_of(tokyo_date(body.registered_at))
+    changed = bool(summary["band"] != body.age_band.value or summary["registered"] != month)
+    summary["band"], summary["registered"] = body.age_band.value, month
+    if body.residency_status is ResidencyStatus.RELATIONSHIP:
+        changed |= _relationship(summary, month)
+    return changed
+
+
+def updated(summary: Summary, body: PersonUpdated) -> bool:
+    """Corrected to 関係人口 (or becoming one): counted from the month of the change."""
+    if body.residency_status is ResidencyStatus.RELATIONSHIP:
+        return _relationship(summary, month_of(tokyo_date(body.updated_at)))
     return False
+
+
+def relationship_registered(summary: Summary, body: RelationshipRegistered) -> bool:
+    return _relationship(summary, month_of(body.registered_on))
+
+
+def moved_in(summary: Summary, body: HouseholdMovedIn) -> bool:
+    summary["moves"][body.move_id] = body.moved_in_on.isoformat()
+    return True
+
+
+def trial_stay_completed(summary: Summary, body: TrialStayCompleted) -> bool:
+    summary["trials"][body.stay_id] = body.completed_on.isoformat()
+    return True
+
+
+def inquiry(summary: Summary, body: MigrationCaseOpened) -> bool:
+    """A migration case opened: the funnel's first step."""
+    inquiries: dict[str, str] = summary.setdefault("inquiries", {})
+    changed = inquiries.get(body.case_id) != body.opened_on.isoformat()
+    inquiries[body.case_id] = body.opened_on.isoformat()
+    return changed
+
+
+def attended(summary: Summary, body: ParticipantAttended) -> bool:
+    month = month_of(tokyo_date(body.attended_at))
+    _bump(summary, month, "visits")
+    if body.is_kayoinoba or body.category is ActivityCategory.KAYOINOBA:
+        _bump(summary, month, "kayoinoba")
+    return True
+
+
+def visited(summary: Summary, body: HubVisited) -> bool:
+    _bump(summary, month_of(tokyo_date(body.visited_at)), "visits")
+    return True
+
+
+def seminar_attended(summary: Summary, body: SeminarAttended) -> bool:
+    _bump(summary, month_of(body.held_on), "seminars")
+    return True
+
+
+def station_enrolled(summary: Summary, body: HealthStationEnrolled) -> bool:
+    month = month_of(body.enrolled_on)
+    if summary.get("station") is not None and summary["station"] <= month:
+        return False
+    summary["station"] = month  # the first enrolment counts
+    return True
 
 
 def _relationship(summary: Summary, month: str) -> bool:
