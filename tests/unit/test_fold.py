@@ -199,3 +199,13 @@ def test_a_correction_replaces_residency_and_language_in_the_profile_and_counts_
     assert apply(state, CloudEvent.of(moved, time=at + timedelta(days=1)))
     profile = profile_of(state)
     assert profile is not None and profile.residency_status is ResidencyStatus.RESIDENT
+
+
+def test_the_handler_table_names_only_event_types_without_subclasses() -> None:
+    """`apply` looks a body's exact type up in EVENT_HANDLERS (one dict lookup per event): a
+    subclass of a listed type would silently fall through to "unchanged", so none may exist."""
+    from komagane_contracts.events.base import EventModel
+    from komagane_profiles.fold import EVENT_HANDLERS
+
+    for event_type in EVENT_HANDLERS:
+        assert issubclass(event_type, EventModel) and not event_type.__subclasses__(), event_type
