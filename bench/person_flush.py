@@ -23,8 +23,9 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.exchange import HubVisited
 from komagane_contracts.events.people import ConsentGranted, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_profiles.fold import State, apply, decode_state, encode_state, new_state, profile_of
+from komagane_profiles.fold import apply, profile_of
 from komagane_profiles.pipeline import PersonBatch
+from komagane_profiles.state import State, decode_state, encode_state, new_state
 
 START = datetime(2026, 11, 2, 1, tzinfo=UTC)
 

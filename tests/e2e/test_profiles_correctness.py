@@ -43,7 +43,7 @@ from komagane_contracts.topics import (
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
 from komagane_devstack.stack import Stack
 from komagane_kit.kafka import client_options
-from komagane_profiles.kpis import kpi_cloud_event
+from komagane_profiles.citykpis import kpi_cloud_event
 from komagane_profiles.pipeline import Replay, profile_json
 from komagane_profiles.synthetic import Message, people_events
 from tests.support.kafka import end_offsets, read_topic

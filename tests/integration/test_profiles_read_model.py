@@ -14,9 +14,9 @@ import redis.asyncio as aioredis
 
 from komagane_contracts.readmodels import HUB_MIX_KEY_PREFIX, PROFILE_KEY_PREFIX
 from komagane_devstack.infra import RedisServer
-from komagane_profiles.fold import encode_state
 from komagane_profiles.pipeline import Replay
 from komagane_profiles.readmodel import ReadModelWatch, survives_outages, write_read_model
+from komagane_profiles.state import encode_state
 from komagane_profiles.synthetic import people_events
 
 

@@ -12,9 +12,10 @@ from komagane_contracts.events.care import FollowUpOutcome, LapseFollowedUp
 from komagane_contracts.events.exchange import HubVisited
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_profiles import followups, kpis
-from komagane_profiles.fold import State, apply, new_state
+from komagane_profiles import citykpis, followups, kpis
+from komagane_profiles.fold import apply
 from komagane_profiles.lapses import lapse_due, lapse_of
+from komagane_profiles.state import State, new_state
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 10:00 in Komagane
 LAST = date(2026, 3, 29)  # the last of five weekly visits
@@ -86,18 +87,18 @@ def test_kpi_counts_lapses_followed_up_within_14_days_by_the_month_the_lapse_beg
     late = folded([*setup_events(), follow_up(START + timedelta(days=15), FollowUpOutcome.CALLED)])
     before = folded([*setup_events(), follow_up(START - timedelta(days=1), FollowUpOutcome.CALLED)])  # not lapsed yet
     month = kpis.month_of(START)
-    assert kpis.contribution(on_time["kpi"])[month]["lapses_followed_up_14d"] == 1
-    assert "lapses_followed_up_14d" not in kpis.contribution(late["kpi"]).get(month, {})
+    assert citykpis.contribution(on_time["kpi"])[month]["lapses_followed_up_14d"] == 1
+    assert "lapses_followed_up_14d" not in citykpis.contribution(late["kpi"]).get(month, {})
     assert "followed_up" not in before["kpi"]
 
 
 def test_kpi_cells_under_ten_people_are_suppressed() -> None:
     month = kpis.month_of(START)
     totals = {month: {"lapses_followed_up_14d": 9, "followed_up_people": 9}}
-    few = kpis.city_kpis(month, totals)
+    few = citykpis.city_kpis(month, totals)
     assert few.lapses_followed_up_within_14d is None and "lapses_followed_up_within_14d" in few.suppressed
     totals[month] = {"lapses_followed_up_14d": 12, "followed_up_people": 12}
-    assert kpis.city_kpis(month, totals).lapses_followed_up_within_14d == 12
+    assert citykpis.city_kpis(month, totals).lapses_followed_up_within_14d == 12
 
 
 def test_the_same_events_in_any_order_give_the_same_alert_and_kpis() -> None:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_profiles.fold import apply, new_state, profile_of
+from komagane_profiles.fold import apply, profile_of
+from komagane_profiles.state import new_state
 
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -134,7 +135,7 @@ def test_a_visit_that_arrives_before_the_opt_in_it_followed_is_profiled_when_the
 
 
 def test_what_waits_for_a_consent_is_bounded_and_nothing_waits_after_a_withdrawal() -> None:
-    from komagane_profiles.fold import HELD_MAX, HELD_SECONDS
+    from komagane_profiles.holding import HELD_MAX, HELD_SECONDS
 
     registration, consent = events()
     state = new_state("p")
@@ -198,3 +199,13 @@ def test_a_correction_replaces_residency_and_language_in_the_profile_and_counts_
     assert apply(state, CloudEvent.of(moved, time=at + timedelta(days=1)))
     profile = profile_of(state)
     assert profile is not None and profile.residency_status is ResidencyStatus.RESIDENT
+
+
+def test_the_handler_table_names_only_event_types_without_subclasses() -> None:
+    """`apply` looks a body's exact type up in EVENT_HANDLERS (one dict lookup per event): a
+    subclass of a listed type would silently fall through to "unchanged", so none may exist."""
+    from komagane_contracts.events.base import EventModel
+    from komagane_profiles.fold import EVENT_HANDLERS
+
+    for event_type in EVENT_HANDLERS:
+        assert issubclass(event_type, EventModel) and not event_type.__subclasses__(), event_type

@@ -17,8 +17,9 @@ from komagane_contracts.events.health import (
 )
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_profiles.fold import apply, encode_state, new_state, profile_of
+from komagane_profiles.fold import apply, profile_of
 from komagane_profiles.pipeline import Replay
+from komagane_profiles.state import encode_state, new_state
 
 T0 = datetime(2026, 5, 1, 1, tzinfo=UTC)
 LATER = 20 * 24 * 60  # minutes: health data is sent days after the days it describes

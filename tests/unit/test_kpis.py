@@ -13,7 +13,7 @@ from komagane_contracts.events.exchange import ActivityCategory, ParticipantAtte
 from komagane_contracts.events.housing import HouseholdMovedIn, MigrationCaseOpened, MigrationStage, MoveChannel, TrialStayCompleted
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered
 from komagane_contracts.vocabulary import AgeBand, ResidencyStatus
-from komagane_profiles import kpis
+from komagane_profiles import citykpis, kpis
 from komagane_profiles.pipeline import Replay, city_totals
 from komagane_profiles.synthetic import Message, people_events
 
@@ -158,7 +158,7 @@ def test_same_results_whatever_the_interleaving_once_people_events_are_in() -> N
     assert any(month.hub_visits for month in in_order.city_kpis().values())
 
 
-def strip(totals: dict[str, kpis.Totals]) -> dict[str, kpis.Totals]:
+def strip(totals: dict[str, citykpis.Totals]) -> dict[str, citykpis.Totals]:
     return {m: {c: v for c, v in cell.items() if c not in PROFILE_FLAGS} for m, cell in totals.items()}
 
 
@@ -177,15 +177,15 @@ def test_counts_do_not_depend_on_the_interleaving_of_topics_at_all() -> None:
 
 
 def test_contribution_replaced_not_added() -> None:
-    totals: dict[str, kpis.Totals] = {}
+    totals: dict[str, citykpis.Totals] = {}
     months: dict[str, dict[str, int]] = {"2025-02": {"visits": 2, "kayoinoba": 1}}
     summary: dict[str, Any] = {"band": "75+", "registered": "2025-01", "relationship": None, "months": months, "trials": {}, "moves": {}}
-    first = kpis.contribution(summary)
-    changed = kpis.apply_contribution(totals, {}, first)
+    first = citykpis.contribution(summary)
+    changed = citykpis.apply_contribution(totals, {}, first)
     assert changed == {"2025-01", "2025-02"}
-    assert kpis.apply_contribution(totals, first, kpis.contribution(summary)) == set()  # redelivered: nothing
+    assert citykpis.apply_contribution(totals, first, citykpis.contribution(summary)) == set()  # redelivered: nothing
     months["2025-02"]["visits"] = 3
-    kpis.apply_contribution(totals, first, kpis.contribution(summary))
+    citykpis.apply_contribution(totals, first, citykpis.contribution(summary))
     assert totals["2025-02"]["hub_visits"] == 3 and totals["2025-02"]["hub_visitors"] == 1
 
 
@@ -195,11 +195,11 @@ def test_the_totals_folded_one_summary_at_a_time_are_the_sum_of_the_final_contri
     replay = feed(with_redeliveries(interleaved(MESSAGES, seed=4)))
     summed = city_totals(replay.contributions.values())
     assert summed and {m: cell for m, cell in replay.totals.items() if cell} == summed
-    assert {m: kpis.city_kpis(m, summed) for m in summed} == {m: kpis.city_kpis(m, replay.totals) for m in summed}
+    assert {m: citykpis.city_kpis(m, summed) for m in summed} == {m: citykpis.city_kpis(m, replay.totals) for m in summed}
 
 
 def test_kpi_events_are_byte_identical_for_the_same_figures() -> None:
-    month = kpis.city_kpis("2025-04", {"2025-04": {"hub_visits": 30, "hub_visitors": 12}})
-    one, two = kpis.kpi_cloud_event(month), kpis.kpi_cloud_event(kpis.city_kpis("2025-04", {"2025-04": {"hub_visits": 30, "hub_visitors": 12}}))
+    month = citykpis.city_kpis("2025-04", {"2025-04": {"hub_visits": 30, "hub_visitors": 12}})
+    one, two = citykpis.kpi_cloud_event(month), citykpis.kpi_cloud_event(citykpis.city_kpis("2025-04", {"2025-04": {"hub_visits": 30, "hub_visitors": 12}}))
     assert (one.value(), one.headers()) == (two.value(), two.headers())
     assert kpis.pseudonym("p1") != "p1" and "p1" not in month.model_dump_json()

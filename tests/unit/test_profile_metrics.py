@@ -77,8 +77,8 @@ def test_prune_keeps_recent_history_in_a_stable_order() -> None:
 
 
 def test_lapse_is_found_from_event_time_only_with_history_and_consent() -> None:
-    from komagane_profiles.fold import new_state
     from komagane_profiles.lapses import lapse_of
+    from komagane_profiles.state import new_state
 
     state = new_state("p") | {"consents": ["PROFILE"]}
     assert lapse_of(state, TODAY) is None  # never took part: not a lapse
@@ -94,8 +94,8 @@ def test_lapse_due_is_the_first_day_lapse_of_alerts() -> None:
     would delay an alert and a day early would read states for nothing."""
     from datetime import timedelta
 
-    from komagane_profiles.fold import new_state
     from komagane_profiles.lapses import lapse_due, lapse_of
+    from komagane_profiles.state import new_state
 
     histories = [
         [p("2026-08-01"), p("2026-08-08", n=1)],  # weekly: 28-day threshold

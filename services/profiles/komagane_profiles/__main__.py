@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 
 
@@ -13,6 +14,11 @@ def main() -> None:
     # at about half the cost of the standard loop. Chosen before the app creates any loop.
     mode.loop.use("uvloop")
     from komagane_profiles.app import app
+
+    # The app's parts register their agents, timers, recoveries and views with it on import
+    # (app.py lists them).
+    for part in ("hub_agent", "kpi_agent", "people_agent", "recovery", "timers", "views"):
+        importlib.import_module(f"komagane_profiles.{part}")
 
     # Start-up's objects (modules, the app, faust's registries) live as long as the process:
     # kept out of the collector's sight, so its full collections stay short.

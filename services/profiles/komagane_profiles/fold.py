@@ -1,19 +1,18 @@
 """Pure folding of events into per-person state, and the profile derived from it.
 
-State is a dict kept parsed in memory while it is folded (its participation history as
-`Participation` records) and stored compactly as JSON bytes in a faust table (`encode_state`,
-`decode_state`); applying an event twice is a no-op, so redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
+What each event type does to a person's state is one entry of EVENT_HANDLERS (read it to see
+which events a profile knows); `apply` looks the entry up once per event and runs it. The
+state's typed rows and stored form are in state.py; applying an event twice is a no-op, so
+redelivery after a crash changes nothing. Outputs are always rewritten from the state. Metrics
 are computed as of the latest event time, never the wall clock, so a replay gives the same
 profile.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from statistics import median
-from typing import Any
-
-import orjson
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.base import EventModel
@@ -36,6 +35,7 @@ from komagane_contracts.events.housing import (
     HouseholdMovedIn,
     MigrationCaseOpened,
     MigrationStageChanged,
+    RelationshipRegistered,
     ResidenceRelocated,
     SettlementConfirmed,
     TrialStayBooked,
@@ -53,64 +53,27 @@ from komagane_contracts.events.jobs import (
     ShiftWorked,
 )
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonRegistered, PersonUpdated
-from komagane_contracts.events.profiles import Belonging, HealthSignals, JourneyStep, Living, PersonProfileUpdated, Role
+from komagane_contracts.events.profiles import Belonging, JourneyStep, Living, PersonProfileUpdated, Role
 from komagane_contracts.vocabulary import Controller, Sensitivity
 from komagane_kit.clock import tokyo_date
-from komagane_kit.erasure import erasure_digest
-from komagane_profiles import followups, kpis
-from komagane_profiles.metrics import Participation, add_record, category_bands, from_rows, has_record, places, regularity, roles, to_rows
+from komagane_profiles import followups, healthsignals, kpis
+from komagane_profiles.holding import GATES, hold, holdable, set_withdrawn
+from komagane_profiles.metrics import Participation, add_record, category_bands, has_record, places, regularity, roles
+from komagane_profiles.state import State, Step, is_erased_state
 
-State = dict[str, Any]
 SEEN_IDS_KEPT = 64  # per person; redelivery happens within a few messages, not hundreds
+JOURNEY_KEPT = 20
 
-# Topics are not ordered among each other: a visit or a health upload made just after the opt-in
-# can reach the processor before the consent does (by milliseconds, or much later when one input
-# partition lags behind another). Such an event is held in the person's state and folded when
-# the consent arrives, if it happened after it, so the order of arrival never changes a profile.
-# Held are at most HELD_MAX events, none more than HELD_SECONDS older than the newest of them
-# (event times: a person who never opts in keeps at most an hour of their latest activity here);
-# they are never profiled nor published, and the same events stay on the input topics anyway.
-# Nothing is held for a consent the person withdrew (until they give it again), and a
-# withdrawal drops what it gates.
-HELD_MAX = 64
-HELD_SECONDS = 3600
+Fold = Callable[[State, Any, CloudEvent], None]  # (state, event body, event): changes the state in place
+RecordOf = Callable[[Any, str], Participation]  # (event body, event id): the history's record of it
 
 
-# An erased person's state is replaced by this marker, stored under `erasure_key` instead of the
-# person id (the state table's changelog is a compacted topic: nothing there may hold the id).
-ERASED_KEY_PREFIX = "erased:"
+class Handler(NamedTuple):
+    """What the fold does with one event type."""
 
-
-def erasure_key(person_id: str) -> str:
-    return ERASED_KEY_PREFIX + erasure_digest(person_id)
-
-
-def erased_state() -> State:
-    return {"erased": True}
-
-
-def is_erased_state(state: State) -> bool:
-    return bool(state.get("erased"))
-
-
-def new_state(person_id: str) -> State:
-    return {"person_id": person_id, "version": 0, "consents": [], "seen": [], "updated_at": None}
-
-
-def encode_state(state: State) -> bytes:
-    """The table value: compact JSON, the history as rows."""
-    stored = dict(state)
-    if "participation" in stored:
-        stored["participation"] = to_rows(stored["participation"])
-    return orjson.dumps(stored)  # compact UTF-8, like json.dumps(separators=(",", ":"), ensure_ascii=False)
-
-
-def decode_state(raw: bytes | str | dict[str, Any]) -> State:
-    """The in-memory state from a table value (bytes, or a dict from before states were bytes)."""
-    state: State = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
-    if "participation" in state:
-        state["participation"] = from_rows(state["participation"])
-    return state
+    fold: Fold
+    record: RecordOf | None = None  # participation events: what the history keeps of one
+    kpi: kpis.Counter | None = None  # what it adds to the person's KPI summary (kpis.py; not for S2)
 
 
 def person_of(body: EventModel) -> str | None:
@@ -131,26 +94,14 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     if event.id in state["seen"]:
         return False
     body = event.body()
-    record = _participation(body, event.id)  # what the history would keep of it, if anything
+    handler = EVENT_HANDLERS.get(type(body), _IGNORED)
+    record = handler.record(body, event.id) if handler.record is not None else None
     if _in_history(state, record, event.id):
         return False
-    if isinstance(body, PersonRegistered | PersonUpdated | ConsentGranted | ConsentWithdrawn):
-        _apply_people(state, body)
-        if isinstance(body, ConsentGranted) and body.purpose == "PROFILE":
-            state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
-        if isinstance(body, ConsentGranted) and body.purpose == "HEALTH":
-            state["health_since"] = event.time.isoformat()
-        if isinstance(body, ConsentGranted) and body.purpose in ("PROFILE", "HEALTH"):
-            _release_held(state)
-    elif isinstance(body, HealthDataConsentWithdrawn):
-        _withdraw_health(state)
-    elif isinstance(body, LapseFollowedUp):
-        followups.apply(state, body)
-    else:
-        _apply_gated(state, body, event)
+    handler.fold(state, body, event)
     if event.sensitivity is not Sensitivity.S2:
         # City KPIs count everyone's pillar events (aggregate only); S2 stays out here too.
-        changed = kpis.count(state, body) | followups.refresh_kpi(state)
+        changed = kpis.count(state, body, handler.kpi) | followups.refresh_kpi(state)
         months = kpis.affected_months(body, record.day if record else None)
         if flags_due is None:
             changed |= kpis.refresh_flags(state, months)
@@ -164,247 +115,133 @@ def apply(state: State, event: CloudEvent, flags_due: kpis.FlagsDue | None = Non
     return True
 
 
-def _apply_gated(state: State, body: EventModel, event: CloudEvent) -> None:
-    """An event that enters the profile only with the person's consent (held while it is missing)."""
-    if isinstance(body, HEALTH_SIGNAL_EVENTS):
-        _apply_health(state, body, event)
-    elif event.sensitivity is not Sensitivity.S2:
-        # Participation at support-specific activities (S2) is kept out of the profile until
-        # the HEALTH-consent rules for derived S2 signals are built (profiles issue).
-        _apply_exchange(state, body, event)
-
-
-def _hold(state: State, event: CloudEvent, gate: str) -> None:
-    """Keep `event` until the consent `gate` names arrives (see HELD_MAX), oldest first, as
-    [event time (UTC, ISO 8601: ordered as text), gate, id, type, source, sensitivity,
-    controller, data]: what folding it needs, no more. A redelivery is kept once."""
-    at = event.time.astimezone(UTC)
-    entry = [at.isoformat(), gate, event.id, event.type, event.source, event.sensitivity.value, event.controller.value, _coarse(event)]
-    held: list[list[Any]] = [h for h in state.get("held", ()) if h[2] != event.id]
-    held.append(entry)
-    if len(held) > 1 and held[-2][0] > entry[0]:
-        held.sort(key=lambda h: str(h[0]))  # arrived out of time order
-    horizon = (datetime.fromisoformat(held[-1][0]) - timedelta(seconds=HELD_SECONDS)).isoformat()
-    state["held"] = [h for h in held if h[0] >= horizon][-HELD_MAX:]
-
-
-def _coarse(event: CloudEvent) -> dict[str, Any]:
-    """The event's data as coarse as the profile keeps it: a day's steps only in thousands and no
-    walking minutes, so a raw health value is never stored outside the health service."""
-    body = event.body()
-    if isinstance(body, DailyActivitySummarized):
-        return event.data | {"steps": body.steps // STEPS_BUCKET * STEPS_BUCKET, "brisk_walk_minutes": 0}
-    return event.data
-
-
-def _release_held(state: State) -> None:
-    """A consent arrived: fold what was held (what still lacks a consent is held again)."""
-    for at, _, event_id, event_type, source, sensitivity, controller, data in state.pop("held", ()):
-        event = CloudEvent(
-            id=event_id,
-            type=event_type,
-            source=source,
-            time=datetime.fromisoformat(at),
-            data=data,
-            sensitivity=Sensitivity(sensitivity),
-            controller=Controller(controller),
-        )
-        _apply_gated(state, event.body(), event)
-
-
-def _set_withdrawn(state: State, purpose: str, withdrawn: bool) -> None:
-    """Which gating consents the person withdrew (and has not given again): nothing is held for those."""
-    if purpose not in ("PROFILE", "HEALTH"):
-        return
-    purposes = set(state.get("withdrawn", ())) - {purpose} | ({purpose} if withdrawn else set())
-    if purposes:
-        state["withdrawn"] = sorted(purposes)
-    else:
-        state.pop("withdrawn", None)
-
-
-def _holdable(state: State, gate: str) -> bool:
-    return not {gate, "PROFILE"} & set(state.get("withdrawn", ()))
-
-
-def _drop_held(state: State, gate: str) -> None:
-    held = [h for h in state.pop("held", ()) if h[1] != gate]
-    if held:
-        state["held"] = held
-
-
 def _in_history(state: State, record: Participation | None, event_id: str) -> bool:
     """Whether the history keeps this event already (a record's day follows from its event)."""
     if record is not None and has_record(state.get("participation", []), record):
         return True
-    return any(s[2] == event_id for s in state.get("journey", ()))
+    return any(s.event_id == event_id for s in state.get("journey", ()))
 
 
-def _apply_people(state: State, body: EventModel) -> None:
-    consents: set[str] = set(state["consents"])
-    if isinstance(body, PersonRegistered):
-        state["registration"] = {
-            "age_band": body.age_band.value,
-            "residency_status": body.residency_status.value,
-            "preferred_language": body.preferred_language,
-        }
-    elif isinstance(body, PersonUpdated):
-        # A correction or a move into the town: the current values replace the registered ones.
-        registration = state.setdefault("registration", {})
-        registration["residency_status"] = body.residency_status.value
-        registration["preferred_language"] = body.preferred_language
-    elif isinstance(body, ConsentGranted):
-        consents.add(body.purpose)
-        _set_withdrawn(state, body.purpose, False)
-    elif isinstance(body, ConsentWithdrawn):
-        consents.discard(body.purpose)
-        _set_withdrawn(state, body.purpose, True)
-        if body.purpose == "PROFILE":
-            # Derived data goes with the consent: nothing of the history is kept.
-            for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health", "held", followups.KEY):
-                state.pop(key, None)
-        if body.purpose == "HEALTH":
-            _withdraw_health(state)
+# --- people: registration, corrections, consents -------------------------------------------------
+
+
+def _registered(state: State, body: PersonRegistered, event: CloudEvent) -> None:
+    state["registration"] = {
+        "age_band": body.age_band.value,
+        "residency_status": body.residency_status.value,
+        "preferred_language": body.preferred_language,
+    }
+
+
+def _updated(state: State, body: PersonUpdated, event: CloudEvent) -> None:
+    # A correction or a move into the town: the current values replace the registered ones.
+    registration = state.setdefault("registration", {})
+    registration["residency_status"] = body.residency_status.value
+    registration["preferred_language"] = body.preferred_language
+
+
+def _consent_granted(state: State, body: ConsentGranted, event: CloudEvent) -> None:
+    state["consents"] = sorted(set(state["consents"]) | {body.purpose})
+    set_withdrawn(state, body.purpose, False)
+    if body.purpose == "PROFILE":
+        state["profile_since"] = event.time.isoformat()  # profiling starts at the opt-in
+    elif body.purpose == "HEALTH":
+        state["health_since"] = event.time.isoformat()
+    if body.purpose in GATES:
+        _release_held(state)
+
+
+def _consent_withdrawn(state: State, body: ConsentWithdrawn, event: CloudEvent) -> None:
+    state["consents"] = sorted(set(state["consents"]) - {body.purpose})
+    set_withdrawn(state, body.purpose, True)
+    if body.purpose == "PROFILE":
+        # Derived data goes with the consent: nothing of the history is kept.
+        for key in ("participation", "groups", "held_roles", "engagements", "journey", "profile_since", "health", "held", followups.KEY):
+            state.pop(key, None)
+    elif body.purpose == "HEALTH":
+        healthsignals.withdraw(state)
+
+
+def _release_held(state: State) -> None:
+    """A consent arrived: fold what was held (holding.py; what still lacks a consent is held again)."""
+    for held in state.pop("held", ()):
+        event = CloudEvent(
+            id=held.event_id,
+            type=held.type,
+            source=held.source,
+            time=datetime.fromisoformat(held.at),
+            data=held.data,
+            sensitivity=Sensitivity(held.sensitivity),
+            controller=Controller(held.controller),
+        )
+        body = event.body()
+        EVENT_HANDLERS.get(type(body), _IGNORED).fold(state, body, event)
+
+
+# --- participation, the housing journey, groups and roles: only for people who opted in ---------
+
+
+def _profiled(change: Fold) -> Fold:
+    """An event that enters the profile only with the person's PROFILE consent (held while it
+    is missing), and only if it happened after the opt-in: topics are not ordered among each
+    other, so something that happened before the opt-in may arrive after it, and must still
+    stay out. Participation at support-specific activities (S2) is kept out of the profile
+    until the HEALTH-consent rules for derived S2 signals are built (profiles issue)."""
+
+    def fold(state: State, body: Any, event: CloudEvent) -> None:
+        if event.sensitivity is Sensitivity.S2:
             return
-    state["consents"] = sorted(consents)
+        since = state.get("profile_since")
+        if "PROFILE" not in state["consents"] or since is None:
+            if holdable(state, "PROFILE"):
+                hold(state, event, "PROFILE", event.data)  # the opt-in may be on its way
+            return
+        if event.time < datetime.fromisoformat(since):
+            return  # no cross-pillar profiling without the person's opt-in
+        change(state, body, event)
+
+    return fold
 
 
-# --- health signals (S2-derived: only with PROFILE and HEALTH consent, and coarse) -------------
+def _participation(record_of: RecordOf, kpi: kpis.Counter | None = None) -> Handler:
+    """A participation event: its record goes into the history (metrics.py)."""
 
-HEALTH_SIGNAL_EVENTS = (HealthStationEnrolled, HealthProgramEnrolled, HealthProgramCompleted, DailyActivitySummarized)
-STEP_DAYS_KEPT = 62  # two months of daily step buckets: the 28-day band and the month's KPIs
-STEPS_BUCKET = 1000  # steps are kept only as thousands (the bands' limits are multiples of it)
-STEPS_BANDS = ((8, "8000+"), (5, "5000-7999"), (2, "2000-4999"), (0, "<2000"))
+    def add(state: State, body: Any, event: CloudEvent) -> None:
+        add_record(state.setdefault("participation", []), record_of(body, event.id))
 
-
-def _withdraw_health(state: State) -> None:
-    """HEALTH consent ended: everything derived from health data goes (the next profile has none)."""
-    state["consents"] = [c for c in state["consents"] if c != "HEALTH"]
-    _set_withdrawn(state, "HEALTH", True)
-    for key in ("health", "health_since"):
-        state.pop(key, None)
-    _drop_held(state, "HEALTH")
-    kpis.forget_health(state)
+    return Handler(_profiled(add), record_of, kpi)
 
 
-def health_allowed(state: State, time: datetime) -> bool:
-    """Both consents, and the event is from after both were given."""
-    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
-        return False
-    since = [state.get("profile_since"), state.get("health_since")]
-    return all(s is not None and time >= datetime.fromisoformat(s) for s in since)
+def _journey(step_of: Callable[[Any], tuple[str, date]], kpi: kpis.Counter | None = None) -> Handler:
+    """A housing event: a step of the person's journey (the last JOURNEY_KEPT, in `_journey_order`)."""
+
+    def add(state: State, body: Any, event: CloudEvent) -> None:
+        step, on = step_of(body)
+        journey = [s for s in state.get("journey", ()) if s.event_id != event.id]
+        journey.append(Step(step, on.isoformat(), event.id, _utc(event.time)))
+        state["journey"] = sorted(journey, key=_journey_order)[-JOURNEY_KEPT:]
+
+    return Handler(_profiled(add), kpi=kpi)
 
 
-def _apply_health(state: State, body: EventModel, event: CloudEvent) -> None:
-    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
-        if _holdable(state, "HEALTH"):
-            _hold(state, event, "HEALTH")  # the consents may be on their way
-        return
-    if not health_allowed(state, event.time):
-        return
-    health = state.setdefault("health", {"station": None, "programs": {}, "steps": {}, "evidence": []})
-    if isinstance(body, HealthStationEnrolled):
-        health["station"] = body.enrolled_on.isoformat()
-    elif isinstance(body, HealthProgramEnrolled):
-        previous = health["programs"].get(body.program_id)
-        health["programs"][body.program_id] = [body.kind.value, previous[1] if previous else None]
-    elif isinstance(body, HealthProgramCompleted):
-        health["programs"][body.program_id] = [body.kind.value, body.completed_on.isoformat()]
-    elif isinstance(body, DailyActivitySummarized):
-        steps: dict[str, int] = health["steps"]
-        steps[body.day.isoformat()] = body.steps // STEPS_BUCKET  # a replaced day replaces its bucket
-        latest = max(date.fromisoformat(d) for d in steps)
-        horizon = (latest - timedelta(days=STEP_DAYS_KEPT)).isoformat()
-        health["steps"] = {d: k for d, k in sorted(steps.items()) if d >= horizon}
-        kpis.count_steps(state, health["steps"], body.day)
-        return  # no evidence list for daily data: it would only repeat the days
-    health["evidence"] = (health["evidence"] + [event.id])[-5:]
+def _keyed(part: str, key: Callable[[Any], str], value: Callable[[Any], str | None] | None) -> Handler:
+    """Groups, held roles and engagements the profile shows: `value` set under `key` in the
+    state's `part` (started), or the key gone (ended, `value` None)."""
+
+    def change(state: State, body: Any, event: CloudEvent) -> None:
+        entries = state.setdefault(part, {})
+        if value is None:
+            entries.pop(key(body), None)
+        else:
+            entries[key(body)] = value(body)
+
+    return Handler(_profiled(change))
 
 
-def _health(state: State, as_of: date) -> HealthSignals | None:
-    if not {"PROFILE", "HEALTH"} <= set(state["consents"]):
-        return None
-    health = state.get("health") or {"station": None, "programs": {}, "steps": {}, "evidence": []}
-    window = (as_of - timedelta(days=27)).isoformat()
-    buckets = sorted(k for d, k in health["steps"].items() if window <= d <= as_of.isoformat())
-    band = None
-    if buckets:
-        middle = median(buckets)
-        band = next(name for lower, name in STEPS_BANDS if middle >= lower)
-    year_ago = (as_of - timedelta(days=365)).isoformat()
-    return HealthSignals(
-        station_enrolled=health["station"] is not None,
-        programs_active=sorted({kind for kind, completed in health["programs"].values() if completed is None}),
-        programs_completed_12m=sum(1 for _, completed in health["programs"].values() if completed is not None and year_ago < completed <= as_of.isoformat()),
-        steps_band_28d=band,
-        explanations=list(health["evidence"]),
-    )
-
-
-def _apply_exchange(state: State, body: EventModel, event: CloudEvent) -> None:
-    """Participation (exchange, jobs) and the housing journey, only for people who opted in.
-
-    By event time: topics are not ordered among each other, so something that happened before
-    the opt-in may arrive after it, and must still stay out.
-    """
-    since = state.get("profile_since")
-    if "PROFILE" not in state["consents"] or since is None:
-        profiled = _participation(body, event.id) is not None or _journey_step(body) is not None or isinstance(body, PROFILED_STATE_EVENTS)
-        if profiled and _holdable(state, "PROFILE"):
-            _hold(state, event, "PROFILE")  # the opt-in may be on its way
-        return
-    if event.time < datetime.fromisoformat(since):
-        return  # no cross-pillar profiling without the person's opt-in
-    event_id = event.id
-    record = _participation(body, event_id)
-    if isinstance(body, MemberJoinedGroup):
-        state.setdefault("groups", {})[body.group_id] = body.officer_role
-    elif isinstance(body, MemberLeftGroup):
-        state.setdefault("groups", {}).pop(body.group_id, None)
-    elif isinstance(body, CooperatorCommissioned):
-        state.setdefault("held_roles", {})[body.cooperator_id] = "COOPERATOR"
-    elif isinstance(body, CooperatorTermCompleted):
-        state.setdefault("held_roles", {}).pop(body.cooperator_id, None)
-    elif isinstance(body, EngagementStarted):
-        state.setdefault("engagements", {})[body.engagement_id] = body.arrangement.value
-    elif isinstance(body, EngagementEnded):
-        state.setdefault("engagements", {}).pop(body.engagement_id, None)
-    step = _journey_step(body)
-    if step is not None:
-        journey = [s for s in state.get("journey", []) if s[2] != event_id] + [[step[0], step[1].isoformat(), event_id, _utc(event.time)]]
-        state["journey"] = sorted(journey, key=_journey_order)[-20:]
-    if record is not None:
-        add_record(state.setdefault("participation", []), record)
-
-
-# Events that change what the profile shows besides participation and the journey.
-PROFILED_STATE_EVENTS = (MemberJoinedGroup, MemberLeftGroup, CooperatorCommissioned, CooperatorTermCompleted, EngagementStarted, EngagementEnded)
-
-
-def _participation(body: EventModel, event_id: str) -> Participation | None:
-    if isinstance(body, ParticipantAttended):
-        return Participation(tokyo_date(body.attended_at), f"hub:{body.hub_id}", body.category.value, body.mode.value, 0.0, event_id)
-    if isinstance(body, HubVisited):
-        return Participation(tokyo_date(body.visited_at), f"hub:{body.hub_id}", None, "ATTEND", 0.0, event_id)
-    if isinstance(body, VolunteerShiftCompleted):
-        place = f"hub:{body.hub_id}" if body.hub_id else "volunteering"
-        return Participation(body.worked_on, place, "VOLUNTEER", "VOLUNTEER", body.hours, event_id)
-    if isinstance(body, ShiftWorked):
-        mode = "VOLUNTEER" if body.arrangement is Arrangement.VOLUNTEER else "WORK"
-        place = f"hub:{body.hub_id}" if body.hub_id else f"engagement:{body.engagement_id}"
-        return Participation(body.worked_on, place, mode, mode, body.hours, event_id)
-    if isinstance(body, SeminarTaught):
-        return Participation(body.held_on, f"seminar:{body.seminar_id}", "SKILL_TEACHING", "TEACH", body.hours, event_id)
-    if isinstance(body, SeminarAttended):
-        return Participation(body.held_on, f"seminar:{body.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id)
-    return None
-
-
-def _journey_order(step: list[str]) -> tuple[str, str, str]:
+def _journey_order(step: Step) -> tuple[str, str, str]:
     """Oldest first: by the step's day, then by event time (steps of one day in the order they
-    happened), then by event id, so that the order never depends on arrival. Steps kept before
-    the event time was stored sort first within their day."""
-    return step[1], step[3] if len(step) > 3 else "", step[2]
+    happened), then by event id, so that the order never depends on arrival."""
+    return step.on, step.at, step.event_id
 
 
 def _utc(time: datetime) -> str:
@@ -412,24 +249,66 @@ def _utc(time: datetime) -> str:
     return time.astimezone(UTC).isoformat() if time.tzinfo else time.isoformat()
 
 
-def _journey_step(body: EventModel) -> tuple[str, date] | None:
-    if isinstance(body, TrialStayBooked):
-        return "TRIAL_STAY_BOOKED", body.check_in
-    if isinstance(body, TrialStayCompleted):
-        return "TRIAL_STAY_COMPLETED", body.completed_on
-    if isinstance(body, MigrationCaseOpened):
-        return f"MIGRATION_{body.stage.value}", body.opened_on
-    if isinstance(body, MigrationStageChanged):
-        return f"MIGRATION_{body.stage.value}", body.occurred_on
-    if isinstance(body, HouseholdMovedIn):
-        return "MOVED_IN", body.moved_in_on
-    if isinstance(body, SettlementConfirmed):
-        return "SETTLED", body.confirmed_on
-    if isinstance(body, ResidenceRelocated):
-        return "RELOCATED", body.relocated_on
-    if isinstance(body, WorkationStayCompleted):
-        return "WORKATION", body.ended_on
-    return None
+def _shift(body: ShiftWorked, event_id: str) -> Participation:
+    mode = "VOLUNTEER" if body.arrangement is Arrangement.VOLUNTEER else "WORK"
+    place = f"hub:{body.hub_id}" if body.hub_id else f"engagement:{body.engagement_id}"
+    return Participation(body.worked_on, place, mode, mode, body.hours, event_id)
+
+
+def _unchanged(state: State, body: Any, event: CloudEvent) -> None:
+    """Nothing of the event enters the profile (it may still count for the KPIs)."""
+
+
+_IGNORED = Handler(_unchanged)
+
+# Every event type that changes a person's state, with what it changes: the profile's part
+# (`fold`), the history's record (`record`) and the KPI summary (`kpi`). Any other type
+# changes only the state's version (and gives the person a KPI summary, kpis.count).
+EVENT_HANDLERS: dict[type[EventModel], Handler] = {
+    # people: never held, whatever the consents
+    PersonRegistered: Handler(_registered, kpi=kpis.registered),
+    PersonUpdated: Handler(_updated, kpi=kpis.updated),
+    RelationshipRegistered: Handler(_unchanged, kpi=kpis.relationship_registered),
+    ConsentGranted: Handler(_consent_granted),
+    ConsentWithdrawn: Handler(_consent_withdrawn),
+    HealthDataConsentWithdrawn: Handler(lambda state, body, event: healthsignals.withdraw(state)),
+    LapseFollowedUp: Handler(lambda state, body, event: followups.apply(state, body)),
+    # health signals (S2-derived): with PROFILE and HEALTH consent, coarse (healthsignals.py)
+    HealthStationEnrolled: Handler(healthsignals.signal(healthsignals.station_enrolled), kpi=kpis.station_enrolled),
+    HealthProgramEnrolled: Handler(healthsignals.signal(healthsignals.program_enrolled)),
+    HealthProgramCompleted: Handler(healthsignals.signal(healthsignals.program_completed)),
+    DailyActivitySummarized: Handler(healthsignals.signal(healthsignals.daily_activity, evidence=False)),
+    # participation (exchange, jobs): a record in the history
+    ParticipantAttended: _participation(
+        lambda b, event_id: Participation(tokyo_date(b.attended_at), f"hub:{b.hub_id}", b.category.value, b.mode.value, 0.0, event_id),
+        kpi=kpis.attended,
+    ),
+    HubVisited: _participation(lambda b, event_id: Participation(tokyo_date(b.visited_at), f"hub:{b.hub_id}", None, "ATTEND", 0.0, event_id), kpi=kpis.visited),
+    VolunteerShiftCompleted: _participation(
+        lambda b, event_id: Participation(b.worked_on, f"hub:{b.hub_id}" if b.hub_id else "volunteering", "VOLUNTEER", "VOLUNTEER", b.hours, event_id)
+    ),
+    ShiftWorked: _participation(_shift),
+    SeminarTaught: _participation(lambda b, event_id: Participation(b.held_on, f"seminar:{b.seminar_id}", "SKILL_TEACHING", "TEACH", b.hours, event_id)),
+    SeminarAttended: _participation(
+        lambda b, event_id: Participation(b.held_on, f"seminar:{b.seminar_id}", "STUDY_CULTURE", "LEARN", 0.0, event_id), kpi=kpis.seminar_attended
+    ),
+    # the housing journey
+    TrialStayBooked: _journey(lambda b: ("TRIAL_STAY_BOOKED", b.check_in)),
+    TrialStayCompleted: _journey(lambda b: ("TRIAL_STAY_COMPLETED", b.completed_on), kpi=kpis.trial_stay_completed),
+    MigrationCaseOpened: _journey(lambda b: (f"MIGRATION_{b.stage.value}", b.opened_on), kpi=kpis.inquiry),
+    MigrationStageChanged: _journey(lambda b: (f"MIGRATION_{b.stage.value}", b.occurred_on)),
+    HouseholdMovedIn: _journey(lambda b: ("MOVED_IN", b.moved_in_on), kpi=kpis.moved_in),
+    SettlementConfirmed: _journey(lambda b: ("SETTLED", b.confirmed_on)),
+    ResidenceRelocated: _journey(lambda b: ("RELOCATED", b.relocated_on)),
+    WorkationStayCompleted: _journey(lambda b: ("WORKATION", b.ended_on)),
+    # what the profile shows besides participation and the journey
+    MemberJoinedGroup: _keyed("groups", lambda b: b.group_id, lambda b: b.officer_role),
+    MemberLeftGroup: _keyed("groups", lambda b: b.group_id, None),
+    CooperatorCommissioned: _keyed("held_roles", lambda b: b.cooperator_id, lambda b: "COOPERATOR"),
+    CooperatorTermCompleted: _keyed("held_roles", lambda b: b.cooperator_id, None),
+    EngagementStarted: _keyed("engagements", lambda b: b.engagement_id, lambda b: b.arrangement.value),
+    EngagementEnded: _keyed("engagements", lambda b: b.engagement_id, None),
+}
 
 
 def _later(current: str | None, time: datetime) -> str:
@@ -448,6 +327,7 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
     as_of = tokyo_date(updated_at)
     history: list[Participation] = state.get("participation", [])
     groups: dict[str, str | None] = state.get("groups", {})
+    journey: list[Step] = state.get("journey", [])
     return PersonProfileUpdated(
         person_id=state["person_id"],
         version=state["version"],
@@ -459,8 +339,8 @@ def profile_of(state: State) -> PersonProfileUpdated | None:
         as_of=as_of,
         belonging=_belonging(history, groups, as_of),
         role=_role(state, history, groups, as_of),
-        living=Living(journey=[JourneyStep(step=s[0], on=date.fromisoformat(s[1]), event_id=s[2]) for s in state.get("journey", [])]),
-        health=_health(state, as_of),
+        living=Living(journey=[JourneyStep(step=s.step, on=date.fromisoformat(s.on), event_id=s.event_id) for s in journey]),
+        health=healthsignals.signals(state, as_of),
     )
 
 

@@ -10,16 +10,15 @@ wall clock, so the same history gives the same answer on replay.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
-from typing import ClassVar
+from datetime import date, timedelta
 
 import redis.asyncio as aioredis
 
 from komagane_contracts.events.profiles import BelongingLapsed
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY
 from komagane_profiles import followups
-from komagane_profiles.fold import State
 from komagane_profiles.metrics import Participation, lapse_threshold_days
+from komagane_profiles.state import State
 
 
 def _last_and_threshold(state: State) -> tuple[date, int] | None:
@@ -90,30 +89,19 @@ async def refresh_told_alerts(redis: aioredis.Redis, alerts: dict[str, Belonging
         await pipeline.execute()
 
 
-class Watermark:
-    """The latest event time this worker has folded: "now" for event-time checks such as lapses."""
-
-    latest: datetime | None = None
-
-    @classmethod
-    def advance(cls, time: datetime) -> None:
-        if cls.latest is None or time > cls.latest:
-            cls.latest = time
-
-
 class LapseWatch:
     """When each person of this worker's partitions lapses if nothing else happens
     (`lapse_due`), kept at every flush and on every recovery: the periodic check then reads
     the states that are due, not every state of the town (a whole town's states, decoded every
     minute, held the event loop for longer than the latency the profiles promise)."""
 
-    due: ClassVar[dict[str, date]] = {}
+    def __init__(self) -> None:
+        self.due: dict[str, date] = {}
 
-    @classmethod
-    def note(cls, person_id: str, state: State) -> date | None:
+    def note(self, person_id: str, state: State) -> date | None:
         due = lapse_due(state)
         if due is None:
-            cls.due.pop(person_id, None)
+            self.due.pop(person_id, None)
         else:
-            cls.due[person_id] = due
+            self.due[person_id] = due
         return due

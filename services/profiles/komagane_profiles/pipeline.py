@@ -18,9 +18,10 @@ from komagane_contracts.events.exchange import ParticipantAttended
 from komagane_contracts.events.people import PersonErased
 from komagane_contracts.events.profiles import CityKpisUpdated, HubMixUpdated, PersonProfileUpdated
 from komagane_kit.clock import tokyo_date
-from komagane_profiles import kpis
-from komagane_profiles.fold import State, apply, erased_state, erasure_key, is_erased_state, is_profile_withdrawal, new_state, person_of, profile_of
+from komagane_profiles import citykpis, kpis
+from komagane_profiles.fold import apply, is_profile_withdrawal, person_of, profile_of
 from komagane_profiles.hubmix import add_attendance, new_hub, summary
+from komagane_profiles.state import State, erased_state, erasure_key, is_erased_state, new_state
 
 CITY_KEY = "city"  # the one key of the KPI contributions topic and the totals table
 # A KPI contributions record that moves an erased person's contribution to a random key: the
@@ -182,18 +183,18 @@ def hub_mix_of(state: dict[str, Any]) -> HubMixUpdated:
     return HubMixUpdated.model_validate(summary(state))
 
 
-def fold_kpi(totals: dict[str, kpis.Totals], previous: kpis.Contribution, person_summary: Mapping[str, Any]) -> tuple[kpis.Contribution, set[str]]:
+def fold_kpi(totals: dict[str, citykpis.Totals], previous: citykpis.Contribution, person_summary: Mapping[str, Any]) -> tuple[citykpis.Contribution, set[str]]:
     """One person's latest KPI summary into the city totals (in place): their new contribution,
     and the months whose KPIs changed."""
-    contribution = kpis.contribution(person_summary)
-    return contribution, kpis.apply_contribution(totals, previous, contribution)
+    contribution = citykpis.contribution(person_summary)
+    return contribution, citykpis.apply_contribution(totals, previous, contribution)
 
 
-def city_totals(contributions: Iterable[kpis.Contribution]) -> dict[str, kpis.Totals]:
+def city_totals(contributions: Iterable[citykpis.Contribution]) -> dict[str, citykpis.Totals]:
     """The city totals per month: the sum of every person's contribution."""
-    totals: dict[str, kpis.Totals] = {}
+    totals: dict[str, citykpis.Totals] = {}
     for contribution in contributions:
-        kpis.apply_contribution(totals, {}, contribution)
+        citykpis.apply_contribution(totals, {}, contribution)
     return totals
 
 
@@ -213,8 +214,8 @@ class Replay:
     def __init__(self, batch_size: int = 1000) -> None:
         self.people: dict[str, State] = {}
         self.hubs: dict[str, dict[str, Any]] = {}
-        self.contributions: dict[str, kpis.Contribution] = {}
-        self.totals: dict[str, kpis.Totals] = {}
+        self.contributions: dict[str, citykpis.Contribution] = {}
+        self.totals: dict[str, citykpis.Totals] = {}
         self.folded = 0
         self.invalid = 0
         self.batch_size = batch_size
@@ -278,4 +279,4 @@ class Replay:
     def city_kpis(self, months: Iterable[str] = ()) -> dict[str, CityKpisUpdated]:
         """KPIs of every month with totals, and of `months` too (all suppressed when empty)."""
         self.flush()
-        return {month: kpis.city_kpis(month, self.totals) for month in sorted(set(self.totals) | set(months))}
+        return {month: citykpis.city_kpis(month, self.totals) for month in sorted(set(self.totals) | set(months))}

@@ -30,9 +30,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
-from komagane_profiles.fold import ERASED_KEY_PREFIX, State, decode_state, profile_of
+from komagane_profiles.fold import profile_of
 from komagane_profiles.lapses import lapse_of
 from komagane_profiles.pipeline import hub_mix_of, profile_json
+from komagane_profiles.state import ERASED_KEY_PREFIX, State, decode_state
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from typing import Any
 import faust
 from faust.types.transports import TransportT
 
+from komagane_profiles.memory import WorkerMemory
 from komagane_profiles.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class ProfilesApp(faust.App):  # type: ignore[misc]  # faust.App is untyped to m
         self.fetch_max_wait_ms = fetch_max_wait_ms  # read by the consumer (transport.ConsumerThread)
         self.stop_wait_seconds = stop_wait_seconds  # and these when the worker stops
         self.stop_deadline_seconds = stop_deadline_seconds
+        self.memory = WorkerMemory()  # what the agents, timers and views share besides the tables
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> TransportT:
