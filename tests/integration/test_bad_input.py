@@ -57,8 +57,10 @@ BAD_TIMES = [
     (NOW - timedelta(days=366 * 10 + 2)).isoformat(),
     (NOW + timedelta(days=366 * 2 + 2)).isoformat(),
 ]
-BAD_DATES = ["0001-01-01", "9999-12-31", (years_from(TODAY, -10) - timedelta(days=1)).isoformat(), (years_from(TODAY, 2) + timedelta(days=1)).isoformat()]
-BAD_TERMS = ["0001-01-01", "9999-12-31", (years_from(TODAY, -10) - timedelta(days=1)).isoformat(), (years_from(TODAY, 10) + timedelta(days=1)).isoformat()]
+# Just past each bound (tests/unit/test_inputs.py checks the bounds to the day), by a day more
+# than needed at the far end: a run that crosses midnight in Tokyo moves that bound a day on.
+BAD_DATES = ["0001-01-01", "9999-12-31", (years_from(TODAY, -10) - timedelta(days=1)).isoformat(), (years_from(TODAY, 2) + timedelta(days=2)).isoformat()]
+BAD_TERMS = ["0001-01-01", "9999-12-31", (years_from(TODAY, -10) - timedelta(days=1)).isoformat(), (years_from(TODAY, 10) + timedelta(days=2)).isoformat()]
 
 
 @dataclass(frozen=True)
