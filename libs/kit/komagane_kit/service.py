@@ -195,7 +195,7 @@ def create_service_app(
         return engine
 
     middleware = [Middleware(IdempotencyMiddleware, engine_of=engine_of)] if idempotent_posts else []
-    if settings.fast_paths and declares_fast_paths(route for router in routers for route in router.routes):
+    if settings.fast_paths and declares_fast_paths([route for router in routers for route in router.routes]):
         # Outside the idempotency middleware: a fast path stores its own answers. The app is
         # looked up when Starlette builds the middleware stack, after it exists.
         middleware.append(Middleware(FastPaths, application_of=lambda: app))

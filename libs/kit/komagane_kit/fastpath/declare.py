@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,5 +40,6 @@ def fast_path_of(endpoint: Callable[..., Any]) -> FastPath | None:
     return found
 
 
-def declares_fast_paths(routes: Iterable[BaseRoute]) -> bool:
-    return any(isinstance(route, APIRoute) and fast_path_of(route.endpoint) is not None for route in routes)
+def declares_fast_paths(routes: Sequence[BaseRoute]) -> bool:
+    """Whether any of `routes` (included routers searched through) is declared with a fast path."""
+    return any(isinstance(route := context.original_route, APIRoute) and fast_path_of(route.endpoint) is not None for context in iter_route_contexts(routes))
