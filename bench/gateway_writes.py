@@ -10,8 +10,8 @@ cost of a bare FastAPI endpoint taking the same request, a floor for the gateway
 
     python -m bench.gateway_writes [--seconds 10] [--connections 32] [--rounds 3] [--gateway-env NAME=VALUE] [--baseline DIR]
 
-With `--baseline DIR` a second gateway runs from the copy of services/gateway in DIR (another
-commit's), measured in interleaved rounds beside this one: a before/after on the same load. With
+With `--baseline DIR` a second gateway runs from the copy of services/gateway, libs/kit and
+libs/contracts in DIR (another commit's), measured in interleaved rounds beside this one: a before/after on the same load. With
 `--fast-paths-off` another runs with `FAST_PATHS=0` (every write through FastAPI's routing, not
 the forwarding route's fast path, komagane_gateway.fastpath.forward): what that fast path saves.
 """
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="DIR",
-        help="a second gateway, run from another copy of services/gateway (e.g. `git archive main services/gateway | tar -x -C DIR`), "
+        help="a second gateway, run from another checkout's services/gateway, libs/kit and libs/contracts (e.g. `git archive main | tar -x -C DIR`), "
         "measured in interleaved rounds beside this one",
     )
     parser.add_argument("--fast-paths-off", action="store_true", help="a second gateway with FAST_PATHS=0, measured beside this one")
@@ -103,8 +103,9 @@ def main() -> None:
                 if args.fast_paths_off:
                     variants["fast paths off"] = {**gateway_env, "FAST_PATHS": "0"}
                 if args.baseline:
-                    source = str(Path(args.baseline).resolve() / "services" / "gateway")
-                    variants["baseline"] = {**gateway_env, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+                    source = Path(args.baseline).resolve()  # its kit and contracts too: the gateway imports them
+                    paths = [str(source / part) for part in ("services/gateway", "libs/kit", "libs/contracts")]
+                    variants["baseline"] = {**gateway_env, "PYTHONPATH": os.pathsep.join(filter(None, [*paths, os.environ.get("PYTHONPATH")]))}
                 gateways = []
                 for name, env in variants.items():
                     gateway_url, gateway_pid = running.enter_context(process(name, [sys.executable, "-m", "komagane_gateway.main"], log_dir, env, free_port()))

@@ -135,8 +135,8 @@ def create_service_app(
     what it listens to; they share one consumer group named after the service. With
     `idempotent_posts`, POST requests honour an `Idempotency-Key` header. Routes declared with a
     fast path (komagane_kit.fastpath) have it served just inside the internal-token check.
-    `background` loops
-    run for the life of the process (cancelled at shutdown, before the relay drains).
+    `background` loops run for the life of the process (cancelled at shutdown, before the relay
+    drains).
     """
 
     @asynccontextmanager
