@@ -198,8 +198,8 @@ def main() -> None:
     print(f"ratio gateway (cached) ÷ bare FastAPI: {cached[0] / bare[0]:.2f} req/s   (first bar: ≥ 0.5); CPU per request {bare[3] / cached[3]:.2f}")
     print(f"answer cache: {cached[0] / uncached[0]:.2f}× the requests/s, {uncached[3] / cached[3]:.2f}× less CPU per request than without it")
     if BASELINE in medians:
-        before = medians[BASELINE]
-        print(f"against the baseline: {cached[3] / before[3] - 1:+.0%} CPU per request ({before[3]:.2f} → {cached[3]:.2f} ms)")
+        baseline = medians[BASELINE]
+        print(f"against the baseline: {cached[3] / baseline[3] - 1:+.0%} CPU per request ({baseline[3]:.2f} → {cached[3]:.2f} ms)")
     if FAST_PATHS_OFF in medians:
         full = medians[FAST_PATHS_OFF]
         print(f"profile read's fast path: {1 - cached[3] / full[3]:.0%} less CPU per request than through FastAPI ({full[3]:.2f} → {cached[3]:.2f} ms)")
