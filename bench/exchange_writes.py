@@ -7,11 +7,13 @@ internal token and a fresh `Idempotency-Key` each, as the gateway forwards them.
 once the outbox is drained, so the relay's share is counted. Prints, per round, the exchange's
 and PostgreSQL's CPU milliseconds per accepted write (steadier than latency on a shared machine).
 
-    python -m bench.exchange_writes [--rate 200] [--seconds 15] [--rounds 3] [--baseline DIR] [--py-spy]
+    python -m bench.exchange_writes [--rate 200] [--seconds 15] [--rounds 3] [--baseline DIR] [--fast-paths-off] [--py-spy]
 
 With `--baseline DIR` a second exchange process runs from another checkout's services/exchange,
 libs/kit and libs/contracts (e.g. `git worktree add DIR main`), against its own database on the
-same broker and PostgreSQL, measured in interleaved rounds beside this one: a before/after.
+same broker and PostgreSQL, measured in interleaved rounds beside this one: a before/after. With
+`--fast-paths-off` another runs this checkout with `FAST_PATHS=0` (every visit through FastAPI's
+routing and its own transaction, not the grouped writes of komagane_kit.fastpath): what they save.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ PEOPLE = [str(uuid.UUID(int=n + 1, version=4)) for n in range(200)]
 SECRET = "bench-" + "s" * 40
 
 
-def start_exchange(name: str, broker: KafkaCluster, postgres: PostgresServer, log_dir: Path, source: Path | None) -> tuple[ServiceProcess, str]:
+def start_exchange(
+    name: str, broker: KafkaCluster, postgres: PostgresServer, log_dir: Path, source: Path | None, extra_env: dict[str, str]
+) -> tuple[ServiceProcess, str]:
     database_url = postgres.create_database(f"exchange_{name}")
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -52,6 +56,7 @@ def start_exchange(name: str, broker: KafkaCluster, postgres: PostgresServer, lo
         "DATABASE_URL": database_url,
         "INTERNAL_TOKEN_SECRET": SECRET,
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     if source is not None:  # another checkout's code first on the path
         paths = [str(source / part) for part in ("services/exchange", "libs/kit", "libs/contracts")]
@@ -135,6 +140,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", metavar="DIR", help="another checkout, measured in interleaved rounds beside this one")
+    parser.add_argument("--fast-paths-off", action="store_true", help="this checkout again with FAST_PATHS=0, measured beside it")
     parser.add_argument("--py-spy", action="store_true", help="record this checkout's exchange in the last round (bench/results/py-spy-exchange-writes.txt)")
     parser.add_argument("--log-dir", help="keep the processes' logs here")
     args = parser.parse_args()
@@ -151,9 +157,13 @@ def main() -> None:
         services: list[tuple[str, ServiceProcess, str, str]] = []
         try:
             broker.create_topics()
-            variants = {"this checkout": None} | ({"baseline": Path(args.baseline).resolve()} if args.baseline else {})
-            for label, source in variants.items():
-                service, database_url = start_exchange(label.replace(" ", "_"), broker, postgres, log_dir, source)
+            variants: dict[str, tuple[Path | None, dict[str, str]]] = {"this checkout": (None, {})}
+            if args.baseline:
+                variants["baseline"] = (Path(args.baseline).resolve(), {})
+            if args.fast_paths_off:
+                variants["fast paths off"] = (None, {"FAST_PATHS": "0"})
+            for label, (source, extra_env) in variants.items():
+                service, database_url = start_exchange(label.replace(" ", "_"), broker, postgres, log_dir, source, extra_env)
                 services.append((label, service, database_url, seed(service, database_url)))
             for _label, service, database_url, hub in services:  # warm-up: connections, caches, producer
                 measure(service, database_url, hub, postgres, rate=args.rate, seconds=2)

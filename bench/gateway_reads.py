@@ -9,9 +9,15 @@ the server's CPU time per request (steadier than req/s on a shared machine) and 
 gateway ÷ bare (first bar: ≥ 0.5). The gateway path includes everything a real read does:
 bearer JWT verification, the access matrix, the Redis token-bucket rate limit (limits raised so
 nothing is refused), the Redis GET of the profile and the version-checked answer cache. A second
-gateway with the answer cache off (`READ_CACHE_ENTRIES=0`) shows what the cache is worth.
+gateway with the answer cache off (`READ_CACHE_ENTRIES=0`) shows what the cache is worth; with
+`--fast-paths-off` a third one with `FAST_PATHS=0` (every read through FastAPI's routing to
+`get_profile`, not its fast path komagane_gateway.fastpath.profile_read) shows what that is worth.
 
-    python -m bench.gateway_reads [--seconds 10] [--connections 32] [--rounds 3]
+    python -m bench.gateway_reads [--seconds 10] [--connections 32] [--rounds 3] [--fast-paths-off] [--baseline DIR]
+
+With `--baseline DIR` one more gateway (answer cache on) runs from another checkout's
+services/gateway, libs/kit and libs/contracts (e.g. `git archive main | tar -x -C DIR`): a
+before/after on the same load.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import mint_token
 
 LABELS = ("bare FastAPI (ceiling)", "gateway, answer cache on", "gateway, answer cache off")
+FAST_PATHS_OFF = "gateway, fast paths off"
+BASELINE = "baseline gateway, cache on"
 PERSON = "3f0c2a4e-8d7b-4c1e-9a55-0b7c1d2e3f40"
 
 
@@ -123,6 +131,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gateway-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for the gateways (experiments)")
+    parser.add_argument("--fast-paths-off", action="store_true", help="a third gateway with FAST_PATHS=0 (answer cache on), measured beside the others")
+    parser.add_argument("--baseline", metavar="DIR", help="one more gateway from another checkout, measured beside the others")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: bash infra/scripts/install-system-deps.sh")
@@ -154,6 +164,13 @@ def main() -> None:
                 (LABELS[1], [sys.executable, "-m", "komagane_gateway.main"], gateway_env, auth),
                 (LABELS[2], [sys.executable, "-m", "komagane_gateway.main"], {**gateway_env, "READ_CACHE_ENTRIES": "0"}, auth),
             ]
+            if args.fast_paths_off:
+                configs.append((FAST_PATHS_OFF, [sys.executable, "-m", "komagane_gateway.main"], {**gateway_env, "FAST_PATHS": "0"}, auth))
+            if args.baseline:
+                source = Path(args.baseline).resolve()
+                paths = [str(source / part) for part in ("services/gateway", "libs/kit", "libs/contracts")]
+                env = {**gateway_env, "PYTHONPATH": os.pathsep.join(filter(None, [*paths, os.environ.get("PYTHONPATH")]))}
+                configs.append((BASELINE, [sys.executable, "-m", "komagane_gateway.main"], env, auth))
             with ExitStack() as running:
                 servers = []
                 for label, argv, env, headers in configs:
@@ -180,6 +197,12 @@ def main() -> None:
     bare, cached, uncached = (medians[label] for label in LABELS)
     print(f"ratio gateway (cached) ÷ bare FastAPI: {cached[0] / bare[0]:.2f} req/s   (first bar: ≥ 0.5); CPU per request {bare[3] / cached[3]:.2f}")
     print(f"answer cache: {cached[0] / uncached[0]:.2f}× the requests/s, {uncached[3] / cached[3]:.2f}× less CPU per request than without it")
+    if BASELINE in medians:
+        baseline = medians[BASELINE]
+        print(f"against the baseline: {cached[3] / baseline[3] - 1:+.0%} CPU per request ({baseline[3]:.2f} → {cached[3]:.2f} ms)")
+    if FAST_PATHS_OFF in medians:
+        full = medians[FAST_PATHS_OFF]
+        print(f"profile read's fast path: {1 - cached[3] / full[3]:.0%} less CPU per request than through FastAPI ({full[3]:.2f} → {cached[3]:.2f} ms)")
 
 
 if __name__ == "__main__":

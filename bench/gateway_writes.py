@@ -10,8 +10,10 @@ cost of a bare FastAPI endpoint taking the same request, a floor for the gateway
 
     python -m bench.gateway_writes [--seconds 10] [--connections 32] [--rounds 3] [--gateway-env NAME=VALUE] [--baseline DIR]
 
-With `--baseline DIR` a second gateway runs from the copy of services/gateway in DIR (another
-commit's), measured in interleaved rounds beside this one: a before/after on the same load.
+With `--baseline DIR` a second gateway runs from the copy of services/gateway, libs/kit and
+libs/contracts in DIR (another commit's), measured in interleaved rounds beside this one: a before/after on the same load. With
+`--fast-paths-off` another runs with `FAST_PATHS=0` (every write through FastAPI's routing, not
+the forwarding route's fast path, komagane_gateway.fastpath.forward): what that fast path saves.
 """
 
 from __future__ import annotations
@@ -71,9 +73,10 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="DIR",
-        help="a second gateway, run from another copy of services/gateway (e.g. `git archive main services/gateway | tar -x -C DIR`), "
+        help="a second gateway, run from another checkout's services/gateway, libs/kit and libs/contracts (e.g. `git archive main | tar -x -C DIR`), "
         "measured in interleaved rounds beside this one",
     )
+    parser.add_argument("--fast-paths-off", action="store_true", help="a second gateway with FAST_PATHS=0, measured beside this one")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: bash infra/scripts/install-system-deps.sh")
@@ -97,9 +100,12 @@ def main() -> None:
                     **dict(item.split("=", 1) for item in args.gateway_env),
                 }
                 variants = {"gateway": gateway_env}
+                if args.fast_paths_off:
+                    variants["fast paths off"] = {**gateway_env, "FAST_PATHS": "0"}
                 if args.baseline:
-                    source = str(Path(args.baseline).resolve() / "services" / "gateway")
-                    variants["baseline"] = {**gateway_env, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+                    source = Path(args.baseline).resolve()  # its kit and contracts too: the gateway imports them
+                    paths = [str(source / part) for part in ("services/gateway", "libs/kit", "libs/contracts")]
+                    variants["baseline"] = {**gateway_env, "PYTHONPATH": os.pathsep.join(filter(None, [*paths, os.environ.get("PYTHONPATH")]))}
                 gateways = []
                 for name, env in variants.items():
                     gateway_url, gateway_pid = running.enter_context(process(name, [sys.executable, "-m", "komagane_gateway.main"], log_dir, env, free_port()))
@@ -134,6 +140,10 @@ def main() -> None:
             f"  {label:38s} {rps:7.0f} writes/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
             f"CPU per write: gateway {gateway_ms:5.2f} ms, stand-in service {service_ms:5.2f} ms"
         )
+    for mode in ("with Idempotency-Key", "without a key"):
+        if f"fast paths off, {mode}" in results:
+            fast, full = (statistics.median(run[3] for run in results[f"{name}, {mode}"]) for name in ("gateway", "fast paths off"))
+            print(f"forwarding's fast path, {mode}: {1 - fast / full:.0%} less gateway CPU per write than through FastAPI ({full:.2f} → {fast:.2f} ms)")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Forwarded requests served at the front door (fastforward.py) answer exactly as the full app.
+"""Requests served by the gateway's fast paths (komagane_gateway.fastpath: forwarding, and the
+cached profile read) answer exactly as the full app.
 
 One real gateway runs in-process (`build_gateway`) on a real Redis, in front of a small aiohttp
 server playing every service: it verifies the internal token and echoes what reached it, or
 answers with a problem, slowly, or with a 500 when told to by the path. Each scenario — a
 sequence of requests — runs twice from the same clean state (Redis flushed, circuits closed):
-once through the FastAPI application itself, once through what is served (`FrontDoor`), and
+once through the FastAPI application itself, once through what is served (`FastPaths`), and
 every answer must be the same: status, headers and body, errors included.
 """
 
@@ -30,14 +31,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from komagane_contracts.readmodels import profile_key
 from komagane_devstack.infra import RedisServer
 from komagane_devstack.process import free_port
-from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.main import build_gateway
 from komagane_gateway.routes import SERVICES
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import mint_token
 from komagane_kit.errors import PROBLEM_BASE, PROBLEM_JSON
+from komagane_kit.fastpath import FastPaths
 from komagane_kit.internal_auth import INTERNAL_TOKEN_HEADER, verify_internal_token
 
 SECRET = "direct-forward-" + "s" * 40
@@ -81,7 +83,7 @@ async def stand_in(request: web.Request) -> web.Response:
 
 
 class Recorder:
-    """Stands between the front door and the full app, counting what reaches the app."""
+    """Stands between the fast paths and the full app, counting what reaches the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -96,7 +98,7 @@ class Recorder:
 @dataclass
 class Gateway:
     app: FastAPI
-    front: FrontDoor
+    front: FastPaths
     full: Recorder
     redis: aioredis.Redis
     tokens: dict[str, str] = field(default_factory=dict)
@@ -204,9 +206,12 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
         circuit_open_seconds=600,
         rate_limit_write_per_second=0.01,  # no refill within a test: the same figures both ways
         rate_limit_write_burst=3,
+        rate_limit_read_per_second=0.01,
+        rate_limit_read_burst=100,
         **urls,  # type: ignore[arg-type]
     )
     app, front = build_gateway(settings)
+    assert isinstance(front, FastPaths)
     full = Recorder(front.app)
     front.app = full
     client = aioredis.Redis.from_url(redis_server.url)
@@ -227,7 +232,7 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_the_front_door_answers_forwarded_requests_as_the_full_app_does(gateway: Gateway, scenario: str) -> None:
+async def test_the_fast_path_answers_forwarded_requests_as_the_full_app_does(gateway: Gateway, scenario: str) -> None:
     requests = SCENARIOS[scenario]
     await gateway.reset()
     through_app = [await gateway.send(gateway.app, request) for request in requests]
@@ -316,3 +321,32 @@ async def test_a_forwarded_write_is_one_server_span_continuing_the_callers_trace
     assert f"{server.context.trace_id:032x}" == TRACE_ID and client.parent.span_id == server.context.span_id
     assert server.attributes is not None and server.attributes["http.response.status_code"] == 201
     spans.clear()
+
+
+PROFILE = {
+    "person_id": RESIDENT,
+    "version": 3,
+    "age_band": "65-74",
+    "residency_status": "RESIDENT",
+    "consents": ["PROFILE"],
+    "updated_at": "2026-11-28T10:00:00+09:00",
+}
+PROFILE_READS: list[Request] = [
+    ("GET", f"/v1/profiles/{RESIDENT}", "resident", {}, None),
+    ("GET", f"/v1/profiles/{RESIDENT}", "resident", {"If-None-Match": '"3"'}, None),
+    ("GET", f"/v1/profiles/{RESIDENT}", "resident", {"If-None-Match": '"2"'}, None),
+]
+
+
+async def test_a_cached_profile_read_answers_as_the_route_does(gateway: Gateway) -> None:
+    """The fast path and the route build the answer (ETag, 304) in one place: the same bytes."""
+    answers = []
+    for through in (gateway.app, gateway.front):
+        await gateway.reset()
+        await gateway.redis.set(profile_key(RESIDENT), json.dumps(PROFILE))
+        answers.append([await gateway.send(through, request) for request in PROFILE_READS])
+    through_app, through_front = answers
+    assert gateway.full.paths == []  # the route verified the token first: every read served by the fast path
+    assert [status for status, _, _ in through_front] == [200, 304, 200]
+    assert dict(through_front[1][1])["etag"] == '"3"' and through_front[1][2] == b""
+    assert through_front == through_app

@@ -1,10 +1,11 @@
-"""Grouped writes (komagane_kit.group_writes) on SQLite and PostgreSQL, with the exchange's visit
+"""Grouped writes (komagane_kit.fastpath.grouped_writes) on SQLite and PostgreSQL, with the exchange's visit
 write: visits that arrive together are committed once, a refused or repeated one in a group is
 answered as the full path would answer it alone, and whatever is not the common case is passed
 on untouched to the full application.
 
-The middleware is driven directly as ASGI: requests started in one turn of the event loop are
-one group, so what a group does is tested deterministically.
+The exchange's routes are served through the kit's `FastPaths`, driven directly as ASGI: requests
+started in one turn of the event loop are one group, so what a group does is tested
+deterministically.
 """
 
 from __future__ import annotations
@@ -13,20 +14,21 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.types import Message, Receive, Scope, Send
 
 from komagane_exchange.api import ROUTERS
-from komagane_exchange.api.hubs import VISIT_WRITE
 from komagane_exchange.main import MIGRATIONS
 from komagane_exchange.models import Hub, HubVisit
 from komagane_kit.db import make_engine, run_migrations
-from komagane_kit.group_writes import GroupedWrites
+from komagane_kit.fastpath import FastPaths
 from komagane_kit.idempotency import IdempotencyRecord
 from komagane_kit.outbox import OutboxMessage
 from komagane_kit.people_replica import KnownPerson
@@ -60,13 +62,19 @@ class FullPath:
         await send({"type": "http.response.body", "body": b"full path"})
 
 
-def grouped(engine: Engine) -> tuple[GroupedWrites, FullPath]:
+def grouped(engine: Engine) -> tuple[FastPaths, FullPath]:
+    """The exchange's routes with their declared fast paths, in front of `FullPath`."""
+    application = FastAPI()
+    for router in ROUTERS:
+        application.include_router(router)
+    application.state.engine = engine
+    application.state.settings = SimpleNamespace(max_body_bytes=10_000)
     full = FullPath()
-    return GroupedWrites(full, writes=[VISIT_WRITE], routers=ROUTERS, engine_of=lambda: engine, max_body_bytes=10_000), full
+    return FastPaths(full, application_of=lambda: application), full
 
 
 async def post(
-    app: GroupedWrites, body: object, *, key: str | None = None, hub: str = "hub-1", content_type: bytes = b"application/json"
+    app: FastPaths, body: object, *, key: str | None = None, hub: str = "hub-1", content_type: bytes = b"application/json"
 ) -> tuple[int, dict[str, str], bytes]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = [(b"content-type", content_type), (b"content-length", str(len(raw)).encode())]

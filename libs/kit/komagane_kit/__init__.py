@@ -15,8 +15,7 @@ HTTP: requests in, problems out
 - pagination       opaque cursor pagination
 - idempotency      `Idempotency-Key` for POST requests, stored in the service's own database
 - internal_auth    the caller's identity between the gateway and the services (a signed internal token)
-- routing          which requests an application's router would hand to one endpoint
-- group_writes     a busy POST route's common case served without the framework, committed in groups
+- fastpath         a route's common case served before the framework, declared on the route (grouped writes)
 - groupcommit      what concurrent requests ask of a store goes in one round trip
 - http_telemetry   one SERVER span and the http.server.* metrics per request
 

@@ -93,7 +93,7 @@ def insert_row(session: Session, statement: Insert, values: dict[str, Any]) -> N
 
 def gather_inserts(session: Session) -> None:
     """From now on `insert_row` gathers rows instead of sending them. For many writes in one
-    transaction (komagane_kit.group_writes), whose reads never look at rows they insert."""
+    transaction (komagane_kit.fastpath.grouped_writes), whose reads never look at rows they insert."""
     session.info[_GATHERED] = {}
 
 

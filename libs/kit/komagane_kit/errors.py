@@ -35,7 +35,7 @@ class Problem(Exception):
         self.extra = extra
 
     def response(self, instance: str | None = None) -> JSONResponse:
-        """The problem+json answer (the exception handler's, and the gateway front door's)."""
+        """The problem+json answer (the exception handler's, and the fast paths')."""
         return problem_response(self.status, self.kind, self.detail, title=self.title, instance=instance, headers=self.headers, **self.extra)
 
 

@@ -6,7 +6,7 @@ each make their own: they queue an item, and while one batch is out the next one
 the first comes back the gathered items go together. Under load a request pays a fraction of a
 round trip; alone, it waits for nothing (its batch leaves on the next turn of the event loop).
 Users: the gateway's rate limiter (one script call per batch) and idempotency store (one
-pipeline per batch), and the services' grouped writes (group_writes.py, one transaction per batch).
+pipeline per batch), and the services' grouped writes (komagane_kit.fastpath.grouped_writes, one transaction per batch).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from komagane_kit.consumer import EventConsumer, EventHandler
 from komagane_kit.db import UNIT_OF_WORK, close_session, make_engine, run_migrations
 from komagane_kit.errors import BodySizeLimit, install_problem_handlers
-from komagane_kit.group_writes import GroupedWrite, GroupedWrites
+from komagane_kit.fastpath import FastPaths, declares_fast_paths
 from komagane_kit.health import PROBE_PATHS, Check, health_router
 from komagane_kit.http_telemetry import ServerTelemetry
 from komagane_kit.idempotency import IdempotencyMiddleware
@@ -127,17 +127,16 @@ def create_service_app(
     description: str = "",
     subscriptions: Mapping[str, EventHandler] | None = None,
     idempotent_posts: bool = False,
-    grouped_writes: Sequence[GroupedWrite] = (),
     background: Sequence[Callable[[Engine], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """A pillar service: its own database (migrated at start) and an outbox relay to Kafka.
 
     `subscriptions` maps each input topic to its handler — the one place where a service says
     what it listens to; they share one consumer group named after the service. With
-    `idempotent_posts`, POST requests honour an `Idempotency-Key` header. `grouped_writes`: the
-    busiest write routes, whose common case is served without the framework and committed
-    together with concurrent ones (komagane_kit.group_writes). `background` loops
-    run for the life of the process (cancelled at shutdown, before the relay drains).
+    `idempotent_posts`, POST requests honour an `Idempotency-Key` header. Routes declared with a
+    fast path (komagane_kit.fastpath) have it served just inside the internal-token check.
+    `background` loops run for the life of the process (cancelled at shutdown, before the relay
+    drains).
     """
 
     @asynccontextmanager
@@ -196,8 +195,10 @@ def create_service_app(
         return engine
 
     middleware = [Middleware(IdempotencyMiddleware, engine_of=engine_of)] if idempotent_posts else []
-    if grouped_writes:  # outside the idempotency middleware: it stores its own answers
-        middleware.append(Middleware(GroupedWrites, writes=grouped_writes, routers=routers, engine_of=engine_of, max_body_bytes=settings.max_body_bytes))
+    if settings.fast_paths and declares_fast_paths([route for router in routers for route in router.routes]):
+        # Outside the idempotency middleware: a fast path stores its own answers. The app is
+        # looked up when Starlette builds the middleware stack, after it exists.
+        middleware.append(Middleware(FastPaths, application_of=lambda: app))
     app: FastAPI = create_app(
         settings, title=title, description=description, routers=routers, checks={"database": database_ready}, lifespan=lifespan, middleware=middleware
     )

@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     # Retry backoff of the relay while Kafka is unreachable.
     outbox_backoff_max_seconds: float = 5.0
     run_migrations: bool = True
+    # Serve the routes declared with a fast path through it (komagane_kit.fastpath); off, every
+    # request takes the full FastAPI path (for comparing the two in the benchmarks).
+    fast_paths: bool = True
     # How long the broker may hold a fetch of the service's consumer to gather more events
     # (komagane_kit.consumer); 0 answers at once. A longer wait means fewer, larger transactions.
     consumer_fetch_wait_ms: int = 0

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from komagane_contracts.topics import PEOPLE
 from komagane_exchange.api import ROUTERS
-from komagane_exchange.api.hubs import VISIT_WRITE
 from komagane_exchange.held import router as held_router
 from komagane_exchange.settings import ExchangeSettings
 from komagane_kit.people_replica import replicate_people
@@ -27,7 +26,6 @@ def build_app(settings: ExchangeSettings) -> FastAPI:
         migrations=MIGRATIONS,
         subscriptions={PEOPLE.name: replicate_people},
         idempotent_posts=True,
-        grouped_writes=[VISIT_WRITE],
     )
 
 

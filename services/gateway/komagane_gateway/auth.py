@@ -66,7 +66,7 @@ async def _rate_limit(request: Request, client: str, route_class_name: str, matc
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
         return
-    decision: Decision | None = getattr(request.state, STATE_KEY, None)  # taken at the front door (frontdoor.py)
+    decision: Decision | None = getattr(request.state, STATE_KEY, None)  # taken by the profile read's fast path (fastpath/profile_read.py)
     if decision is None:
         decision = await _take(request, limiter, client, route_class_name, match)
     if decision is None:

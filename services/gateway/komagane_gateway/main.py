@@ -1,8 +1,8 @@
 """ASGI entry point: `uvicorn komagane_gateway.main:asgi` or the `komagane-gateway` command.
 
-`app` is the FastAPI application; `asgi` is what is served: the app behind its front door
-(frontdoor.py), which answers the common cached profile read itself and serves forwarded
-requests without the framework (fastforward.py).
+`app` is the FastAPI application; `asgi` is what is served: the app behind the kit's `FastPaths`,
+which gives the requests of the routes declared with a fast path (routes.py: the cached profile
+read and forwarding, komagane_gateway.fastpath) to it, and everything else to the app.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
+from starlette.types import ASGIApp
 
 from komagane_gateway.care import router as care_router
 from komagane_gateway.city import router as city_router
 from komagane_gateway.composed import router as composed_router
 from komagane_gateway.docs import install_docs
-from komagane_gateway.fastforward import DirectForward, ForwardedRoutes
-from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.i18n import LocalizedProblems
 from komagane_gateway.idempotency import IdempotencyStore
 from komagane_gateway.openapi import complete_upstream_docs, fetch_upstream_docs, merged_openapi
@@ -33,18 +32,20 @@ from komagane_gateway.routes import SERVICES, methods_router, owner_of, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier
 from komagane_gateway.upstream import Upstream
+from komagane_kit.fastpath import FastPaths
 from komagane_kit.health import Check
 from komagane_kit.internal_auth import MIN_SECRET_BYTES
 from komagane_kit.service import create_app
 
 ROUTERS = [methods_router, city_router, composed_router, rights_router, care_router, router]  # `router` last: it ends with the catch-all forwarder
-# The gateway's own middleware, for the app and for the front door's direct forwarding alike.
+# The gateway's own middleware (the direct forwarding applies the app's middleware too).
 MIDDLEWARE = [Middleware(RateLimitHeaders), Middleware(LocalizedProblems)]
 
 
-def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
-    """The FastAPI application and what is served: the same app behind its front door. (A
-    factory, so a test can run one gateway in-process and call it either way.)"""
+def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, ASGIApp]:
+    """The FastAPI application and what is served: the same app behind its fast paths (without
+    them when `FAST_PATHS=0`). A factory, so a test can run one gateway in-process and call it
+    either way."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,8 +115,7 @@ def build_gateway(settings: GatewaySettings) -> tuple[FastAPI, FrontDoor]:
     app.state.token_verifier = TokenVerifier(settings)
 
     app.openapi = merged_openapi(app, owner_of)  # type: ignore[method-assign]
-    forwarder = DirectForward(app, ForwardedRoutes(ROUTERS), middleware=MIDDLEWARE, max_body_bytes=settings.max_body_bytes)
-    return app, FrontDoor(app, app.state, forwarder)
+    return app, FastPaths(app, application_of=lambda: app) if settings.fast_paths else app
 
 
 settings = GatewaySettings()

@@ -7,17 +7,23 @@ processor writes a new version on every change, so an entry is used only while R
 holds the very value (same bytes, hence same version) it was rendered from: a newer version, or
 an erased profile, replaces or drops it on the next read — there is nothing to invalidate by
 hand and nothing stale to serve. `benchmark: python -m bench.gateway_reads` measures it.
+
+A rendering's version is its `ETag`: `Rendered.answer` is the one place the answer to a read of
+it (200, or 304 for a matching `If-None-Match`) is built, for the profile route and its fast path.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
 
 from komagane_kit.errors import Problem
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,29 @@ class Rendered:
     raw: bytes
     version: int
     body: bytes
+
+    etag: bytes = field(init=False, repr=False, compare=False)
+    _ok_headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Made once per rendering, not per read (frozen: set past the dataclass's guard).
+        etag = f'"{self.version}"'.encode()
+        object.__setattr__(self, "etag", etag)
+        object.__setattr__(self, "_ok_headers", ((b"etag", etag), (b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())))
+
+    def answer(self, if_none_match: bytes | None) -> tuple[int, RawHeaders, bytes]:
+        """Status, headers and body of the answer to a read of this rendering: 304 with the
+        `ETag` when `If-None-Match` is that very tag, else 200 with the body."""
+        if if_none_match == self.etag:
+            return 304, [(b"etag", self.etag)], b""
+        return 200, list(self._ok_headers), self.body
+
+    def response(self, if_none_match: str | None) -> Response:
+        """`answer` as a response, for a route."""
+        status, headers, body = self.answer(if_none_match.encode("latin-1") if if_none_match is not None else None)
+        response = Response(body, status_code=status)
+        response.raw_headers = headers
+        return response
 
 
 class ReadCache:

@@ -13,9 +13,12 @@ from komagane_contracts.events.profiles import BelongingLapsed, HubMixUpdated, P
 from komagane_contracts.readmodels import LAPSE_ALERTS_KEY, hub_mix_key, profile_key
 from komagane_contracts.schemas import ASYNCAPI_FILE, published, schema_filename
 from komagane_gateway.auth import CareStaff, CurrentPrincipal, authorize
+from komagane_gateway.fastpath.forward import DirectForward
+from komagane_gateway.fastpath.profile_read import CachedProfileRead
 from komagane_gateway.readcache import ReadCache, Rendered
 from komagane_gateway.upstream import Upstream
 from komagane_kit.errors import Problem, allowed_methods, method_not_allowed
+from komagane_kit.fastpath import fast_path
 
 # Every route passes the access matrix (auth.authorize; access.py is the one table).
 router = APIRouter(dependencies=[Depends(authorize)])
@@ -61,6 +64,7 @@ READ_YOUR_WRITES_POLL = 0.05
     summary="Role-and-belonging profile",
     responses={304: {"description": "Not modified (If-None-Match had the current version)"}},
 )
+@fast_path(CachedProfileRead())  # the common cached read: fastpath/profile_read.py
 async def get_profile(
     request: Request,
     person_id: PersonId,
@@ -89,10 +93,7 @@ async def get_profile(
         await asyncio.sleep(READ_YOUR_WRITES_POLL)
     if profile is None:
         raise Problem(404, "profile-not-found", "No profile: the person is unknown or has not opted in to profiling (PROFILE consent).")
-    etag = f'"{profile.version}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(profile.body, media_type="application/json", headers={"ETag": etag})
+    return profile.response(request.headers.get("if-none-match"))
 
 
 @router.get("/v1/hubs/{hub_id}/mix", tags=["profiles"], response_model=HubMixUpdated, summary="ごちゃまぜ index of a hub per month")
@@ -157,6 +158,7 @@ async def event_schema(event_type: Annotated[str, Path(max_length=200, pattern=r
 
 
 @router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@fast_path(DirectForward())  # every request of this route, without the framework: fastpath/forward.py
 async def forward(request: Request, path: str, principal: CurrentPrincipal) -> Response:
     """Every other /v1 path goes to the service that owns its prefix (see ROUTE_TABLE);
     the pillar services' own OpenAPI documents are merged into the gateway's."""

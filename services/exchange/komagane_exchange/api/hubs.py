@@ -14,7 +14,8 @@ from komagane_exchange.models import Headcount, HeadcountCreate, Hub, HubCreate,
 from komagane_kit.clock import aware, now
 from komagane_kit.db import insert_row
 from komagane_kit.errors import Problem
-from komagane_kit.group_writes import GroupedWrite
+from komagane_kit.fastpath import fast_path
+from komagane_kit.fastpath.grouped_writes import GroupedWrite
 from komagane_kit.idempotency import commit_with_answer
 from komagane_kit.inputs import SafeStr
 from komagane_kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, page_by_id
@@ -60,8 +61,9 @@ def get_hub(hub_id: HubId, session: DbSession) -> HubPublic:
 
 
 @router.post("/{hub_id}/visits", status_code=status.HTTP_201_CREATED, response_model=HubVisit)
+@fast_path(GroupedWrite(body=HubVisitCreate, write=lambda session, params, body: write_visit(session, params["hub_id"], body)))
 def record_visit(hub_id: HubId, body: HubVisitCreate, session: DbSession) -> Response:
-    """The platform's busiest write. Its common case is served by `VISIT_WRITE` (grouped with
+    """The platform's busiest write. Its common case is served by its fast path (grouped with
     concurrent visits, without the framework); this route serves the rest, with the same work."""
     return commit_with_answer(session, write_visit(session, hub_id, body))
 
@@ -78,13 +80,6 @@ def write_visit(session: Session, hub_id: str, body: HubVisitCreate) -> Response
     insert_row(session, _INSERT_VISIT, visit.model_dump())
     publish(session, HubVisited(person_id=body.person_id, visit_id=visit.id, hub_id=hub_id, visited_at=visited_at, purpose=body.purpose))
     return Response(visit.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
-
-
-VISIT_WRITE = GroupedWrite(
-    endpoint=record_visit,
-    body=HubVisitCreate,
-    write=lambda session, params, body: write_visit(session, params["hub_id"], body),
-)
 
 
 @router.post("/{hub_id}/headcounts", status_code=status.HTTP_201_CREATED, response_model=Headcount)

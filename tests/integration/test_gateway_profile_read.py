@@ -1,8 +1,9 @@
-"""The gateway's front door on a real Redis: which profile reads it answers itself, what it
-answers, and that everything else reaches the full application with the decision it took.
+"""The profile read's fast path (komagane_gateway.fastpath.profile_read) on a real Redis: which
+profile reads it answers itself, what it answers, and that everything else reaches the full
+application with the decision it took; and that the route answers the same reads the same way.
 
-The full application is a stand-in here (it records what reaches it); the end-to-end gateway
-tests read profiles through the real gateway, where both paths run.
+The profile route is the real one, served through the kit's `FastPaths`; the full application
+behind it is a stand-in (it records what reaches it), but for the comparison with the route.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from komagane_contracts.readmodels import profile_key
 from komagane_devstack.infra import RedisServer
-from komagane_gateway.frontdoor import FrontDoor
 from komagane_gateway.ratelimit import STATE_KEY, Limit, RateLimiter
 from komagane_gateway.readcache import ReadCache
+from komagane_gateway.routes import get_profile, router
 from komagane_gateway.settings import GatewaySettings
 from komagane_gateway.tokens import TokenVerifier, mint_token
+from komagane_kit.fastpath import FastPaths
 
 PERSON = "p-front-1"
 PROFILE = {
@@ -50,7 +53,7 @@ class FullApp:
 
 
 @pytest.fixture
-async def door(tmp_path: Path) -> AsyncIterator[tuple[FrontDoor, FullApp, SimpleNamespace, GatewaySettings]]:
+async def served(tmp_path: Path) -> AsyncIterator[tuple[FastPaths, FullApp, SimpleNamespace, GatewaySettings]]:
     server = RedisServer(tmp_path)
     server.start()
     client = aioredis.Redis.from_url(server.url)
@@ -62,21 +65,25 @@ async def door(tmp_path: Path) -> AsyncIterator[tuple[FrontDoor, FullApp, Simple
         read_cache=ReadCache(),
         redis=client,
     )
+    application = FastAPI()  # the profile route alone: every other path is the stand-in's
+    application.router.routes.append(next(route for route in router.routes if getattr(route, "endpoint", None) is get_profile))
+    for name, value in vars(state).items():
+        setattr(application.state, name, value)
     full = FullApp()
-    yield FrontDoor(full, state), full, state, settings
+    yield FastPaths(full, application_of=lambda: application), full, state, settings
     await client.aclose()
     server.stop()
 
 
-async def _get(door: FrontDoor, path: str, token: str | None, **headers: str) -> httpx.Response:
+async def _get(front: FastPaths, path: str, token: str | None, **headers: str) -> httpx.Response:
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=door), base_url="http://gateway") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=front), base_url="http://gateway") as client:
         return await client.get(path, headers=headers)
 
 
-async def test_a_known_callers_read_is_answered_at_the_door(door: tuple[FrontDoor, FullApp, SimpleNamespace, GatewaySettings]) -> None:
-    front, full, state, settings = door
+async def test_a_known_callers_read_is_answered_by_the_fast_path(served: tuple[FastPaths, FullApp, SimpleNamespace, GatewaySettings]) -> None:
+    front, full, state, settings = served
     token = mint_token(settings, "resident", subject=PERSON)
     # A token not verified yet: the full path verifies it (here: the stand-in, so verify by hand).
     assert (await _get(front, f"/v1/profiles/{PERSON}", token)).status_code == 299
@@ -101,9 +108,9 @@ async def test_a_known_callers_read_is_answered_at_the_door(door: tuple[FrontDoo
     ],
 )
 async def test_everything_else_goes_to_the_full_application_untouched(
-    door: tuple[FrontDoor, FullApp, SimpleNamespace, GatewaySettings], path: str, role: str, subject: str
+    served: tuple[FastPaths, FullApp, SimpleNamespace, GatewaySettings], path: str, role: str, subject: str
 ) -> None:
-    front, full, state, settings = door
+    front, full, state, settings = served
     token = mint_token(settings, role, subject=subject)
     await state.token_verifier.verify(token)
     assert (await _get(front, path, token)).status_code == 299
@@ -113,9 +120,9 @@ async def test_everything_else_goes_to_the_full_application_untouched(
 
 
 async def test_an_absent_profile_and_a_refusal_reach_the_full_path_with_the_one_token_taken(
-    door: tuple[FrontDoor, FullApp, SimpleNamespace, GatewaySettings],
+    served: tuple[FastPaths, FullApp, SimpleNamespace, GatewaySettings],
 ) -> None:
-    front, full, state, settings = door
+    front, full, state, settings = served
     token = mint_token(settings, "staff", subject="staff-1")
     await state.token_verifier.verify(token)
     absent = await _get(front, "/v1/profiles/nobody", token)
