@@ -37,13 +37,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Where a request's UnitOfWork waits for its route: the key in the ASGI scope's "state".
+# Where a request's DeferredCommitSession waits for its route: the key in the ASGI scope's "state".
 UNIT_OF_WORK = "komagane.unit_of_work"
 
 
-class UnitOfWork(Session):
-    """A request's session whose `commit()` only flushes, so that something else can join the
-    transaction before it ends: `complete()` commits for real.
+class DeferredCommitSession(Session):
+    """A request's session whose commit waits for the end of the request: the route's
+    `session.commit()` only flushes (`flush_in_place_of_commit`), so that something else can
+    join the transaction before it ends; `commit_deferred()` commits for real.
 
     The idempotency middleware (komagane_kit.idempotency) hands one to the route of a request
     carrying an `Idempotency-Key` and stores the response in the same transaction as the
@@ -54,25 +55,27 @@ class UnitOfWork(Session):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, expire_on_commit=False)
-        self.commit_requested = False
+        self.route_committed = False
 
-    def commit(self) -> None:
+    def flush_in_place_of_commit(self) -> None:
         self.flush()
-        self.commit_requested = True
+        self.route_committed = True
+
+    commit = flush_in_place_of_commit  # what a route's `session.commit()` runs here
 
     def rollback(self) -> None:
-        self.commit_requested = False
+        self.route_committed = False
         super().rollback()
 
     def discard_uncommitted(self) -> None:
         """Keep only what the route committed: roll back if it never committed, else drop the
         changes it made after its last commit() (closing its session would have dropped them)."""
-        if self.commit_requested:
+        if self.route_committed:
             self.expunge_all()
         else:
             self.rollback()
 
-    def complete(self) -> None:
+    def commit_deferred(self) -> None:
         """The real commit: the route's work and whatever was added to the transaction since."""
         super().commit()
 

@@ -1,7 +1,7 @@
 """`Idempotency-Key` for POST requests, stored in the service's own database.
 
 The first response (2xx or 4xx) to a key is stored with a hash of the request in the same
-transaction as the route's own work: the route's `DbSession` is a `UnitOfWork` whose commit
+transaction as the route's own work: the route's `DbSession` is a `DeferredCommitSession` whose commit
 waits for this middleware, which adds the stored response and commits both at once (one
 transaction, one connection per request), and only then lets the response go out. So a write,
 its outbox events and its stored answer exist together or not at all.
@@ -31,7 +31,7 @@ from sqlmodel import Field, Session, SQLModel
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from komagane_kit.db import UNIT_OF_WORK, UnitOfWork, close_session
+from komagane_kit.db import UNIT_OF_WORK, DeferredCommitSession, close_session
 from komagane_kit.errors import problem_response
 
 HEADER = b"idempotency-key"
@@ -82,7 +82,7 @@ class IdempotencyMiddleware:
         # end up waiting for a connection held by a request that waits for a thread. So the
         # surplus waits here, on the event loop, holding neither.
         async with self._slots:
-            session = KeyedUnitOfWork(engine, scoped_key, digest)  # no connection until the route's first statement
+            session = KeyedDeferredCommitSession(engine, scoped_key, digest)  # no connection until the route's first statement
             scope.setdefault("state", {})[UNIT_OF_WORK] = session
             try:
                 await self.app(scope, replay_receive, answer.capture)
@@ -106,7 +106,7 @@ def commit_with_answer(session: Session, response: Response) -> Response:
     stored and committed beside the work right here, in the route's worker thread, which spares
     the middleware a thread hop after the route (for the busiest routes; any route may)."""
     session.commit()
-    if isinstance(session, KeyedUnitOfWork):
+    if isinstance(session, KeyedDeferredCommitSession):
         session.settle(response.status_code, response.raw_headers, bytes(response.body))
     return response
 
@@ -173,7 +173,7 @@ def stored_answer(key: str, digest: str, status: int, headers: Iterable[tuple[by
     return {"key": key, "request_hash": digest, "status": status, "headers": json.dumps(kept), "body": body, "created_at": datetime.now(UTC)}
 
 
-class KeyedUnitOfWork(UnitOfWork):
+class KeyedDeferredCommitSession(DeferredCommitSession):
     """The unit of work of a request with an Idempotency-Key: storing its answer completes it."""
 
     def __init__(self, engine: Engine, key: str, digest: str) -> None:
@@ -194,7 +194,7 @@ class KeyedUnitOfWork(UnitOfWork):
             else:
                 self.rollback()  # a refused request changes nothing, whatever the route flushed
             self.execute(STORE, stored_answer(self.key, self.digest, status, headers, body))
-            self.complete()
+            self.commit_deferred()
         except IntegrityError:  # the key's row: on PostgreSQL, after waiting for the other to commit
             self.rollback()
             # (Gone again: nothing deletes these rows today, but then "retry" is the honest answer.)

@@ -208,7 +208,7 @@ def create_service_app(
 async def _session(request: Request) -> AsyncIterator[Session]:
     """A session per request; the route commits explicitly, anything unfinished rolls back.
 
-    A request with an `Idempotency-Key` gets the middleware's UnitOfWork instead, which commits
+    A request with an `Idempotency-Key` gets the middleware's DeferredCommitSession instead, which commits
     the route's work together with the stored answer (komagane_kit.idempotency) and closes it.
     Otherwise opened and closed on the event loop rather than in the thread pool (a sync
     generator dependency costs two extra thread hops per request): opening touches no database,

@@ -47,7 +47,7 @@ from komagane_kit.idempotency import (
     HEADER,
     STORE,
     IdempotencyRecord,
-    KeyedUnitOfWork,
+    KeyedDeferredCommitSession,
     answer_existing,
     commit_with_answer,
     read_body,
@@ -198,7 +198,7 @@ def _together(engine: Engine, group: list[_Pending]) -> list[_Outcome] | None:
 
 def _alone(engine: Engine, pending: _Pending) -> _Outcome:
     """One write in its own transaction, as the full path and its idempotency middleware do it."""
-    session = KeyedUnitOfWork(engine, pending.key, pending.digest) if pending.key is not None else Session(engine, expire_on_commit=False)
+    session = KeyedDeferredCommitSession(engine, pending.key, pending.digest) if pending.key is not None else Session(engine, expire_on_commit=False)
     with _attached(pending.context), session:
         try:
             response = pending.write(session, pending.params, pending.body)
@@ -211,11 +211,11 @@ def _alone(engine: Engine, pending: _Pending) -> _Outcome:
         try:
             if response.status_code < 400:
                 commit_with_answer(session, response)
-            elif isinstance(session, KeyedUnitOfWork):  # a refusal is stored and replayed; its work is rolled back
+            elif isinstance(session, KeyedDeferredCommitSession):  # a refusal is stored and replayed; its work is rolled back
                 session.settle(response.status_code, response.raw_headers, bytes(response.body))
         except Exception as exc:
             return _Outcome(response=unexpected_error_response(exc, "POST", pending.path))
-        existing = session.existing if isinstance(session, KeyedUnitOfWork) else None
+        existing = session.existing if isinstance(session, KeyedDeferredCommitSession) else None
         return _Outcome(response=response, existing=existing)
 
 
