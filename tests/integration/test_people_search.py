@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -155,6 +155,11 @@ def test_taking_part_at_a_hub_makes_the_person_known_there_but_an_s2_event_does_
         ties_from_exchange(CloudEvent.of(HubVisited(person_id="nobody-here", visit_id="v-2", hub_id=WELLNESS, visited_at=at)), session)
         session.commit()
         assert [(t.person_id, t.hub_id, t.how) for t in session.exec(select(PersonHub)).all()] == [(walker["id"], PATONA, "TOOK_PART")]
+        first = session.exec(select(PersonHub)).one().since
+        later = CloudEvent.of(HubVisited(person_id=str(walker["id"]), visit_id="v-3", hub_id=PATONA, visited_at=at + timedelta(days=1)))
+        ties_from_exchange(later, session)  # a tie already there is kept as it was
+        session.commit()
+        assert [(t.hub_id, t.since) for t in session.exec(select(PersonHub)).all()] == [(PATONA, first)]
     assert search(client, "きたはら") == []  # wellness does not know them (the S2 attendance is ignored)
     patona_staff = as_gateway(subject="staff-p", roles=("staff",), hub_id=PATONA)
     assert [p["id"] for p in search(client, "きたはら", patona_staff)] == [walker["id"]]
