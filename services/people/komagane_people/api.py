@@ -12,9 +12,8 @@ from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.people import ConsentGranted, ConsentWithdrawn, PersonErased, PersonRegistered
 from komagane_contracts.vocabulary import PURPOSE_PATTERN, age_band, age_decade, is_valid_purpose
 from komagane_kit.disclosure import requester_of
-from komagane_kit.erasure import erased_at, person_erased, remember_erased
+from komagane_kit.erasure import erased_at, remember_erased
 from komagane_kit.errors import Problem
-from komagane_kit.inputs import SafeStr
 from komagane_kit.internal_auth import Identity
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
@@ -35,21 +34,12 @@ from komagane_people.models import (
     PersonPublic,
     refresh_keys,
 )
+from komagane_people.persons import PersonId, person_or_problem
 from komagane_people.rights_log import record_request
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
-PersonId = Annotated[SafeStr, Path(min_length=1, max_length=36, description="Internal person id")]
 PurposePath = Annotated[str, Path(max_length=80, pattern=PURPOSE_PATTERN, description="PROFILE, HEALTH, OUTREACH or PARTNER:<partner_id>")]
-
-
-def _get_person(session: Session, person_id: str) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        if erased_at(session, person_id) is not None:
-            raise person_erased(person_id)
-        raise Problem(404, "person-not-found", f"No person with id {person_id}")
-    return person
 
 
 def _check_purpose(purpose: str) -> None:
@@ -96,7 +86,7 @@ def register_person(body: PersonCreate, session: DbSession, request: Request, re
 
 @router.get("/{person_id}", response_model=PersonPublic)
 def get_person(person_id: PersonId, session: DbSession) -> PersonPublic:
-    return _public(session, _get_person(session, person_id))
+    return _public(session, person_or_problem(session, person_id))
 
 
 # Who may correct someone else's record (the person may always correct their own).
@@ -120,7 +110,7 @@ def correct_person(person_id: PersonId, body: Annotated[PersonPatch, Body(media_
     requester = requester_of(request, person_id)
     if not requester.by_the_person and not requester.roles & CORRECTING_ROLES:
         raise Problem(403, "forbidden", "Only the person themself or staff may correct a person's record.")
-    person = _get_person(session, person_id)
+    person = person_or_problem(session, person_id)
     changed = correct(session, person, body.model_dump(exclude_unset=True), "CORRECTION")
     record_request(session, "CORRECTION", requester, "changed: " + (", ".join(changed) or "nothing"))
     session.commit()
@@ -129,7 +119,7 @@ def correct_person(person_id: PersonId, body: Annotated[PersonPatch, Body(media_
 
 @router.get("/{person_id}/consents", response_model=ConsentsPublic, summary="A person's consents and the history of their grants and withdrawals")
 def consents_of(person_id: PersonId, session: DbSession) -> ConsentsPublic:
-    _get_person(session, person_id)
+    person_or_problem(session, person_id)
     present = session.exec(select(Consent).where(Consent.person_id == person_id).order_by(col(Consent.purpose))).all()
     changes = session.exec(
         select(ConsentChange).where(ConsentChange.person_id == person_id).order_by(col(ConsentChange.at).desc(), col(ConsentChange.id).desc())
@@ -143,7 +133,7 @@ def consents_of(person_id: PersonId, session: DbSession) -> ConsentsPublic:
 @router.put("/{person_id}/consents/{purpose}", response_model=ConsentPublic)
 def grant_consent(person_id: PersonId, purpose: PurposePath, session: DbSession) -> Consent:
     _check_purpose(purpose)
-    _get_person(session, person_id)
+    person_or_problem(session, person_id)
     consent = session.get(Consent, (person_id, purpose))
     if consent is not None and consent.granted:
         return consent  # PUT is idempotent: already granted, nothing changes, no event
@@ -162,7 +152,7 @@ def grant_consent(person_id: PersonId, purpose: PurposePath, session: DbSession)
 @router.delete("/{person_id}/consents/{purpose}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw_consent(person_id: PersonId, purpose: PurposePath, session: DbSession) -> Response:
     _check_purpose(purpose)
-    _get_person(session, person_id)
+    person_or_problem(session, person_id)
     consent = session.get(Consent, (person_id, purpose))
     if consent is not None and consent.granted:
         now = datetime.now(UTC)

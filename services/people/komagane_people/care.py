@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -24,12 +24,12 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from komagane_contracts.envelope import CloudEvent
 from komagane_contracts.events.care import FollowUpOutcome, LapseFollowedUp
 from komagane_kit.disclosure import Requester, requester_of
-from komagane_kit.erasure import erased_at, person_erased
 from komagane_kit.errors import Problem
 from komagane_kit.inputs import EventTime, SafeStr
 from komagane_kit.outbox import enqueue
 from komagane_kit.service import DbSession
 from komagane_people.models import Consent, Person
+from komagane_people.persons import PersonId, person_or_problem
 from komagane_people.rights_log import record_request
 
 CARE_ROLES = frozenset({"care", "admin"})
@@ -38,7 +38,6 @@ CARDS_PATH = "/internal/v1/care/cards"
 CARDS_MAX = 100
 
 router = APIRouter(tags=["care"])
-PersonId = Annotated[SafeStr, Path(min_length=1, max_length=36, description="Internal person id")]
 
 
 def _now() -> datetime:
@@ -101,15 +100,6 @@ def _care_requester(request: Request, person_id: str) -> Requester:
     return requester
 
 
-def _person(session: Session, person_id: str) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        if erased_at(session, person_id) is not None:
-            raise person_erased(person_id)
-        raise Problem(404, "person-not-found", f"No person with id {person_id}")
-    return person
-
-
 def _public(row: CareFollowUp) -> FollowUpPublic:
     return FollowUpPublic(
         id=row.id,
@@ -143,7 +133,7 @@ def record_follow_up(person_id: PersonId, body: FollowUpCreate, request: Request
     the outbox; the profiles processor shows it on the alert, and closes the alert for DECLINED
     and MOVED_AWAY. Recorded in the person's rights log."""
     requester = _care_requester(request, person_id)
-    _person(session, person_id)
+    person_or_problem(session, person_id)
     row = CareFollowUp(
         person_id=person_id,
         outcome=body.outcome.value,
@@ -166,7 +156,7 @@ def record_follow_up(person_id: PersonId, body: FollowUpCreate, request: Request
 )
 def follow_ups_of(person_id: PersonId, request: Request, session: DbSession) -> list[FollowUpPublic]:
     requester = _care_requester(request, person_id)
-    _person(session, person_id)
+    person_or_problem(session, person_id)
     found = _follow_ups(session, [person_id]).get(person_id, [])
     record_request(session, "CARE_READ", requester, f"follow-ups ({len(found)})")
     session.commit()  # the log entry is stored before anyone sees the data
