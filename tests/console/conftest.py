@@ -126,6 +126,22 @@ def sign_in(page: Page, console_url: str, person_id: str) -> None:
     page.wait_for_url(re.compile(r".*/places$"))
 
 
+# Narrow screens every page must fit without sideways scrolling: a phone, and a laptop at 200 % zoom.
+PHONE_AND_ZOOM = ((360, 800, "phone-360px"), (640, 800, "zoom-200"))
+
+
+def fits_small_screens(page: Page, name: str, screenshots: Path, problems: dict[str, object], sizes: tuple[tuple[int, int, str], ...] = PHONE_AND_ZOOM) -> None:
+    """The page at each size: sideways scrolling noted in `problems`, a screenshot kept; the
+    page is left at the desktop size the tests start from."""
+    for width, height, label in sizes:
+        page.set_viewport_size({"width": width, "height": height})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        if overflow > 1:
+            problems[f"{name} {label}"] = f"{overflow}px sideways scrolling"
+        page.screenshot(path=str(screenshots / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it is now."""
     page.add_script_tag(path=str(AXE))

@@ -21,7 +21,7 @@ from komagane_console.i18n import LANGUAGES, Localiser
 from komagane_devstack.stack import Stack
 from komagane_kit.clock import TOKYO
 from komagane_kit.months import this_month
-from tests.console.conftest import Town, axe_violations, run, sign_in
+from tests.console.conftest import Town, axe_violations, fits_small_screens, run, sign_in
 from tests.support.platform import gateway_client, register_people
 from tests.support.waiting import eventually
 
@@ -209,13 +209,7 @@ def test_city_pages_are_accessible_and_fit_a_phone(browser: Browser, console_url
         violations = axe_violations(page)
         if violations:
             problems[f"{name} axe"] = violations
-        for width, label in ((360, "phone-360px"), (640, "zoom-200")):
-            page.set_viewport_size({"width": width, "height": 800})
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            if overflow > 1:
-                problems[f"{name} {label}"] = f"{overflow}px sideways scrolling"
-            page.screenshot(path=str(screenshots / f"{name}-{label}.png"), full_page=True)
-            page.set_viewport_size({"width": 1280, "height": 900})
+        fits_small_screens(page, name, screenshots, problems)
         elsewhere = page.evaluate(
             "() => performance.getEntriesByType('resource').map(r => r.name).filter(u => new URL(u, location.href).origin !== location.origin)"
         )

@@ -19,7 +19,7 @@ from komagane_console.hub import PROXY_REASONS
 from komagane_console.hub_actions import HUB_KINDS
 from komagane_console.i18n import TOKYO, Localiser
 from komagane_devstack.stack import Stack
-from tests.console.conftest import run
+from tests.console.conftest import PHONE_AND_ZOOM, fits_small_screens, run
 from tests.console.test_console_resident import check
 from tests.support.platform import gateway_client
 from tests.support.waiting import eventually
@@ -226,12 +226,6 @@ def test_the_hub_pages_are_accessible_and_fit_a_tablet_and_a_phone(browser: Brow
         name = "hub-" + re.sub(r"[^a-z]+", "-", path.strip("/").split("?")[0]).strip("-") + ("-search" if "?q=" in path else "")
         page.locator("details").evaluate_all("all => all.forEach(d => d.open = true)")
         check(page, name, screenshots, problems)
-        for width, height, label in ((768, 1024, "tablet-portrait"), (360, 800, "phone-360px"), (640, 800, "zoom-200")):
-            page.set_viewport_size({"width": width, "height": height})
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            if overflow > 1:
-                problems[f"{name} {label}"] = f"{overflow}px sideways scrolling"
-            page.screenshot(path=str(screenshots / f"{name}-{label}.png"), full_page=True)
-        page.set_viewport_size({"width": 1280, "height": 900})
+        fits_small_screens(page, name, screenshots, problems, ((768, 1024, "tablet-portrait"), *PHONE_AND_ZOOM))
     assert not problems, problems
     context.close()

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from komagane_console.i18n import Localiser
 from komagane_devstack.stack import Stack
-from tests.console.conftest import Town, axe_violations, run, sign_in
+from tests.console.conftest import Town, axe_violations, fits_small_screens, run, sign_in
 from tests.support.platform import gateway_client
 from tests.support.waiting import eventually
 
@@ -138,13 +138,7 @@ def test_every_page_is_accessible_readable_and_fits_a_phone(browser: Browser, co
         name = re.sub(r"[^a-z]+", "-", path.strip("/").split("?")[0]) + ("-withdraw" if "withdraw" in path else "")
         page.locator("details").evaluate_all("all => all.forEach(d => d.open = true)")  # the evidence, opened
         check(page, name, screenshots, problems)
-        for width, label in ((360, "phone-360px"), (640, "zoom-200")):
-            page.set_viewport_size({"width": width, "height": 800})
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            if overflow > 1:
-                problems[f"{name} {label}"] = f"{overflow}px sideways scrolling"
-            page.screenshot(path=str(screenshots / f"{name}-{label}.png"), full_page=True)
-            page.set_viewport_size({"width": 1280, "height": 900})
+        fits_small_screens(page, name, screenshots, problems)
     assert pages and not problems, problems
     assert len(list(screenshots.glob("*.png"))) >= 3 * len(RESIDENT_PAGES)
     context.close()
